@@ -1,0 +1,104 @@
+# Rhizotomy preparation assistant: every command the README documents is a target here.
+# Two Python 3.10 environments: .venv/bot (rasa 3.6, SQLAlchemy 1.4) and .venv/actions
+# (rasa-sdk 3.6, SQLAlchemy 2.x). They cannot share one environment (see README).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+-include .env
+.EXPORT_ALL_VARIABLES:
+
+RASA_TELEMETRY_ENABLED := false
+KB_DIR ?= data/kb
+DATA_DIR ?= .data
+KB_DATABASE_URL ?= sqlite:///$(abspath $(DATA_DIR))/kb.sqlite3
+ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
+RASA_PORT ?= 5005
+ACTIONS_PORT ?= 5055
+LOG_LEVEL ?= INFO
+SANIC_HOST ?= 127.0.0.1
+
+BOT_VENV := .venv/bot
+ACT_VENV := .venv/actions
+BOT_PY := $(BOT_VENV)/bin/python
+ACT_PY := $(ACT_VENV)/bin/python
+RASA := $(BOT_VENV)/bin/rasa
+PIP_INSTALL_FLAGS := --quiet --disable-pip-version-check
+TRAINING_INPUTS := $(shell find data bot -type f \( -name '*.yml' -o -name '*.json' -o -name '*.py' \) -not -path '*/__pycache__/*' 2>/dev/null) config.yml domain.yml
+
+.PHONY: help env run test shell kb kb-check kb-export train validate lint typecheck \
+        test-actions test-bot test-stories bench-nlu clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+# ---------------------------------------------------------------- environments
+$(BOT_VENV)/.installed: bot/requirements.lock
+	@py=$$(scripts/python310.sh) || exit 1; \
+	echo "Creating $(BOT_VENV) with $$py (a few minutes the first time)"; \
+	"$$py" -m venv $(BOT_VENV) && $(BOT_PY) -m pip install $(PIP_INSTALL_FLAGS) -r bot/requirements.lock
+	@touch $@
+
+$(ACT_VENV)/.installed: actions/requirements.lock
+	@py=$$(scripts/python310.sh) || exit 1; \
+	echo "Creating $(ACT_VENV) with $$py"; \
+	"$$py" -m venv $(ACT_VENV) && $(ACT_PY) -m pip install $(PIP_INSTALL_FLAGS) -r actions/requirements.lock
+	@touch $@
+
+env: $(BOT_VENV)/.installed $(ACT_VENV)/.installed  ## create both Python environments
+
+# ---------------------------------------------------------------- knowledge base
+kb-check: $(ACT_VENV)/.installed  ## validate the KB YAML (KB_DIR=... to check another copy)
+	@$(ACT_PY) -m actions.kb.cli check "$(KB_DIR)"
+
+kb: $(ACT_VENV)/.installed  ## validate, load the KB into KB_DATABASE_URL, regenerate NLU artefacts
+	@mkdir -p $(DATA_DIR)
+	@$(ACT_PY) -m actions.kb.cli build "$(KB_DIR)"
+
+kb-export: $(ACT_VENV)/.installed  ## regenerate the files derived from the KB (vocabulary, safety responses)
+	@$(ACT_PY) -m actions.kb.cli export "$(KB_DIR)"
+
+# ---------------------------------------------------------------- model
+models/.trained: $(BOT_VENV)/.installed $(TRAINING_INPUTS)
+	@mkdir -p models
+	$(RASA) train --config config.yml --domain domain.yml --data data --out models --fixed-model-name rhizotomy-assistant
+	@touch $@
+
+train: kb-export models/.trained  ## train the model (only when data, domain or config changed)
+
+validate: $(BOT_VENV)/.installed  ## rasa data validate --fail-on-warnings
+	$(RASA) data validate --config config.yml --domain domain.yml --data data --fail-on-warnings --max-history 5
+
+# ---------------------------------------------------------------- run
+run: env kb train  ## start the action server and Rasa on 127.0.0.1; Ctrl-C stops everything
+	@scripts/run_stack.sh
+
+shell: env kb train  ## talk to the assistant in the terminal (starts the action server too)
+	@scripts/run_stack.sh --shell
+
+# ---------------------------------------------------------------- quality
+lint: env  ## ruff on both environments
+	$(ACT_VENV)/bin/ruff check actions tests scripts
+	$(BOT_VENV)/bin/ruff check bot
+
+typecheck: env  ## mypy, each package in its own environment
+	$(ACT_VENV)/bin/mypy actions
+	$(BOT_VENV)/bin/mypy bot
+
+test-actions: env  ## pytest in the action-server environment (SQLite and PostgreSQL)
+	@scripts/test_services.sh postgres
+	$(ACT_PY) -m pytest tests/actions tests/kb tests/plan tests/data -q
+
+test-bot: env  ## pytest in the Rasa environment (NLU components, channels)
+	$(BOT_PY) -m pytest tests/bot -q
+
+test-stories: train  ## end-to-end test stories against the trained model
+	$(RASA) test core --stories tests/stories --model models/rhizotomy-assistant.tar.gz --fail-on-prediction-errors --out results/stories
+
+test: env  ## everything CI runs: lint, types, KB, unit tests, data validation, training, stories
+	@scripts/run_tests.sh
+
+bench-nlu: env kb-export  ## 5-fold cross-validation of intents, emergency recall, medication F1
+	@$(BOT_PY) scripts/bench_nlu.py
+
+clean:  ## remove generated state (environments are kept)
+	rm -rf models results .data

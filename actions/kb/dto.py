@@ -1,0 +1,142 @@
+"""Plain, immutable values the query layer hands to actions and the plan calculator.
+
+Why: actions run the database work in a worker thread; returning frozen dataclasses means no
+session, lazy load or ORM object ever crosses back to the event loop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from actions.kb.render import describe_opening_hours
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a statement comes from and who approved it; staff see this in transcripts."""
+
+    entry_id: str
+    source: str
+    evidence: str
+    reviewed_by: str
+    reviewed_on: dt.date
+
+
+@dataclass(frozen=True)
+class ClinicProfile:
+    """The clinic's contacts and conventions."""
+
+    name: str
+    phone: str
+    emergency_number: str
+    address: str
+    time_zone: str
+    date_order: str  # "DMY" or "MDY"
+    arrival_lead_minutes: int
+    opening_hours: dict[str, str]  # weekday name -> "HH:MM-HH:MM" or "closed"
+    guideline: str
+    driver_required_without_sedation: bool
+    taxi_allowed_alone: bool
+    provenance: Provenance
+
+    def opening_hours_text(self) -> str:
+        """Opening hours as one line, e.g. "Mon-Thu 08:00-17:00, Fri 08:00-16:00"."""
+        return describe_opening_hours(self.opening_hours)
+
+
+@dataclass(frozen=True)
+class ProcedureVariant:
+    """A procedure site with its bleeding-risk class, position and sedation policy."""
+
+    site: str  # "lumbar" | "cervical"
+    name: str
+    risk_class: str  # "low" | "intermediate" | "high"
+    position: str
+    sedation: str
+    sedation_planned_by_default: bool
+    provenance: Provenance
+
+
+@dataclass(frozen=True)
+class FastingRules:
+    """Fasting intervals in hours before arrival."""
+
+    applies_without_sedation: bool
+    light_meal_hours: float
+    fatty_meal_hours: float
+    clear_liquids_hours: float
+    gum_and_candy: str
+    medicines_with_sip_of_water: bool
+    provenance: Provenance
+
+
+@dataclass(frozen=True)
+class MedicationRule:
+    """The clinic's rule for one drug at one risk class."""
+
+    risk_class: str
+    action: str  # "continue" | "hold" | "prescriber_decides" | "call_clinic"
+    hold_days: int | None = None
+    hold_hours: int | None = None
+    restart_hours: int | None = None
+
+    @property
+    def hold_window(self) -> dt.timedelta | None:
+        """How long before the procedure no dose may be taken, or None if not held."""
+        if self.hold_days is not None:
+            return dt.timedelta(days=self.hold_days)
+        if self.hold_hours is not None:
+            return dt.timedelta(hours=self.hold_hours)
+        return None
+
+
+@dataclass(frozen=True)
+class Medication:
+    """A catalogue drug. `approved` False means recognised but not reviewed: never advise on it."""
+
+    generic: str
+    drug_class: str
+    schedule: str
+    brands: tuple[str, ...]
+    prescriber_must_approve: bool
+    approved: bool
+    rules: dict[str, MedicationRule] = field(default_factory=dict)
+    provenance: Provenance | None = None
+
+    def rule_for(self, risk_class: str) -> MedicationRule | None:
+        """The rule for a risk class, or None when the entry is not approved."""
+        return self.rules.get(risk_class) if self.approved else None
+
+
+@dataclass(frozen=True)
+class AnswerText:
+    """An approved answer text (placeholders not yet filled) and its provenance."""
+
+    key: str
+    site: str
+    text: str
+    provenance: Provenance
+
+
+@dataclass(frozen=True)
+class RedFlagInfo:
+    """A red-flag symptom and what to do about it."""
+
+    flag_id: str
+    action: str  # "emergency" | "call_clinic_now"
+    symptom: str
+    advice: str
+    patterns: tuple[str, ...]
+    provenance: Provenance
+
+
+@dataclass(frozen=True)
+class ScreeningInfo:
+    """A call-the-clinic condition."""
+
+    item_id: str
+    condition: str
+    advice: str
+    terms: tuple[str, ...]
+    provenance: Provenance
