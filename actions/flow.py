@@ -1,0 +1,58 @@
+"""Finish what the patient asked before the assistant had to ask "lower back or neck?"."""
+
+from __future__ import annotations
+
+from typing import Text
+
+from rasa_sdk.events import SlotSet
+from sqlalchemy.orm import Session
+
+from actions import answers
+from actions.answers import Reply
+from actions.base import KbAction, Turn
+from actions.blood_thinners import TOPIC as BLOOD_THINNERS
+from actions.blood_thinners import ActionAnswerBloodThinners
+from actions.topics import FLOW_STEP, answer_topic_key
+
+
+class ActionResumeTopic(KbAction):
+    """Answer the pending topic once the site is known.
+
+    Reads: pending_topic (an answer key, or "blood_thinners"), pending_medications.
+    """
+
+    def name(self) -> Text:
+        """Action name."""
+        return "action_resume_topic"
+
+    def compose(self, session: Session, turn: Turn) -> Reply:
+        """Re-run the pending answer with the slots now filled."""
+        pending = turn.slot("pending_topic")
+        if pending == BLOOD_THINNERS:
+            return ActionAnswerBloodThinners().compose(session, turn)
+        if isinstance(pending, str) and "." in pending:
+            reply = answer_topic_key(session, turn, pending)
+            reply.events.append(SlotSet("pending_topic", None))
+            return reply
+        context = answers.load_context(session)
+        return Reply(
+            messages=[answers.answer(session, context, "assistant.noted", turn.site)],
+            events=[SlotSet("pending_topic", None), SlotSet(FLOW_STEP, None)],
+        )
+
+
+class ActionHandleInform(KbAction):
+    """A patient volunteers information outside a question: drugs get their rule, else noted."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "action_handle_inform"
+
+    def compose(self, session: Session, turn: Turn) -> Reply:
+        """Named drugs are answered as a blood-thinner question; a pending topic is resumed."""
+        if turn.medications:
+            return ActionAnswerBloodThinners().compose(session, turn)
+        if turn.slot("pending_topic"):
+            return ActionResumeTopic().compose(session, turn)
+        context = answers.load_context(session)
+        return Reply(messages=[answers.answer(session, context, "assistant.noted", turn.site)])
