@@ -38,7 +38,7 @@ class Turn:
     intent_ranking: tuple[tuple[str, float], ...] = ()
 
     @classmethod
-    def from_tracker(cls, tracker: Tracker) -> "Turn":
+    def from_tracker(cls, tracker: Tracker) -> Turn:
         """Snapshot of the latest user message and the slots."""
         latest = tracker.latest_message or {}
         ranking = tuple(

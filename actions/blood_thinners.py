@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from actions import answers
 from actions.answers import KbContext, Reply, Utterance
 from actions.base import KbAction, Turn
+from actions.conversation import conversation_map
 from actions.kb import dto, repository
 from actions.topics import ASK_MEDICATION, ASK_SITE, FLOW_STEP
 
@@ -185,7 +186,8 @@ class ValidateMedicationForm(FormValidationAction):
         """Recognised drugs go to pending_medications; other text is kept as typed."""
         named: List[str] = list(dict.fromkeys(tracker.get_latest_entity_values("medication")))
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if not named and intent == "deny":
+        text_said = slot_value if isinstance(slot_value, str) else ""
+        if not named and (intent == "deny" or conversation_map().means_none_taken(text_said)):
             return {"medication_reply": NONE_TAKEN, "pending_medications": None}
         if named:
             return {"medication_reply": ", ".join(named), "pending_medications": named}

@@ -12,6 +12,12 @@ import yaml
 CONVERSATION_FILE = Path(__file__).with_name("conversation.yml")
 
 
+def _mentions_any(text: str, cues: list[str]) -> bool:
+    """Whole-word/phrase match of any cue, case-insensitive, curly apostrophes normalised."""
+    lowered = text.lower().replace("’", "'")
+    return any(re.search(rf"(?<!\w){re.escape(cue)}(?!\w)", lowered) for cue in cues)
+
+
 @dataclass(frozen=True)
 class ConversationMap:
     """How intents and words map onto knowledge-base answer keys."""
@@ -23,18 +29,20 @@ class ConversationMap:
     class_subtopics: dict[str, str]
     topic_labels: dict[str, str]
     default_topics: list[str]
+    none_taken_cues: list[str]
 
     def action_for(self, intent: str) -> str:
         """The custom action that answers a topic intent."""
         return self.intent_actions.get(intent, "action_answer_topic")
 
+    def means_none_taken(self, text: str) -> bool:
+        """True when a reply says the patient takes no such medicine ("none", "nothing")."""
+        return _mentions_any(text, self.none_taken_cues)
+
     def subtopic_for(self, topic: str, text: str) -> str | None:
         """The first cue-matched answer key of this topic found in the user's text."""
-        lowered = text.lower().replace("’", "'")
         for key, cues in self.subtopic_cues.items():
-            if not key.startswith(f"{topic}."):
-                continue
-            if any(re.search(rf"(?<!\w){re.escape(cue)}(?!\w)", lowered) for cue in cues):
+            if key.startswith(f"{topic}.") and _mentions_any(text, cues):
                 return key
         return None
 
@@ -51,4 +59,5 @@ def conversation_map(path: Path = CONVERSATION_FILE) -> ConversationMap:
         class_subtopics=dict(raw.get("class_subtopics", {})),
         topic_labels=dict(raw["topic_labels"]),
         default_topics=list(raw["default_topics"]),
+        none_taken_cues=list(raw.get("none_taken_cues", [])),
     )

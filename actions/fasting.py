@@ -13,7 +13,7 @@ from actions.kb import repository
 
 
 def sedation_planned(session: Session, turn: Turn) -> bool:
-    """The patient's answer if given, else the clinic's default for the site (sedation if unknown)."""
+    """The patient's answer, else the clinic's default for the site (sedation if unknown)."""
     said = turn.slot("sedation_planned")
     if isinstance(said, bool):
         return said

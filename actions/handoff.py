@@ -85,7 +85,7 @@ class ActionRequestHuman(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[Text, Any]]:
         """Write the record; even if that fails the patient already has the clinic's number."""
-        channel = str((tracker.get_latest_input_channel() or "unknown"))[:32]
+        channel = str(tracker.get_latest_input_channel() or "unknown")[:32]
         try:
             await query_kb(lambda s: record_handoff(s, tracker.sender_id, channel))
         except KnowledgeBaseUnavailable as exc:

@@ -33,7 +33,9 @@ def _medication_row(med: schema.Medication) -> models.MedicationRow:
         prescriber_must_approve=med.prescriber_must_approve,
         **_review(med),
     )
-    names: dict[str, tuple[str, str, str | None]] = {med.generic.lower(): (med.generic, "generic", None)}
+    names: dict[str, tuple[str, str, str | None]] = {
+        med.generic.lower(): (med.generic, "generic", None)
+    }
     for market in ("us", "uk", "es"):
         for brand in getattr(med.brands, market):
             names.setdefault(brand.lower(), (brand, "brand", market))

@@ -30,7 +30,7 @@ class KbSettings:
     query_timeout_s: float
 
     @classmethod
-    def from_env(cls) -> "KbSettings":
+    def from_env(cls) -> KbSettings:
         """Read KB_DATABASE_URL (default: SQLite in .data/) and KB_QUERY_TIMEOUT_S."""
         default_url = f"sqlite:///{(DEFAULT_DATA_DIR / 'kb.sqlite3').resolve()}"
         return cls(

@@ -79,7 +79,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key '{key}'", key_node.start_mark
@@ -297,6 +297,7 @@ def _answer_checks(kb: KbContent, add: _Add) -> None:
     for key in REQUIRED_ANSWER_KEYS:
         group = by_key.get(key, [])
         covered = {a.site for a in group}
-        if schema.Site.any not in covered and not {schema.Site.lumbar, schema.Site.cervical} <= covered:
+        both_sites = {schema.Site.lumbar, schema.Site.cervical} <= covered
+        if schema.Site.any not in covered and not both_sites:
             add("answers", f"no approved answer for required key '{key}' "
                            "(needs site 'any', or both 'lumbar' and 'cervical')")

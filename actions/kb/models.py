@@ -99,10 +99,10 @@ class MedicationRow(ReviewedMixin, KbBase):
     drug_class: Mapped[str] = mapped_column(String(32), index=True)
     schedule: Mapped[str] = mapped_column(String(16))
     prescriber_must_approve: Mapped[bool]
-    names: Mapped[list["MedicationNameRow"]] = relationship(
+    names: Mapped[list[MedicationNameRow]] = relationship(
         back_populates="medication", cascade="all, delete-orphan"
     )
-    rules: Mapped[list["MedicationRuleRow"]] = relationship(
+    rules: Mapped[list[MedicationRuleRow]] = relationship(
         back_populates="medication", cascade="all, delete-orphan"
     )
 

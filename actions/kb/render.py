@@ -11,17 +11,25 @@ from typing import Mapping, Protocol
 
 
 class _ClinicLike(Protocol):
-    name: str
-    phone: str
-    address: str
-    emergency_number: str
-    arrival_lead_minutes: int
+    @property
+    def name(self) -> str: ...
+    @property
+    def phone(self) -> str: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def emergency_number(self) -> str: ...
+    @property
+    def arrival_lead_minutes(self) -> int: ...
 
 
 class _FastingLike(Protocol):
-    light_meal_hours: float
-    fatty_meal_hours: float
-    clear_liquids_hours: float
+    @property
+    def light_meal_hours(self) -> float: ...
+    @property
+    def fatty_meal_hours(self) -> float: ...
+    @property
+    def clear_liquids_hours(self) -> float: ...
 
 
 def describe_opening_hours(hours: Mapping[str, str]) -> str:

@@ -164,7 +164,7 @@ class Reviewed(Strict):
     status: Status
 
     @model_validator(mode="after")
-    def _unconfirmed_is_never_approved(self) -> "Reviewed":
+    def _unconfirmed_is_never_approved(self) -> Reviewed:
         if self.evidence is Evidence.unconfirmed and self.status is Status.approved:
             raise ValueError(
                 "evidence is UNCONFIRMED but status is approved: a clinician must confirm the "
@@ -196,7 +196,7 @@ class OpeningHours(Strict):
     sunday: str
 
     @model_validator(mode="after")
-    def _valid_ranges(self) -> "OpeningHours":
+    def _valid_ranges(self) -> OpeningHours:
         for day in WEEKDAYS:
             value = getattr(self, day)
             if value != "closed" and not _HOURS.match(value):
@@ -272,7 +272,7 @@ class FastingPolicy(Reviewed):
     medicines_with_sip_of_water: bool
 
     @model_validator(mode="after")
-    def _ordered(self) -> "FastingPolicy":
+    def _ordered(self) -> FastingPolicy:
         if not self.clear_liquids_hours <= self.light_meal_hours <= self.fatty_meal_hours:
             raise ValueError(
                 "expected clear_liquids_hours <= light_meal_hours <= fatty_meal_hours"
@@ -289,7 +289,7 @@ class MedicationRule(Strict):
     restart_hours: Optional[Annotated[int, Field(ge=0, le=72)]] = None
 
     @model_validator(mode="after")
-    def _hold_has_exactly_one_duration(self) -> "MedicationRule":
+    def _hold_has_exactly_one_duration(self) -> MedicationRule:
         durations = [d for d in (self.hold_days, self.hold_hours) if d is not None]
         if self.action is RuleAction.hold and len(durations) != 1:
             raise ValueError("action 'hold' needs exactly one of hold_days or hold_hours")
@@ -322,7 +322,7 @@ class Medication(Reviewed):
     rules: dict[RiskClass, MedicationRule]
 
     @model_validator(mode="after")
-    def _every_risk_class(self) -> "Medication":
+    def _every_risk_class(self) -> Medication:
         missing = [r.value for r in RiskClass if r not in self.rules]
         if missing:
             raise ValueError(f"rules missing for risk class(es): {', '.join(missing)}")
