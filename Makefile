@@ -9,6 +9,7 @@ SHELL := /bin/bash
 
 RASA_TELEMETRY_ENABLED := false
 KB_DIR ?= data/kb
+RASA_DATA := data/nlu data/rules data/stories
 DATA_DIR ?= .data
 KB_DATABASE_URL ?= sqlite:///$(abspath $(DATA_DIR))/kb.sqlite3
 ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
@@ -23,7 +24,7 @@ BOT_PY := $(BOT_VENV)/bin/python
 ACT_PY := $(ACT_VENV)/bin/python
 RASA := $(BOT_VENV)/bin/rasa
 PIP_INSTALL_FLAGS := --quiet --disable-pip-version-check
-TRAINING_INPUTS := $(shell find data bot -type f \( -name '*.yml' -o -name '*.json' -o -name '*.py' \) -not -path '*/__pycache__/*' 2>/dev/null) config.yml domain.yml
+TRAINING_INPUTS := $(shell find $(RASA_DATA) bot -type f \( -name '*.yml' -o -name '*.json' -o -name '*.py' \) -not -path '*/__pycache__/*' 2>/dev/null) config.yml domain.yml
 
 .PHONY: help env run test shell kb kb-check kb-export train validate lint typecheck \
         test-actions test-bot test-stories bench-nlu clean
@@ -60,13 +61,13 @@ kb-export: $(ACT_VENV)/.installed  ## regenerate the files derived from the KB (
 # ---------------------------------------------------------------- model
 models/.trained: $(BOT_VENV)/.installed $(TRAINING_INPUTS)
 	@mkdir -p models
-	$(RASA) train --config config.yml --domain domain.yml --data data --out models --fixed-model-name rhizotomy-assistant
+	$(RASA) train --config config.yml --domain domain.yml --data $(RASA_DATA) --out models --fixed-model-name rhizotomy-assistant
 	@touch $@
 
 train: kb-export models/.trained  ## train the model (only when data, domain or config changed)
 
 validate: $(BOT_VENV)/.installed  ## rasa data validate --fail-on-warnings
-	$(RASA) data validate --config config.yml --domain domain.yml --data data --fail-on-warnings --max-history 5
+	$(RASA) data validate --config config.yml --domain domain.yml --data $(RASA_DATA) --fail-on-warnings --max-history 5
 
 # ---------------------------------------------------------------- run
 run: env kb train  ## start the action server and Rasa on 127.0.0.1; Ctrl-C stops everything

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Text
 
+from rasa_sdk.events import SlotSet
 from sqlalchemy.orm import Session
 
 from actions import answers
 from actions.answers import Reply
 from actions.base import KbAction, Turn
 from actions.kb import repository
+from actions.topics import FLOW_STEP
 
 
 def sedation_planned(session: Session, turn: Turn) -> bool:
@@ -42,4 +44,7 @@ class ActionAnswerFasting(KbAction):
         else:
             keys = ["fasting.policy", "fasting.gum", "fasting.medicines"]
         keys.append("fasting.offer_plan")
-        return Reply(messages=[answers.answer(session, context, k, turn.site) for k in keys])
+        return Reply(
+            messages=[answers.answer(session, context, k, turn.site) for k in keys],
+            events=[SlotSet(FLOW_STEP, None)],
+        )

@@ -231,7 +231,7 @@ def _cross_checks(kb: KbContent) -> list[Problem]:
 
     def add(entry: BaseModel | str, message: str) -> None:
         entry_id = entry if isinstance(entry, str) else getattr(entry, "id", "-")
-        problems.append(Problem(kb.source_files.get(entry_id, "-"), entry_id, message))
+        problems.append(Problem(kb.source_files.get(entry_id, "(all files)"), entry_id, message))
 
     for single in (kb.clinic, kb.fasting):
         if not _approved(single):
