@@ -1,0 +1,96 @@
+"""The only module that talks to dateparser: finds date phrases and returns plain typed hits.
+
+Why an adapter: dateparser has no type information for mypy and a settings dictionary that is
+easy to get subtly wrong; keeping both here means the rest of the plan code is typed and the
+settings are chosen in one place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateparser import DateDataParser, PartsOfDay  # type: ignore[import-untyped]
+from dateparser.search import search_dates  # type: ignore[import-untyped]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One date phrase found in the text, read in the clinic's wall-clock time (naive)."""
+
+    text: str
+    start: int
+    end: int
+    moment: dt.datetime  # naive wall time in the clinic's zone
+    parts: tuple[str, ...]  # which of "year", "month", "day", "time" the text itself gave
+    period: str  # dateparser's granularity: "day", "week", "month", "time", "part_of_day", ...
+    part_of_day: str | None  # "morning", "afternoon", ... when the text named one
+
+
+def _settings(
+    local_now: dt.datetime, time_zone: str, date_order: str, parts_of_day: Mapping[str, dt.time]
+) -> dict[str, Any]:
+    return {
+        "PREFER_DATES_FROM": "future",
+        "TIMEZONE": time_zone,
+        "RETURN_AS_TIMEZONE_AWARE": True,
+        "DATE_ORDER": date_order,
+        "PREFER_LOCALE_DATE_ORDER": False,
+        # Naive wall time: dateparser reads a naive base in TIMEZONE.
+        "RELATIVE_BASE": local_now.replace(tzinfo=None),
+        "RETURN_TIME_AS_PERIOD": True,
+        "PARTS_OF_DAY": PartsOfDay(**dict(parts_of_day)),
+    }
+
+
+def _clinic_wall_time(moment: dt.datetime, clinic_zone: ZoneInfo) -> dt.datetime:
+    """Naive wall time in the clinic's zone (a phrase like "8am PST" is converted)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(clinic_zone)
+    return moment.replace(tzinfo=None)
+
+
+def find_dates(
+    text: str,
+    *,
+    local_now: dt.datetime,
+    time_zone: str,
+    date_order: str,
+    languages: Sequence[str],
+    parts_of_day: Mapping[str, dt.time],
+) -> list[Hit]:
+    """Every date phrase dateparser finds in `text`, in order, with the parts each one gave."""
+    settings = _settings(local_now, time_zone, date_order, parts_of_day)
+    found = search_dates(text, languages=list(languages), settings=settings, add_period=True)
+    parser = DateDataParser(languages=list(languages), settings=settings)
+    clinic_zone = ZoneInfo(time_zone)
+    hits: list[Hit] = []
+    cursor = 0
+    for matched, moment, period in found or []:
+        start = text.find(matched, cursor)
+        if start < 0:
+            start = max(text.find(matched), 0)
+        cursor = start + len(matched)
+        data = parser.get_date_data(matched)
+        if data.date_obj is not None:
+            moment = data.date_obj
+            parts = tuple(data.parts)
+            period = data.period
+        else:
+            parts = ("month", "day")
+        part = data.part_of_day.value if data.part_of_day is not None else None
+        hits.append(
+            Hit(
+                text=matched,
+                start=start,
+                end=start + len(matched),
+                moment=_clinic_wall_time(moment, clinic_zone),
+                parts=parts,
+                period=str(period or "day"),
+                part_of_day=part,
+            )
+        )
+    return hits

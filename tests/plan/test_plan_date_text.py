@@ -1,0 +1,102 @@
+"""Unit tests for the regular-expression helpers dateparser needs around it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from actions.plan.date_text import (
+    ClockTime,
+    expand_day_ordinals,
+    find_time,
+    has_date_anchor,
+    next_day_of_month,
+    numeric_date,
+    spell_out_hours,
+)
+
+TODAY = dt.date(2026, 11, 18)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("8:30", ClockTime(dt.time(8, 30), False)),
+        ("7:30am", ClockTime(dt.time(7, 30), True)),
+        ("8 pm", ClockTime(dt.time(20), True)),
+        ("12 am", ClockTime(dt.time(0), True)),
+        ("12:15 p.m.", ClockTime(dt.time(12, 15), True)),
+        ("at 9", ClockTime(dt.time(9), False)),
+        ("9 o'clock", ClockTime(dt.time(9), False)),
+        ("noon", ClockTime(dt.time(12), True)),
+        ("I take 5 mg", None),
+        ("at 3 days", None),
+        ("13 pm", None),
+    ],
+)
+def test_find_time(text: str, expected: ClockTime | None) -> None:
+    assert find_time(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("next Tuesday at 9", "next Tuesday at 9:00"),
+        ("at 9am", "at 9am"),
+        ("at 10.30", "at 10.30"),
+        ("at 5 mg", "at 5 mg"),
+        ("9 o'clock", "9:00"),
+    ],
+)
+def test_spell_out_hours(text: str, expected: str) -> None:
+    assert spell_out_hours(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("on the 5th", "on December 5 2026"),
+        ("the 20th at 8am", "November 20 2026 at 8am"),
+        ("18th", "November 18 2026"),
+        ("Thursday the 3rd", "Thursday December 3 2026"),
+        ("Dec 3rd", "Dec 3rd"),
+        ("December the 3rd", "December the 3rd"),
+        ("3rd Dec", "3rd Dec"),
+        ("the 5th of next month", "the 5th of next month"),
+        ("my 2nd appointment", "my 2nd appointment"),
+    ],
+)
+def test_expand_day_ordinals(text: str, expected: str) -> None:
+    assert expand_day_ordinals(text, TODAY) == expected
+
+
+def test_next_day_of_month_skips_short_months() -> None:
+    assert next_day_of_month(31, dt.date(2027, 2, 1)) == dt.date(2027, 3, 31)
+    assert next_day_of_month(30, dt.date(2028, 2, 15)) == dt.date(2028, 3, 30)
+    assert next_day_of_month(29, dt.date(2028, 2, 15)) == dt.date(2028, 2, 29)
+    assert next_day_of_month(0, TODAY) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "anchored"),
+    [
+        ("a day", False),
+        ("at 8:30", False),
+        ("now", False),
+        ("Dec 3 at 8am", True),
+        ("friday", True),
+        ("in two weeks", True),
+        ("tomorrow", True),
+        ("3/12", True),
+    ],
+)
+def test_has_date_anchor(text: str, anchored: bool) -> None:
+    assert has_date_anchor(text) is anchored
+
+
+def test_numeric_date() -> None:
+    found = numeric_date("3/12/27")
+    assert found is not None and (found.first, found.second, found.year) == (3, 12, 2027)
+    assert numeric_date("2026-12-03") is None
+    assert numeric_date("8:30") is None
