@@ -26,7 +26,7 @@ RASA := $(BOT_VENV)/bin/rasa
 PIP_INSTALL_FLAGS := --quiet --disable-pip-version-check
 TRAINING_INPUTS := $(shell find $(RASA_DATA) bot -type f \( -name '*.yml' -o -name '*.json' -o -name '*.py' \) -not -path '*/__pycache__/*' 2>/dev/null) config.yml domain.yml
 
-.PHONY: help env run test shell kb kb-check kb-export train validate lint typecheck \
+.PHONY: help env run test shell kb kb-check kb-export rules train validate lint typecheck \
         test-actions test-bot test-stories bench-nlu clean
 
 help:  ## list the targets
@@ -57,6 +57,9 @@ kb: $(ACT_VENV)/.installed  ## validate, load the KB into KB_DATABASE_URL, regen
 
 kb-export: $(ACT_VENV)/.installed  ## regenerate the files derived from the KB (vocabulary, safety responses)
 	@$(ACT_PY) -m actions.kb.cli export "$(KB_DIR)"
+
+rules: $(ACT_VENV)/.installed  ## regenerate the repetitive dialogue rules (data/rules/generated_*.yml)
+	@$(ACT_PY) scripts/generate_rules.py
 
 # ---------------------------------------------------------------- model
 models/.trained: $(BOT_VENV)/.installed $(TRAINING_INPUTS)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import urllib.error
@@ -30,16 +31,30 @@ def answers(base_url: str, timeout_s: float) -> bool:
         return False
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def main() -> int:
     """Poll until ready or until the deadline; exit 0 when ready, 1 otherwise."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", default="http://127.0.0.1:5005")
     parser.add_argument("--timeout", type=float, default=240.0)
+    parser.add_argument("--pid", type=int, help="give up at once if this process exits")
     args = parser.parse_args()
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
         if answers(args.url, timeout_s=10):
             return 0
+        if args.pid and not _alive(args.pid):
+            print(f"The Rasa process ({args.pid}) exited before it was ready", file=sys.stderr)
+            return 1
         time.sleep(2)
     print(f"Rasa at {args.url} did not answer a test message within {args.timeout:.0f} s",
           file=sys.stderr)

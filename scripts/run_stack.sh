@@ -42,12 +42,16 @@ if [ "$MODE" = "--shell" ]; then
   exit $?
 fi
 
+# SMS is enabled only when Twilio credentials are present (see the comment in credentials.yml).
+CREDENTIALS="credentials.yml"
+[ -n "${TWILIO_AUTH_TOKEN:-}" ] && CREDENTIALS="bot/channels/credentials.twilio.yml"
+
 .venv/bot/bin/rasa run --model "$MODEL" --interface 127.0.0.1 --port "$RASA_PORT" \
-  --endpoints endpoints.yml --credentials credentials.yml --log-level "${LOG_LEVEL,,}" &
+  --endpoints endpoints.yml --credentials "$CREDENTIALS" &
 pids+=($!)
 
 if ! .venv/actions/bin/python scripts/readiness.py --url "http://127.0.0.1:${RASA_PORT}" \
-     --timeout "${READINESS_TIMEOUT:-240}"; then
+     --timeout "${READINESS_TIMEOUT:-240}" --pid "${pids[1]}"; then
   echo "Rasa is not answering messages; stopping (see the log above)." >&2
   exit 1
 fi
@@ -55,12 +59,15 @@ fi
 cat <<MSG
 
   The assistant is running (Ctrl-C stops everything):
+    Website chat (open in a browser): http://127.0.0.1:${RASA_PORT}/webhooks/webchat/
     Rasa REST channel (local tools):  http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook
     Action server:                    http://127.0.0.1:${ACTIONS_PORT}/health
   Try:  curl -s -XPOST http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook \\
           -H 'Content-Type: application/json' -d '{"sender":"demo","message":"do i need a driver"}'
 
 MSG
+[ "$CREDENTIALS" = "credentials.yml" ] \
+  || echo "    SMS webhook (Twilio, signed):   http://127.0.0.1:${RASA_PORT}/webhooks/twilio/webhook"
 
 wait -n "${pids[@]}"
 status=$?

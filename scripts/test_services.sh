@@ -2,6 +2,7 @@
 # Install (Debian packages) and start the services tests need, on loopback only, and print
 # their URLs. Idempotent: a service already running is reused.
 #   scripts/test_services.sh postgres   -> prints postgresql://postgres@127.0.0.1:PORT/DB
+#   scripts/test_services.sh chromium   -> installs Debian's chromium, prints its path
 set -euo pipefail
 
 PG_PORT="${TEST_PG_PORT:-55432}"
@@ -42,7 +43,13 @@ postgres() {
   echo "postgresql://postgres@127.0.0.1:${PG_PORT}/${PG_DB}"
 }
 
+chromium() {
+  command -v chromium >/dev/null 2>&1 || apt_install chromium chromium-driver
+  command -v chromium
+}
+
 case "${1:-}" in
   postgres) postgres ;;
-  *) echo "usage: $0 postgres" >&2; exit 2 ;;
+  chromium) chromium ;;
+  *) echo "usage: $0 postgres|chromium" >&2; exit 2 ;;
 esac
