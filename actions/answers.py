@@ -6,6 +6,7 @@ and source in the bot event's metadata, so staff can see where each statement ca
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -14,6 +15,8 @@ from sqlalchemy.orm import Session
 from actions.kb import dto, repository
 from actions.kb.db import KnowledgeBaseUnavailable
 from actions.kb.render import fill, template_values
+
+MAX_ECHO = 40  # characters of a patient's own words echoed back (e.g. an unknown drug name)
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class Utterance:
     buttons: tuple[dict[str, str], ...] = ()
     kb_entries: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    values: tuple[tuple[str, str], ...] = ()  # fills a domain response's {placeholders}
 
     def as_kwargs(self) -> dict[str, Any]:
         """Arguments for CollectingDispatcher.utter_message (provenance goes to metadata)."""
@@ -35,6 +39,7 @@ class Utterance:
             kwargs["response"] = self.response
         if self.buttons:
             kwargs["buttons"] = [dict(b) for b in self.buttons]
+        kwargs.update(dict(self.values))
         if self.kb_entries:
             kwargs["kb_entries"] = list(self.kb_entries)
             kwargs["kb_sources"] = list(self.sources)
@@ -92,3 +97,10 @@ def has_site_variants(session: Session, key: str) -> bool:
         found is not None and found.site != "any"
         for found in (repository.get_answer(session, key, s) for s in ("lumbar", "cervical"))
     )
+
+
+def echo_safe(text: str) -> str:
+    """The patient's own words for an unknown drug, trimmed to a short, plain fragment."""
+    cleaned = re.sub(r"[^\w\s.,'-]", "", text, flags=re.UNICODE)
+    cleaned = " ".join(cleaned.split())
+    return cleaned[:MAX_ECHO].rstrip() or "that medicine"

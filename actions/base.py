@@ -36,6 +36,7 @@ class Turn:
     site: Optional[str]
     slots: Mapping[str, Any]
     intent_ranking: tuple[tuple[str, float], ...] = ()
+    slots_set_this_turn: frozenset[str] = frozenset()
 
     @classmethod
     def from_tracker(cls, tracker: Tracker) -> Turn:
@@ -52,11 +53,22 @@ class Turn:
             site=tracker.get_slot("procedure_site"),
             slots=dict(tracker.slots),
             intent_ranking=ranking,
+            slots_set_this_turn=_slots_set_since_last_user_message(tracker),
         )
 
     def slot(self, name: str) -> Any:
         """A slot value, None when unset."""
         return self.slots.get(name)
+
+
+def _slots_set_since_last_user_message(tracker: Tracker) -> frozenset[str]:
+    names = set()
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "slot":
+            names.add(str(event.get("name")))
+    return frozenset(names)
 
 
 class KbAction(Action, metaclass=abc.ABCMeta):

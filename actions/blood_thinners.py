@@ -7,7 +7,6 @@ every answer that involves stopping a drug ends with "confirm with your prescrib
 
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
@@ -18,28 +17,21 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from actions import answers
-from actions.answers import KbContext, Reply, Utterance
+from actions.answers import KbContext, Reply, Utterance, echo_safe
 from actions.base import KbAction, Turn
 from actions.conversation import conversation_map
 from actions.kb import dto, repository
+from actions.personal_plan import fasting_plan, medication_plan, plan_inputs, sedation_planned
 from actions.topics import ASK_MEDICATION, ASK_SITE, FLOW_STEP
 
 TOPIC = "blood_thinners"
 NONE_TAKEN = "none"  # medication_reply value when the patient takes no blood thinner
-MAX_DRUG_TEXT = 40  # characters of an unknown drug name echoed back to the patient
 
 _RULE_KEYS = {
     "continue": "blood_thinners.rule_continue",
     "prescriber_decides": "blood_thinners.rule_prescriber_decides",
     "call_clinic": "blood_thinners.rule_call_clinic",
 }
-
-
-def echo_safe(text: str) -> str:
-    """The patient's own words for an unknown drug, trimmed to a short, plain fragment."""
-    cleaned = re.sub(r"[^\w\s.,'-]", "", text, flags=re.UNICODE)
-    cleaned = " ".join(cleaned.split())
-    return cleaned[:MAX_DRUG_TEXT].rstrip() or "that medicine"
 
 
 def _rule_utterance(
@@ -115,7 +107,9 @@ def _reset_events() -> list[dict[str, Any]]:
 class ActionAnswerBloodThinners(KbAction):
     """Answer a blood-thinner question.
 
-    Reads: medication entities, pending_medications, medication_reply, procedure_site.
+    Reads: medication entities (else pending_medications, else medications_taken),
+    medication_reply, procedure_site, procedure_start (then answers with the patient's own
+    last-dose dates and fasting times).
     Sets: flow_step (ask_medication / ask_site: rules then run medication_form / site_form),
     pending_topic and pending_medications while it asks; clears them once answered.
     """
@@ -127,7 +121,8 @@ class ActionAnswerBloodThinners(KbAction):
     def compose(self, session: Session, turn: Turn) -> Reply:
         """Ask for the drug, then the site, then answer every named drug."""
         context = answers.load_context(session)
-        names = list(turn.medications) or list(turn.slot("pending_medications") or [])
+        names = (list(turn.medications) or list(turn.slot("pending_medications") or [])
+                 or list(turn.slot("medications_taken") or []))
         reply_text = turn.slot("medication_reply")
         if not names and reply_text == NONE_TAKEN:
             return Reply(
@@ -148,6 +143,14 @@ class ActionAnswerBloodThinners(KbAction):
                 SlotSet("medication_reply", None),
                 SlotSet(FLOW_STEP, ASK_SITE),
             ])
+        inputs = plan_inputs(session, turn)
+        if inputs is not None:  # appointment known: the patient's own dates
+            messages, stopping = medication_plan(session, inputs, names)
+            messages.append(fasting_plan(session, inputs, sedation_planned(session, turn)))
+            if stopping:
+                messages.append(answers.answer(session, context,
+                                               "blood_thinners.confirm_prescriber", turn.site))
+            return Reply(messages=messages, events=_reset_events())
         return Reply(
             messages=medication_answers(session, context, names, turn.site),
             events=_reset_events(),

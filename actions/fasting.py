@@ -10,26 +10,15 @@ from sqlalchemy.orm import Session
 from actions import answers
 from actions.answers import Reply
 from actions.base import KbAction, Turn
-from actions.kb import repository
+from actions.personal_plan import fasting_plan, plan_inputs, sedation_planned
 from actions.topics import FLOW_STEP
-
-
-def sedation_planned(session: Session, turn: Turn) -> bool:
-    """The patient's answer, else the clinic's default for the site (sedation if unknown)."""
-    said = turn.slot("sedation_planned")
-    if isinstance(said, bool):
-        return said
-    if turn.site:
-        procedure = repository.get_procedure(session, turn.site)
-        if procedure is not None:
-            return procedure.sedation_planned_by_default
-    return True
 
 
 class ActionAnswerFasting(KbAction):
     """Tell the patient when to stop eating and drinking.
 
-    Reads: procedure_site, sedation_planned. Answers from fasting.* KB entries.
+    Reads: procedure_site, sedation_planned, procedure_start. With a known appointment and site,
+    the patient's own cut-off times (plan.fasting_cutoffs); otherwise the rule and the offer.
     """
 
     def name(self) -> Text:
@@ -39,7 +28,13 @@ class ActionAnswerFasting(KbAction):
     def compose(self, session: Session, turn: Turn) -> Reply:
         """Policy, gum and medicines; or "no fast" without sedation; then the offer to plan."""
         context = answers.load_context(session)
-        if not sedation_planned(session, turn) and not context.fasting.applies_without_sedation:
+        sedation = sedation_planned(session, turn)
+        inputs = plan_inputs(session, turn)
+        if inputs is not None:  # the patient's own clock times
+            messages = [fasting_plan(session, inputs, sedation),
+                        answers.answer(session, context, "fasting.medicines", turn.site)]
+            return Reply(messages=messages, events=[SlotSet(FLOW_STEP, None)])
+        if not sedation and not context.fasting.applies_without_sedation:
             keys = ["fasting.no_sedation"]
         else:
             keys = ["fasting.policy", "fasting.gum", "fasting.medicines"]

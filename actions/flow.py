@@ -8,11 +8,15 @@ from rasa_sdk.events import SlotSet
 from sqlalchemy.orm import Session
 
 from actions import answers
-from actions.answers import Reply
+from actions.answers import Reply, Utterance
 from actions.base import KbAction, Turn
 from actions.blood_thinners import TOPIC as BLOOD_THINNERS
 from actions.blood_thinners import ActionAnswerBloodThinners
+from actions.kb import repository
+from actions.plan_dialogue import feedback_response, shown_candidate
 from actions.topics import FLOW_STEP, answer_topic_key
+
+PLAN_DETAILS = frozenset({"procedure_start", "procedure_site"})
 
 
 class ActionResumeTopic(KbAction):
@@ -54,5 +58,11 @@ class ActionHandleInform(KbAction):
             return ActionAnswerBloodThinners().compose(session, turn)
         if turn.slot("pending_topic"):
             return ActionResumeTopic().compose(session, turn)
+        if "appointment_feedback" in turn.slots_set_this_turn and turn.slot("appointment_feedback"):
+            clinic = repository.get_clinic(session)
+            shown = shown_candidate(clinic, turn.slot("appointment_candidate")) if clinic else None
+            return Reply(messages=[feedback_response(turn.slot("appointment_feedback"), shown)])
+        if turn.slots_set_this_turn & PLAN_DETAILS:
+            return Reply(messages=[Utterance(response="utter_details_noted")])
         context = answers.load_context(session)
         return Reply(messages=[answers.answer(session, context, "assistant.noted", turn.site)])

@@ -92,6 +92,19 @@ REQUIRED_ANSWER_KEYS: Final[dict[str, frozenset[str]]] = {
     "plan.too_late": frozenset({"drug", "site_name"}),
     "plan.prescriber_decides": frozenset({"drug", "site_name", "ask_by"}),
     "plan.usually_continued": frozenset({"drug", "site_name"}),
+    # "What's my plan?" checklist (one line each, so the whole list fits 3 SMS segments)
+    "plan.checklist_header": frozenset({"site_name", "procedure_start"}),
+    "plan.checklist_arrival": frozenset({"arrival"}),
+    "plan.checklist_fasting": _PLAN_CUTOFFS,
+    "plan.checklist_no_fasting": frozenset(),
+    "plan.checklist_dose": _PLAN_DOSE,
+    "plan.checklist_too_late": frozenset({"drug"}),
+    "plan.checklist_prescriber": frozenset({"drug", "ask_by"}),
+    "plan.checklist_continue": frozenset({"drug"}),
+    "plan.checklist_call_clinic": frozenset({"drug"}),
+    "plan.checklist_driver": frozenset(),
+    "plan.checklist_bring": frozenset(),
+    "plan.checklist_confirm_prescriber": frozenset(),
 }
 
 # Optional keys: used when present and approved, never required.

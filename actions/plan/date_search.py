@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dateparser import DateDataParser, PartsOfDay  # type: ignore[import-untyped]
-from dateparser.search import search_dates  # type: ignore[import-untyped]
+from dateparser import DateDataParser, PartsOfDay
+from dateparser.search import search_dates
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,12 @@ import pytest
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.answers import echo_safe
 from actions.blood_thinners import (
     NONE_TAKEN,
     ActionAnswerBloodThinners,
     ActionAskMedicationReply,
     ValidateMedicationForm,
-    echo_safe,
 )
 from actions.flow import ActionResumeTopic
 from tests.actions.conftest import TrackerFactory, entries, texts

@@ -55,6 +55,7 @@ TOPIC_INTENTS: Tuple[str, ...] = (
     "ask_diagnostic_block",
     "request_human",
     "out_of_scope",
+    "ask_plan",  # "What's my plan?" (personalised plan, issue 4)
 )
 EMERGENCY_INTENT = "report_emergency"
 CONVERSATION_INTENTS: Tuple[str, ...] = (
