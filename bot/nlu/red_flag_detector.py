@@ -105,6 +105,11 @@ class RedFlagDetector(GraphComponent, IntentClassifier, EntityExtractorMixin):
             # other intents stay in the ranking, their confidences multiplied by this, so
             # FallbackClassifier never sees two intents within its ambiguity threshold
             "other_intent_confidence_factor": 0.5,
+            # "call the clinic now" flags (not emergencies) leave these intents alone when the
+            # classifier is this sure: "I have a fever and my procedure is tomorrow" is an
+            # illness before the procedure (answered with the clinic's screening advice).
+            "defer_to_intents": ["report_illness"],
+            "defer_min_confidence": 0.5,
         }
 
     def __init__(self, config: Dict[Text, Any], vocabulary: KbVocabulary) -> None:
@@ -161,7 +166,7 @@ class RedFlagDetector(GraphComponent, IntentClassifier, EntityExtractorMixin):
             if not text:
                 continue
             hits = self.detect(text)
-            if not hits:
+            if not hits or self._defers(message, hits):
                 continue
             logger.debug(f"Red flags found: {[hit.red_flag_id for hit in hits]}")
             self._promote_intent(message)
@@ -219,6 +224,19 @@ class RedFlagDetector(GraphComponent, IntentClassifier, EntityExtractorMixin):
                 continue
             return True
         return False
+
+    def _defers(self, message: Message, hits: List[RedFlagHit]) -> bool:
+        """True when only non-emergency flags matched and the classifier is sure of an intent
+        that already routes the patient to the clinic (see `defer_to_intents`)."""
+        emergency_ids = {f.id for f in self._vocabulary.red_flags if f.action == "emergency"}
+        if any(hit.red_flag_id in emergency_ids for hit in hits):
+            return False
+        intent = message.get(INTENT) or {}
+        return bool(
+            intent.get(INTENT_NAME_KEY) in self._config["defer_to_intents"]
+            and float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+            >= float(self._config["defer_min_confidence"])
+        )
 
     def _promote_intent(self, message: Message) -> None:
         name = self._config["intent"]

@@ -238,3 +238,32 @@ def test_missing_vocabulary_gives_a_clear_error(
 ) -> None:
     with pytest.raises(VocabularyNotFoundError, match="make kb-export"):
         make_detector({"vocabulary_path": str(tmp_path / "nope.json")})
+
+
+
+def test_non_emergency_flag_defers_to_a_confident_illness_report(tmp_path: Path) -> None:
+    """Pre-procedure illness keeps its intent when only a call-the-clinic flag matched;
+    an emergency-level flag always wins."""
+    import json
+
+    data = json.loads((Path(__file__).parent / "fixtures" / "kb_vocabulary.json").read_text())
+    data["red_flags"].append({"id": "red_flag.test_fever", "action": "call_clinic_now",
+                              "patterns": ["\\bi feel shivery\\b"]})
+    path = tmp_path / "vocabulary.json"
+    path.write_text(json.dumps(data))
+    detector = RedFlagDetector({"vocabulary_path": str(path)}, load_vocabulary(str(path)))
+
+    def run(text: str, intent: str, confidence: float) -> str:
+        message = Message.build(text=text)
+        message.set(INTENT, {"name": intent, "confidence": confidence})
+        message.set(INTENT_RANKING_KEY, [{"name": intent, "confidence": confidence}])
+        detector.process([message])
+        return str(message.get(INTENT)["name"])
+
+    assert run("i feel shivery and my procedure is tomorrow", "report_illness", 0.9) \
+        == "report_illness"
+    assert run("i feel shivery and my procedure is tomorrow", "report_illness", 0.3) \
+        == "report_emergency"
+    assert run("i feel shivery since the procedure", "ask_recovery", 0.9) == "report_emergency"
+    assert run("i feel shivery and i cant feel my legs", "report_illness", 0.9) \
+        == "report_emergency"
