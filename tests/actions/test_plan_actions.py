@@ -142,3 +142,74 @@ async def test_volunteered_date_is_acknowledged(make_tracker: TrackerFactory,
                                    {"event": "slot", "name": "procedure_start", "value": START}])
     await ActionHandleInform().run(dispatcher, tracker, domain)
     assert dispatcher.messages[0]["response"] == "utter_details_noted"
+
+
+@pytest.mark.parametrize(("intent", "slots", "expected"), [
+    ("affirm", {"appointment_candidate": START, "appointment_feedback": "too_far"},
+     {"procedure_start": START, "appointment_candidate": None, "appointment_feedback": None}),
+    ("deny", {"appointment_candidate": START, "appointment_feedback": "ambiguous"},
+     {"appointment_candidate": None, "appointment_feedback": "ask_again"}),
+    ("inform", {}, {"appointment_feedback": "unclear"}),
+    ("inform", {"appointment_feedback": "clinic_closed"},
+     {"appointment_feedback": "clinic_closed"}),
+    ("ask_fasting", {}, {}),  # a topic question is not an answer: the form lets rules answer it
+])
+async def test_plan_form_date_answers(intent: str, slots: dict, expected: dict,
+                                      make_tracker: TrackerFactory,
+                                      dispatcher: CollectingDispatcher, domain: dict) -> None:
+    from actions.plan_dialogue import ValidatePlanForm
+
+    tracker = make_tracker("x", intent, slots={"requested_slot": "procedure_start", **slots})
+    assert await ValidatePlanForm().extract_procedure_start(dispatcher, tracker, domain) \
+        == expected
+
+
+@pytest.mark.parametrize(("text", "intent", "medications", "expected"), [
+    ("eliquis", "inform", ("apixaban",), {"medications_answered": True}),
+    ("none", "inform", (), {"medications_answered": True, "medications_taken": []}),
+    ("nope", "deny", (), {"medications_answered": True, "medications_taken": []}),
+    ("blorbazepam", "inform", (), {"medications_answered": True,
+                                   "medications_unknown": ["blorbazepam"]}),
+    ("how long does it take", "ask_logistics", (), {}),
+])
+async def test_plan_form_medication_answers(text: str, intent: str,
+                                            medications: tuple[str, ...], expected: dict,
+                                            make_tracker: TrackerFactory,
+                                            dispatcher: CollectingDispatcher,
+                                            domain: dict) -> None:
+    from actions.plan_dialogue import ValidatePlanForm
+
+    tracker = make_tracker(text, intent, medications=medications,
+                           slots={"requested_slot": "medications_answered"})
+    assert await ValidatePlanForm().extract_medications_answered(dispatcher, tracker, domain) \
+        == expected
+
+
+@pytest.mark.parametrize(("slots", "response"), [
+    ({}, "utter_ask_procedure_start"),
+    ({"appointment_feedback": "past"}, "utter_date_past"),
+    ({"appointment_feedback": "need_time"}, "utter_ask_procedure_time"),
+    ({"appointment_feedback": "unclear"}, "utter_date_not_understood"),
+    ({"appointment_feedback": "clinic_closed",
+      "appointment_candidate": "2026-12-05T09:00:00-05:00"}, "utter_date_clinic_closed"),
+    ({"appointment_feedback": "too_far", "appointment_candidate": START},
+     "utter_confirm_procedure_start"),
+])
+async def test_date_question_adapts_to_the_last_answer(slots: dict, response: str,
+                                                       make_tracker: TrackerFactory,
+                                                       dispatcher: CollectingDispatcher,
+                                                       domain: dict) -> None:
+    from actions.plan_dialogue import ActionAskProcedureStart
+
+    await ActionAskProcedureStart().run(dispatcher, make_tracker(slots=slots), domain)
+    message = dispatcher.messages[0]
+    assert message["response"] == response
+    if "appointment_candidate" in slots:
+        assert message["date"].startswith(("Sat, Dec 5", "Wed, Dec 2"))
+
+
+async def test_plan_without_appointment_offers_to_work_it_out(make_tracker: TrackerFactory,
+                                                              dispatcher: CollectingDispatcher,
+                                                              domain: dict) -> None:
+    await ActionShowPlan().run(dispatcher, make_tracker("my plan", "ask_plan"), domain)
+    assert entries(dispatcher) == [["answer.fasting.offer_plan"]]
