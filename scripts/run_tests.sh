@@ -12,8 +12,8 @@ step() { printf '\n==> %s\n' "$*"; }
 run_pytest() { "$@" || { code=$?; [ "$code" = 5 ] && echo "pytest collected no tests" >&2; exit "$code"; }; }
 
 step "Lint and types"
-$ACT/ruff check actions tests scripts --exclude tests/bot,tests/browser
-$BOT/ruff check bot tests/bot tests/browser
+$ACT/ruff check actions tests scripts --exclude tests/bot,tests/browser,tests/stack
+$BOT/ruff check bot tests/bot tests/browser tests/stack
 $ACT/mypy actions
 $BOT/mypy bot
 
@@ -38,6 +38,9 @@ make --no-print-directory validate
 step "Train (seeded; skipped when nothing changed) and run the test stories"
 make --no-print-directory kb train
 make --no-print-directory test-stories
+
+step "Safety end to end: Rasa alone (no action server) still answers emergencies"
+run_pytest $BOT/python -m pytest tests/stack -q
 
 if [ -d tests/browser ]; then
   step "Browser and stack tests (Chromium via Playwright, axe-core)"

@@ -1,0 +1,78 @@
+"""Start the real Rasa server (trained model, local REST channel) for end-to-end checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+MODEL = REPO / "models" / "rhizotomy-assistant.tar.gz"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: starts servers")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+Send = Callable[[str, str], list[dict[str, Any]]]
+
+
+@pytest.fixture(scope="module")
+def rasa_without_actions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Send]:
+    """Rasa alone: the action endpoint points at a port where nothing listens."""
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: run `make kb train` first")
+    port, dead_port = free_port(), free_port()
+    data_dir = tmp_path_factory.mktemp("stack")
+    env = {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "ACTION_SERVER_URL": f"http://127.0.0.1:{dead_port}/webhook",
+        "TRACKER_STORE_DIALECT": "sqlite",
+        "TRACKER_STORE_URL": f"sqlite:///{data_dir}/tracker.sqlite3",
+    }
+    rasa = Path(sys.executable).parent / "rasa"
+    log = (data_dir / "rasa.log").open("w")
+    process = subprocess.Popen(
+        [str(rasa), "run", "--model", str(MODEL), "--interface", "127.0.0.1", "--port", str(port),
+         "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/webhooks/rest/webhook"
+
+    def send(sender: str, text: str) -> list[dict[str, Any]]:
+        body = json.dumps({"sender": sender, "message": text}).encode()
+        request = urllib.request.Request(url, data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return list(json.loads(response.read()))
+
+    try:
+        ready = subprocess.run(
+            [sys.executable, str(REPO / "scripts" / "readiness.py"), "--url",
+             f"http://127.0.0.1:{port}", "--timeout", "180", "--pid", str(process.pid)],
+            check=False,
+        )
+        assert ready.returncode == 0, (data_dir / "rasa.log").read_text()[-3000:]
+        yield send
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
