@@ -24,7 +24,7 @@ BOT_PY := $(BOT_VENV)/bin/python
 ACT_PY := $(ACT_VENV)/bin/python
 RASA := $(BOT_VENV)/bin/rasa
 PIP_INSTALL_FLAGS := --quiet --disable-pip-version-check
-TRAINING_INPUTS := $(shell find $(RASA_DATA) bot -type f \( -name '*.yml' -o -name '*.json' -o -name '*.py' \) -not -path '*/__pycache__/*' 2>/dev/null) config.yml domain.yml
+TRAINING_INPUTS := $(shell find $(RASA_DATA) bot/nlu bot/generated -type f \( -name '*.yml' -o -name '*.json' -o -name '*.py' \) -not -path '*/__pycache__/*' 2>/dev/null) config.yml domain.yml
 
 .PHONY: help env run test shell kb kb-check kb-export rules train validate lint typecheck \
         test-actions test-bot test-stories bench-nlu clean

@@ -56,18 +56,20 @@ if ! .venv/actions/bin/python scripts/readiness.py --url "http://127.0.0.1:${RAS
   exit 1
 fi
 
+SMS_LINE=""
+[ "$CREDENTIALS" = "credentials.yml" ] \
+  || SMS_LINE="    SMS webhook (Twilio, signed):     http://127.0.0.1:${RASA_PORT}/webhooks/twilio/webhook
+"
 cat <<MSG
 
   The assistant is running (Ctrl-C stops everything):
     Website chat (open in a browser): http://127.0.0.1:${RASA_PORT}/webhooks/webchat/
     Rasa REST channel (local tools):  http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook
     Action server:                    http://127.0.0.1:${ACTIONS_PORT}/health
-  Try:  curl -s -XPOST http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook \\
+${SMS_LINE}  Try:  curl -s -XPOST http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook \\
           -H 'Content-Type: application/json' -d '{"sender":"demo","message":"do i need a driver"}'
 
 MSG
-[ "$CREDENTIALS" = "credentials.yml" ] \
-  || echo "    SMS webhook (Twilio, signed):   http://127.0.0.1:${RASA_PORT}/webhooks/twilio/webhook"
 
 wait -n "${pids[@]}"
 status=$?

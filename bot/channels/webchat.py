@@ -1,0 +1,417 @@
+"""Website chat channel: serves the widget and carries its messages, under /webhooks/webchat/.
+
+Why a custom channel instead of `rest` or `socketio`: both let the browser choose the
+conversation id, so anyone who knows or guesses an id can read that patient's conversation
+(reliability-security.md §2.2-2.3, R2/R5). Here the server issues a signed session token
+(bot/channels/web_sessions.py); the Rasa sender_id is derived from it and everything the client
+sends besides the message text is ignored. Replies come back in the HTTP response (the
+CollectingOutputChannel pattern of Rasa's RestInput), so no websocket is needed.
+
+Routes (all under /webhooks/webchat):
+  GET  /            the chat page (clinic name and emergency number rendered server-side)
+  GET  /widget.js   the widget script, also embeddable in the clinic's own site (web/README.md)
+  GET  /widget.css  its styles
+  GET  /config      clinic name, phone, emergency number and limits, for embedded widgets
+  POST /session     issues {"token", "expires_in"}
+  GET  /history     the session's earlier messages (Authorization: Bearer <token>)
+  POST /message     {"message": "..."} -> {"messages": [...]} (Authorization: Bearer <token>)
+
+Cross-origin calls are answered only for origins listed in WEBCHAT_ALLOWED_ORIGINS (comma
+separated, e.g. "https://www.clinic.example"); same-origin calls are always allowed.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from urllib.parse import urlsplit
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.clinic_profile import REPO_ROOT, ClinicProfile, load_clinic_profile
+from bot.channels.local_secrets import load_or_create_secret
+from bot.channels.turns import finished_within
+from bot.channels.web_sessions import WebSession, WebSessionSigner
+
+logger = logging.getLogger(__name__)
+
+WEB_DIR = REPO_ROOT / "web"
+ALLOWED_ORIGINS_ENV = "WEBCHAT_ALLOWED_ORIGINS"
+SESSION_SECRET_ENV = "WEBCHAT_SESSION_SECRET"
+SESSION_SECRET_FILE = "webchat_session_secret"
+MAX_MESSAGE_CHARS = 2000
+MAX_BODY_BYTES = 64 * 1024
+DEFAULT_SESSION_LIFETIME_S = 12 * 3600
+DEFAULT_TURN_TIMEOUT_S = 30.0
+HISTORY_LIMIT = 200
+BLUEPRINT_NAME = "webchat"
+API_ROUTES = frozenset({"config", "session", "history", "message"})  # handler names
+SANIC_CORS_EVALUATED = "_sanic_cors_e"  # sanic_cors.core flag: "CORS already handled"
+
+STATIC_FILES = {
+    "widget.js": "application/javascript; charset=utf-8",
+    "widget.css": "text/css; charset=utf-8",
+}
+# The page loads only its own script and style and talks only to its own origin; nothing
+# else can run even if a bug ever let markup through.
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' https: data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def origin_of(url: str) -> Optional[str]:
+    """scheme://host[:port] of a URL, lower-cased; None for anything that is not http(s)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def parse_allowed_origins(raw: Optional[str]) -> frozenset[str]:
+    """The comma-separated WEBCHAT_ALLOWED_ORIGINS value as a set of exact origins."""
+    origins = (origin_of(item) for item in (raw or "").split(",") if item.strip())
+    return frozenset(origin for origin in origins if origin)
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> HTTPResponse:
+    return response.json({"error": code, "message": message, **extra}, status=status)
+
+
+def _bot_messages(collected: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Only the fields the widget renders, with button titles and payloads forced to text."""
+    rendered = []
+    for item in collected:
+        message: dict[str, Any] = {}
+        if item.get("text"):
+            message["text"] = str(item["text"])
+        buttons = [
+            {"title": str(b["title"]), "payload": str(b.get("payload") or b["title"])}
+            for b in item.get("buttons") or []
+            if isinstance(b, dict) and b.get("title")
+        ]
+        if buttons:
+            message["buttons"] = buttons
+        if item.get("image"):
+            message["image"] = str(item["image"])
+        if message:
+            rendered.append(message)
+    return rendered
+
+
+def history_from_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """User and bot messages from tracker events; a clicked button shows as its title.
+
+    Only the last bot message keeps its buttons (older ones can no longer be answered).
+    """
+    messages: list[dict[str, Any]] = []
+    last_buttons: list[dict[str, str]] = []
+    for event in events:
+        kind = event.get("event")
+        if kind == "user" and event.get("text"):
+            text = str(event["text"])
+            titles = {b["payload"]: b["title"] for b in last_buttons}
+            messages.append({"role": "user", "text": titles.get(text, text)})
+            last_buttons = []
+        elif kind == "bot":
+            rendered = _bot_messages([{"text": event.get("text"), **(event.get("data") or {})}])
+            for message in rendered:
+                messages.append({"role": "bot", **message})
+                last_buttons = message.get("buttons", last_buttons)
+    for message in messages[:-1]:
+        message.pop("buttons", None)
+    return messages[-HISTORY_LIMIT:]
+
+
+class WebChatInput(InputChannel):
+    """Server-issued sessions, strict input checks and an allow-listed CORS policy."""
+
+    @classmethod
+    def name(cls) -> Text:
+        """URL prefix: /webhooks/webchat/."""
+        return "webchat"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        """Settings come from the environment; the credentials entry may stay empty."""
+        credentials = credentials or {}
+        lifetime = float(
+            credentials.get("session_lifetime_s")
+            or os.environ.get("WEBCHAT_SESSION_LIFETIME_SECONDS")
+            or DEFAULT_SESSION_LIFETIME_S
+        )
+        return cls(
+            allowed_origins=parse_allowed_origins(os.environ.get(ALLOWED_ORIGINS_ENV)),
+            public_base_url=os.environ.get("PUBLIC_BASE_URL") or None,
+            session_lifetime_s=lifetime,
+            clinic=load_clinic_profile(),  # a broken clinic.yml stops start-up, not the page
+        )
+
+    def __init__(
+        self,
+        allowed_origins: frozenset[str] = frozenset(),
+        public_base_url: Optional[str] = None,
+        session_lifetime_s: float = DEFAULT_SESSION_LIFETIME_S,
+        signer: Optional[WebSessionSigner] = None,
+        clinic: Optional[ClinicProfile] = None,
+        web_dir: Path = WEB_DIR,
+        turn_timeout_s: float = DEFAULT_TURN_TIMEOUT_S,
+    ) -> None:
+        self.allowed_origins = allowed_origins
+        self.public_origin = origin_of(public_base_url) if public_base_url else None
+        self.session_lifetime_s = session_lifetime_s
+        self.web_dir = web_dir
+        self.turn_timeout_s = turn_timeout_s
+        self._signer = signer
+        self._clinic = clinic
+        self._static: dict[str, bytes] = {}
+
+    # -- lazily created collaborators -------------------------------------------------------
+    @property
+    def signer(self) -> WebSessionSigner:
+        """Token signer keyed with WEBCHAT_SESSION_SECRET (generated locally if unset)."""
+        if self._signer is None:
+            secret = load_or_create_secret(SESSION_SECRET_ENV, SESSION_SECRET_FILE)
+            self._signer = WebSessionSigner(secret, self.session_lifetime_s)
+        return self._signer
+
+    @property
+    def clinic(self) -> ClinicProfile:
+        """The clinic profile for the emergency line."""
+        if self._clinic is None:
+            self._clinic = load_clinic_profile()
+        return self._clinic
+
+    def _file(self, name: str) -> bytes:
+        if name not in self._static:
+            self._static[name] = (self.web_dir / name).read_bytes()
+        return self._static[name]
+
+    # -- origin and session checks --------------------------------------------------------------
+    def _origin_decision(self, request: Request) -> tuple[bool, Optional[str]]:
+        """(allowed, origin to echo in CORS headers). No Origin header: not a CORS request."""
+        origin = request.headers.get("origin")
+        if origin is None:
+            return True, None
+        normalized = origin_of(origin)
+        if normalized is None:
+            return False, None
+        own = {origin_of(f"{request.scheme}://{request.host}"), self.public_origin}
+        if normalized in own:
+            return True, None
+        if normalized in self.allowed_origins:
+            return True, origin
+        return False, None
+
+    @staticmethod
+    def _with_cors(resp: HTTPResponse, cors_origin: Optional[str]) -> HTTPResponse:
+        resp.headers["Vary"] = "Origin"
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Cache-Control"] = "no-store"
+        if cors_origin:
+            resp.headers["Access-Control-Allow-Origin"] = cors_origin
+        return resp
+
+    def _session(self, request: Request) -> Optional[WebSession]:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        return self.signer.verify(token.strip())
+
+    # -- the blueprint ---------------------------------------------------------------------------
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """Page, static files and the JSON API of the widget."""
+        webchat = Blueprint(BLUEPRINT_NAME, __name__)
+
+        @webchat.route("/", methods=["GET"])
+        async def page(request: Request) -> HTTPResponse:
+            return self._page(request)
+
+        @webchat.route("/widget.js", methods=["GET"])
+        async def widget_js(_: Request) -> HTTPResponse:
+            return self._static_file("widget.js")
+
+        @webchat.route("/widget.css", methods=["GET"])
+        async def widget_css(_: Request) -> HTTPResponse:
+            return self._static_file("widget.css")
+
+        @webchat.route("/config", methods=["GET", "OPTIONS"])
+        async def config(request: Request) -> HTTPResponse:
+            return await self._api(request, self._config)
+
+        @webchat.route("/session", methods=["POST", "OPTIONS"])
+        async def session(request: Request) -> HTTPResponse:
+            return await self._api(request, self._new_session)
+
+        @webchat.route("/history", methods=["GET", "OPTIONS"])
+        async def history(request: Request) -> HTTPResponse:
+            return await self._api(request, self._history)
+
+        @webchat.route("/message", methods=["POST", "OPTIONS"])
+        async def message(request: Request) -> HTTPResponse:
+            async def handle(req: Request) -> HTTPResponse:
+                return await self._message(req, on_new_message)
+
+            return await self._api(request, handle)
+
+        async def preflight(request: Request) -> Optional[HTTPResponse]:
+            """Answer CORS preflights for this channel's API before Sanic-Cors does."""
+            route = (request.name or "").split(".")
+            if request.method != "OPTIONS" or route[-2:-1] != [BLUEPRINT_NAME]:
+                return None
+            if route[-1] not in API_ROUTES:
+                return None
+            return await self._api(request, None)
+
+        @webchat.listener("before_server_start")
+        async def install_preflight(app: Any, _: Any) -> None:
+            # Rasa's app-wide Sanic-Cors answers every OPTIONS request itself, without this
+            # channel's headers; an app-level request middleware placed first comes before it.
+            app.request_middleware.appendleft(preflight)
+
+        return webchat
+
+    async def _api(
+        self,
+        request: Request,
+        handler: Optional[Callable[[Request], Awaitable[HTTPResponse]]],
+    ) -> HTTPResponse:
+        """Origin policy and CORS preflight for every JSON route (OPTIONS never reaches handler)."""
+        # This channel's CORS policy is the only one applied to its routes (see preflight).
+        setattr(request.ctx, SANIC_CORS_EVALUATED, "1")
+        allowed, cors_origin = self._origin_decision(request)
+        if not allowed:
+            logger.warning("webchat.origin.rejected path=%s", request.path)
+            return self._with_cors(
+                _error(403, "origin_not_allowed", "This site may not use the chat."), None
+            )
+        if request.method == "OPTIONS" or handler is None:
+            resp = response.empty(status=204)
+            if cors_origin:
+                resp.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+                resp.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+                resp.headers["Access-Control-Max-Age"] = "600"
+            return self._with_cors(resp, cors_origin)
+        return self._with_cors(await handler(request), cors_origin)
+
+    def _static_file(self, name: str) -> HTTPResponse:
+        """The widget files; embeddable from any site (they hold no data)."""
+        headers = {
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-cache",
+            "Cross-Origin-Resource-Policy": "cross-origin",
+        }
+        return response.raw(self._file(name), content_type=STATIC_FILES[name], headers=headers)
+
+    def _page(self, request: Request) -> HTTPResponse:
+        base = request.path.rstrip("/")
+        clinic = self.clinic
+        values = {
+            "{{BASE}}": html.escape(base, quote=True),
+            "{{CLINIC_NAME}}": html.escape(clinic.name, quote=True),
+            "{{EMERGENCY_NUMBER}}": html.escape(clinic.emergency_number, quote=True),
+            "{{EMERGENCY_TEL}}": html.escape(
+                "".join(ch for ch in clinic.emergency_number if ch.isdigit() or ch == "+"),
+                quote=True,
+            ),
+        }
+        page = self._file("index.html").decode("utf-8")
+        for placeholder, value in values.items():
+            page = page.replace(placeholder, value)
+        headers = {"Content-Security-Policy": PAGE_CSP, **SECURITY_HEADERS}
+        return response.html(page, headers=headers)
+
+    async def _config(self, _: Request) -> HTTPResponse:
+        clinic = self.clinic
+        return response.json(
+            {
+                "clinic_name": clinic.name,
+                "clinic_phone": clinic.phone,
+                "emergency_number": clinic.emergency_number,
+                "max_message_length": MAX_MESSAGE_CHARS,
+            }
+        )
+
+    async def _new_session(self, _: Request) -> HTTPResponse:
+        issued = self.signer.issue()
+        return response.json(
+            {"token": issued.token, "expires_in": int(self.session_lifetime_s)}
+        )
+
+    async def _history(self, request: Request) -> HTTPResponse:
+        session = self._session(request)
+        if session is None:
+            return _error(401, "invalid_session", "The chat session has expired.")
+        agent = getattr(request.app.ctx, "agent", None)
+        tracker_store = getattr(agent, "tracker_store", None)
+        if tracker_store is None:
+            return _error(503, "unavailable", "The assistant is starting. Try again shortly.")
+        try:
+            tracker = await tracker_store.retrieve(session.sender_id)
+        except Exception as error:  # the store's errors may carry event data: type only
+            logger.error("webchat.history.failed error=%s", type(error).__name__)
+            return _error(503, "unavailable", "The conversation could not be loaded.")
+        events = [event.as_dict() for event in tracker.events] if tracker else []
+        return response.json({"messages": history_from_events(events)})
+
+    async def _read_text(self, request: Request) -> tuple[Optional[str], Optional[HTTPResponse]]:
+        """The message text, or the 4xx response explaining why there is none."""
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            return None, _error(415, "unsupported_media_type", "Send JSON.")
+        if len(request.body or b"") > MAX_BODY_BYTES:
+            return None, _error(413, "message_too_long", "The message is too long.",
+                                max_length=MAX_MESSAGE_CHARS)
+        try:
+            payload = json.loads(request.body or b"")
+        except (ValueError, UnicodeDecodeError):
+            return None, _error(400, "invalid_json", "The request is not valid JSON.")
+        text = payload.get("message") if isinstance(payload, dict) else None
+        if not isinstance(text, str):
+            return None, _error(400, "invalid_message", "Send {\"message\": \"...\"}.")
+        text = text.strip()
+        if not text:
+            return None, _error(400, "empty_message", "Please type a message.")
+        if len(text) > MAX_MESSAGE_CHARS:
+            return None, _error(
+                413, "message_too_long",
+                f"Messages can be at most {MAX_MESSAGE_CHARS} characters.",
+                max_length=MAX_MESSAGE_CHARS,
+            )
+        return text, None
+
+    async def _message(
+        self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> HTTPResponse:
+        session = self._session(request)
+        if session is None:
+            return _error(401, "invalid_session", "The chat session has expired.")
+        text, problem = await self._read_text(request)
+        if problem is not None or text is None:
+            return problem or _error(400, "invalid_message", "Please type a message.")
+        collector = CollectingOutputChannel()
+        # sender_id from the signed token; input_channel and metadata are never client-chosen.
+        user_message = UserMessage(text, collector, session.sender_id,
+                                   input_channel=self.name())
+        try:
+            in_time = await finished_within(on_new_message(user_message), self.turn_timeout_s)
+        except Exception as error:  # type only: never the patient's text
+            logger.error("webchat.turn.failed error=%s", type(error).__name__)
+            return _error(503, "unavailable", "The assistant could not answer right now.")
+        if not in_time:
+            logger.warning("webchat.turn.slow budget_s=%.0f", self.turn_timeout_s)
+            return _error(504, "timeout", "The assistant is taking too long. Please try again.")
+        return response.json({"messages": _bot_messages(collector.messages)})

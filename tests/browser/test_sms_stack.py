@@ -1,0 +1,111 @@
+"""Acceptance: the SMS webhook of the real stack (trained model, action server, KB).
+
+A correctly signed "do i need a driver" gets an SMS-sized TwiML answer. The same request
+unsigned, or with a tampered body, gets 403 and leaves no trace in the tracker. The stack runs
+with test Twilio credentials (tests/browser/conftest.py), so no Twilio account is involved.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import xml.etree.ElementTree as ET
+from typing import Dict, List
+
+import pytest
+import requests
+from stack_harness import Stack
+from twilio.request_validator import RequestValidator
+
+from bot.channels.sms_segments import MAX_MESSAGE_CHARS, encoding_of, segment_count
+
+pytestmark = pytest.mark.slow
+
+PHONE = "+15550104711"
+_counter = iter(range(1, 10_000))
+
+
+def params(body: str) -> Dict[str, str]:
+    return {
+        "MessageSid": f"SMstack{next(_counter):026d}",
+        "AccountSid": "AC" + "0" * 32,
+        "From": PHONE,
+        "To": "+15550100000",
+        "Body": body,
+        "NumMedia": "0",
+        "FromCity": "",
+        "FromState": "",
+    }
+
+
+def signature(stack: Stack, fields: Dict[str, str]) -> str:
+    validator = RequestValidator(stack.env["TWILIO_AUTH_TOKEN"])
+    return str(validator.compute_signature(stack.sms_url, fields))
+
+
+def post(stack: Stack, fields: Dict[str, str], sig: str | None) -> requests.Response:
+    headers = {"X-Twilio-Signature": sig} if sig is not None else {}
+    return requests.post(stack.sms_url, data=fields, headers=headers, timeout=30)
+
+
+def messages(response: requests.Response) -> List[str]:
+    return [m.text or "" for m in ET.fromstring(response.text).findall("Message")]
+
+
+def user_event_count(stack: Stack) -> int:
+    with sqlite3.connect(stack.tracker_db) as db:
+        row = db.execute(
+            "SELECT COUNT(*) FROM events WHERE type_name = 'user' AND sender_id LIKE 'sms:%'"
+        ).fetchone()
+    return int(row[0])
+
+
+def test_signed_sms_gets_an_sms_sized_answer_and_forgeries_get_403(stack: Stack) -> None:
+    before = user_event_count(stack)
+
+    unsigned = post(stack, params("do i need a driver"), None)
+    assert unsigned.status_code == 403
+
+    tampered = params("do i need a driver")
+    sig = signature(stack, tampered)
+    tampered["Body"] = "when is my procedure"
+    assert post(stack, tampered, sig).status_code == 403
+    assert user_event_count(stack) == before  # no trace of either forgery
+
+    fields = params("do i need a driver")
+    started = time.monotonic()
+    reply = post(stack, fields, signature(stack, fields))
+    elapsed = time.monotonic() - started
+    assert reply.status_code == 200
+    assert reply.headers["content-type"].startswith("application/xml")
+    assert elapsed < 8, f"the webhook took {elapsed:.1f} s"
+    notice, answer = messages(reply)  # first contact: the notice, then the answer
+    assert "automated" in notice and "STOP" in notice
+    assert "take you home" in answer and "1. Yes" in answer and "2. No" in answer
+    for text in (notice, answer):
+        assert len(text) <= MAX_MESSAGE_CHARS
+        assert encoding_of(text) == "GSM-7"
+        assert segment_count(text) <= 4  # a short SMS thread, not a wall of text
+    assert user_event_count(stack) == before + 1
+
+    # The retry of the same delivery is not processed again; "2" picks "No".
+    assert messages(post(stack, fields, signature(stack, fields))) == []
+    choice = params("2")
+    no_driver = messages(post(stack, choice, signature(stack, choice)))
+    assert len(no_driver) == 1 and "driver" in no_driver[0]
+    assert user_event_count(stack) == before + 2
+
+
+def test_no_phone_number_in_tracker_ids_or_log(stack: Stack) -> None:
+    """Runs after the SMS turns above: the number appears nowhere, only its keyed hash."""
+    with sqlite3.connect(stack.tracker_db) as db:
+        senders = [row[0] for row in db.execute("SELECT DISTINCT sender_id FROM events")]
+    sms_ids = [s for s in senders if s.startswith("sms:")]
+    assert sms_ids and all(len(s) == 4 + 64 for s in sms_ids)
+    digits = PHONE.lstrip("+")
+    assert not any(digits in s for s in senders)
+    assert digits not in stack.log_text()
+    state = stack.data_dir / "sms_state.sqlite3"
+    assert digits not in "\n".join(sqlite3.connect(state).iterdump())
+    secret = stack.data_dir / "sms_id_secret"
+    assert secret.stat().st_mode & 0o777 == 0o600

@@ -1,0 +1,450 @@
+/*
+ * Website chat widget for the clinic's procedure preparation assistant.
+ * Plain JavaScript, no build step, no dependencies. Served by Rasa at /webhooks/webchat/widget.js.
+ *
+ * Safety rules this file follows:
+ * - Message text is only ever inserted with textContent / text nodes, never innerHTML.
+ * - Links in bot messages become <a> elements only for http(s) URLs, with rel="noopener".
+ * - The conversation is identified by a token the server issued (kept in sessionStorage, so it
+ *   lasts for this browser tab's session); the page never chooses a conversation id.
+ *
+ * Embedding: see web/README.md. Attributes on the <script> tag:
+ *   data-target="element-id"  render inside that element (otherwise a floating launcher button)
+ *   data-title="..."          launcher and panel title (default "Questions about your procedure?")
+ */
+(function () {
+  "use strict";
+
+  var script = document.currentScript;
+  if (!script || !script.src) {
+    return;
+  }
+  var API = new URL(".", script.src).href; // ".../webhooks/webchat/"
+  var TOKEN_KEY = "rwc-session:" + API;
+  var MAX_LENGTH = 2000;
+  var REQUEST_TIMEOUT_MS = 45000;
+  var URL_PATTERN = /https?:\/\/[^\s<>"']+/g;
+  var config = { clinic_name: "", clinic_phone: "", emergency_number: "" };
+  var memoryToken = null; // used when sessionStorage is unavailable
+  var queue = Promise.resolve();
+  var ui = {};
+
+  // ---------------------------------------------------------------- small DOM helpers
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) {
+      node.className = className;
+    }
+    if (text !== undefined && text !== null) {
+      node.textContent = String(text);
+    }
+    return node;
+  }
+
+  function hiddenLabel(text) {
+    return el("span", "rwc-visually-hidden", text);
+  }
+
+  /* Append text to a node, turning http(s) URLs into safe links. Never parses HTML. */
+  function appendRichText(parent, text) {
+    var value = String(text);
+    var last = 0;
+    value.replace(URL_PATTERN, function (match, offset) {
+      var url = match.replace(/[.,;:!?)\]]+$/, "");
+      parent.appendChild(document.createTextNode(value.slice(last, offset)));
+      var link = safeLink(url);
+      parent.appendChild(link || document.createTextNode(url));
+      last = offset + url.length;
+      return match;
+    });
+    parent.appendChild(document.createTextNode(value.slice(last)));
+  }
+
+  function safeLink(url) {
+    var parsed;
+    try {
+      parsed = new URL(url);
+    } catch (error) {
+      return null;
+    }
+    if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+      return null;
+    }
+    var link = el("a", "rwc-link", url);
+    link.href = parsed.href;
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    return link;
+  }
+
+  // ---------------------------------------------------------------- session storage
+  function readToken() {
+    try {
+      return window.sessionStorage.getItem(TOKEN_KEY);
+    } catch (error) {
+      return memoryToken;
+    }
+  }
+
+  function writeToken(token) {
+    memoryToken = token;
+    try {
+      if (token) {
+        window.sessionStorage.setItem(TOKEN_KEY, token);
+      } else {
+        window.sessionStorage.removeItem(TOKEN_KEY);
+      }
+    } catch (error) {
+      /* private mode: keep the token in memory only */
+    }
+  }
+
+  // ---------------------------------------------------------------- HTTP
+  function request(method, path, body) {
+    var headers = { Accept: "application/json" };
+    var token = readToken();
+    if (token) {
+      headers.Authorization = "Bearer " + token;
+    }
+    var options = { method: method, headers: headers, credentials: "omit", cache: "no-store" };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    var controller = window.AbortController ? new AbortController() : null;
+    if (controller) {
+      options.signal = controller.signal;
+      setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS);
+    }
+    return fetch(API + path, options).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        return { status: response.status, data: data };
+      });
+    });
+  }
+
+  function newSession() {
+    writeToken(null);
+    return request("POST", "session").then(function (result) {
+      if (result.status !== 200 || !result.data.token) {
+        throw new Error("session");
+      }
+      writeToken(result.data.token);
+    });
+  }
+
+  function ensureSession() {
+    return readToken() ? Promise.resolve() : newSession();
+  }
+
+  // ---------------------------------------------------------------- rendering
+  function scrollToEnd() {
+    ui.log.scrollTop = ui.log.scrollHeight;
+  }
+
+  function clearQuickReplies() {
+    var groups = ui.log.querySelectorAll(".rwc-quick");
+    for (var i = 0; i < groups.length; i += 1) {
+      groups[i].parentNode.removeChild(groups[i]);
+    }
+  }
+
+  function addMessage(role, text) {
+    var row = el("div", "rwc-msg rwc-msg--" + role);
+    var bubble = el("p", "rwc-bubble");
+    bubble.appendChild(hiddenLabel(role === "user" ? "You said: " : "Assistant said: "));
+    appendRichText(bubble, text);
+    row.appendChild(bubble);
+    ui.log.appendChild(row);
+    scrollToEnd();
+    return row;
+  }
+
+  function addQuickReplies(buttons) {
+    var group = el("div", "rwc-quick");
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", "Suggested answers");
+    buttons.forEach(function (button) {
+      var choice = el("button", "rwc-quick-button", button.title);
+      choice.type = "button";
+      choice.addEventListener("click", function () {
+        clearQuickReplies();
+        ui.input.focus();
+        send(button.payload, button.title);
+      });
+      group.appendChild(choice);
+    });
+    ui.log.appendChild(group);
+    scrollToEnd();
+  }
+
+  function addBotMessages(messages) {
+    (messages || []).forEach(function (message) {
+      if (message.text) {
+        addMessage("bot", message.text);
+      }
+      if (message.image) {
+        addMessage("bot", message.image);
+      }
+      if (message.buttons && message.buttons.length) {
+        addQuickReplies(message.buttons);
+      }
+    });
+  }
+
+  function setTyping(on) {
+    ui.typing.hidden = !on;
+    ui.typingText.textContent = on ? "The assistant is typing" : "";
+    if (on) {
+      scrollToEnd();
+    }
+  }
+
+  function showError(text) {
+    ui.error.textContent = text || "";
+    ui.error.hidden = !text;
+  }
+
+  function fallbackText() {
+    var parts = ["Sorry, I can't answer right now."];
+    if (config.clinic_phone) {
+      parts.push("Please call the clinic on " + config.clinic_phone + ".");
+    }
+    if (config.emergency_number) {
+      parts.push("In an emergency call " + config.emergency_number + ".");
+    }
+    return parts.join(" ");
+  }
+
+  // ---------------------------------------------------------------- conversation
+  function postMessage(text, retried) {
+    return ensureSession()
+      .then(function () { return request("POST", "message", { message: text }); })
+      .then(function (result) {
+        if (result.status === 401 && !retried) {
+          return newSession().then(function () {
+            addMessage("bot", "Your earlier chat session ended, so this is a new conversation.");
+            return postMessage(text, true);
+          });
+        }
+        return result;
+      });
+  }
+
+  function send(text, displayText) {
+    var trimmed = String(text || "").trim();
+    if (!trimmed) {
+      showError("Please type a message first.");
+      return;
+    }
+    if (trimmed.length > MAX_LENGTH) {
+      showError("Messages can be at most " + MAX_LENGTH + " characters.");
+      return;
+    }
+    showError("");
+    clearQuickReplies();
+    addMessage("user", displayText || trimmed);
+    queue = queue.then(function () {
+      setTyping(true);
+      return postMessage(trimmed, false)
+        .then(function (result) {
+          setTyping(false);
+          if (result.status === 200) {
+            addBotMessages(result.data.messages);
+          } else if (result.status >= 400 && result.status < 500 && result.data.message) {
+            showError(result.data.message);
+          } else {
+            addMessage("bot", fallbackText());
+          }
+        })
+        .catch(function () {
+          setTyping(false);
+          addMessage("bot", fallbackText());
+        });
+    });
+  }
+
+  function loadHistory() {
+    if (!readToken()) {
+      return newSession();
+    }
+    return request("GET", "history").then(function (result) {
+      if (result.status === 401) {
+        return newSession();
+      }
+      (result.data.messages || []).forEach(function (message) {
+        if (message.role === "user") {
+          addMessage("user", message.text);
+        } else {
+          addBotMessages([message]);
+        }
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- building the widget
+  function buildEmergency(container) {
+    if (container.querySelector(".rwc-emergency") || !config.emergency_number) {
+      return;
+    }
+    var note = el("p", "rwc-emergency");
+    var strong = el("strong", null, "In an emergency call ");
+    var tel = el("a", null, config.emergency_number);
+    tel.href = "tel:" + config.emergency_number.replace(/[^0-9+]/g, "");
+    strong.appendChild(tel);
+    strong.appendChild(document.createTextNode("."));
+    note.appendChild(strong);
+    note.appendChild(document.createTextNode(" This chat is automated and not watched by staff."));
+    var header = container.querySelector(".rwc-header");
+    container.insertBefore(note, header ? header.nextSibling : container.firstChild);
+  }
+
+  function buildChat(container) {
+    ui.log = el("div", "rwc-log");
+    ui.log.setAttribute("role", "log");
+    ui.log.setAttribute("aria-live", "polite");
+    ui.log.setAttribute("aria-relevant", "additions");
+    ui.log.setAttribute("aria-label", "Conversation");
+    ui.log.tabIndex = 0; // scrollable region must be reachable by keyboard
+
+    ui.typing = el("div", "rwc-typing");
+    ui.typing.setAttribute("role", "status");
+    ui.typingText = hiddenLabel("");
+    ui.typing.appendChild(ui.typingText);
+    for (var i = 0; i < 3; i += 1) {
+      var dot = el("span", "rwc-dot");
+      dot.setAttribute("aria-hidden", "true");
+      ui.typing.appendChild(dot);
+    }
+    ui.typing.hidden = true;
+
+    ui.error = el("p", "rwc-error");
+    ui.error.setAttribute("role", "alert");
+    ui.error.hidden = true;
+
+    var form = el("form", "rwc-form");
+    form.noValidate = true;
+    var label = el("label", "rwc-label", "Your message");
+    label.htmlFor = "rwc-input";
+    ui.input = el("textarea", "rwc-input");
+    ui.input.id = "rwc-input";
+    ui.input.rows = 1;
+    ui.input.maxLength = MAX_LENGTH;
+    ui.input.setAttribute("aria-describedby", "rwc-hint");
+    ui.input.setAttribute("autocomplete", "off");
+    var sendButton = el("button", "rwc-send", "Send");
+    sendButton.type = "submit";
+    var hint = el(
+      "p",
+      "rwc-hint",
+      "Enter sends, Shift+Enter adds a line. Please share only the personal details needed."
+    );
+    hint.id = "rwc-hint";
+    var row = el("div", "rwc-input-row");
+    row.appendChild(ui.input);
+    row.appendChild(sendButton);
+    form.appendChild(label);
+    form.appendChild(row);
+    form.appendChild(hint);
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = ui.input.value;
+      if (!text.trim()) {
+        showError("Please type a message first.");
+        ui.input.focus();
+        return;
+      }
+      ui.input.value = "";
+      send(text);
+    });
+    ui.input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit"));
+      }
+    });
+
+    container.appendChild(ui.log);
+    container.appendChild(ui.typing);
+    container.appendChild(ui.error);
+    container.appendChild(form);
+  }
+
+  function buildLauncher() {
+    var title = script.getAttribute("data-title") || "Questions about your procedure?";
+    var launcher = el("button", "rwc-launcher", title);
+    launcher.type = "button";
+    launcher.setAttribute("aria-expanded", "false");
+    launcher.setAttribute("aria-controls", "rwc-panel");
+    var panel = el("section", "rwc rwc--panel");
+    panel.id = "rwc-panel";
+    panel.hidden = true;
+    panel.setAttribute("aria-labelledby", "rwc-panel-title");
+    var header = el("header", "rwc-header");
+    var heading = el("h2", "rwc-title", title);
+    heading.id = "rwc-panel-title";
+    var close = el("button", "rwc-close", "Close");
+    close.type = "button";
+    header.appendChild(heading);
+    header.appendChild(close);
+    panel.appendChild(header);
+
+    function toggle(open) {
+      panel.hidden = !open;
+      launcher.setAttribute("aria-expanded", open ? "true" : "false");
+      if (open) {
+        ui.input.focus();
+      } else {
+        launcher.focus();
+      }
+    }
+    launcher.addEventListener("click", function () { toggle(panel.hidden); });
+    close.addEventListener("click", function () { toggle(false); });
+    panel.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        toggle(false);
+      }
+    });
+    document.body.appendChild(panel);
+    document.body.appendChild(launcher);
+    return panel;
+  }
+
+  function start() {
+    var targetId = script.getAttribute("data-target");
+    var container = targetId ? document.getElementById(targetId) : buildLauncher();
+    if (!container) {
+      return;
+    }
+    if (!targetId) {
+      var link = document.createElement("link");
+      link.rel = "stylesheet";
+      link.href = API + "widget.css";
+      document.head.appendChild(link);
+    }
+    buildChat(container);
+    addMessage(
+      "bot",
+      "Hello! I'm the clinic's automated assistant. Ask me how to get ready for your procedure, " +
+        "for example \u201cWhen do I have to stop eating?\u201d"
+    );
+    request("GET", "config")
+      .then(function (result) {
+        if (result.status === 200) {
+          config = result.data;
+          buildEmergency(container);
+        }
+      })
+      .catch(function () { /* the page already shows the emergency number */ });
+    queue = loadHistory().catch(function () {
+      showError("The chat could not start. " + fallbackText());
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
