@@ -17,6 +17,19 @@ RASA_PORT ?= 5005
 ACTIONS_PORT ?= 5055
 LOG_LEVEL ?= INFO
 SANIC_HOST ?= 127.0.0.1
+# Profiles (README "Production"): endpoints.yml reads these; Rasa refuses an unset ${VAR}.
+PROFILE ?= local
+ifeq ($(PROFILE),production)
+LOCK_STORE_TYPE ?= bot.lock_store.AtomicRedisLockStore
+TRACKER_STORE_DIALECT ?= postgresql
+else
+LOCK_STORE_TYPE ?= in_memory
+TRACKER_STORE_DIALECT ?= sqlite
+TRACKER_STORE_URL ?= sqlite:///$(abspath $(DATA_DIR))/tracker.sqlite3
+endif
+LOCK_STORE_URL ?= redis://127.0.0.1:6379/1
+ACTION_SERVER_TOKEN ?=
+ACTION_TIMEOUT_S ?= 5
 
 BOT_VENV := .venv/bot
 ACT_VENV := .venv/actions
@@ -26,8 +39,9 @@ RASA := $(BOT_VENV)/bin/rasa
 PIP_INSTALL_FLAGS := --quiet --disable-pip-version-check
 TRAINING_INPUTS := $(shell find $(RASA_DATA) bot/nlu bot/generated -type f \( -name '*.yml' -o -name '*.json' -o -name '*.py' \) -not -path '*/__pycache__/*' 2>/dev/null) config.yml domain.yml
 
-.PHONY: help env run test shell kb kb-check kb-export rules train validate lint typecheck \
-        test-actions test-bot test-stories bench-nlu clean
+.PHONY: help env run run-production test shell kb kb-check kb-export rules train validate lint \
+        typecheck test-actions test-bot test-stories test-production bench bench-nlu erase purge \
+        clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -79,6 +93,18 @@ run: env kb train  ## start the action server and Rasa on 127.0.0.1; Ctrl-C stop
 shell: env kb train  ## talk to the assistant in the terminal (starts the action server too)
 	@scripts/run_stack.sh --shell
 
+run-production:  ## production profile: PostgreSQL, Redis locks, action-server token (README)
+	@$(MAKE) --no-print-directory run PROFILE=production
+
+# ---------------------------------------------------------------- privacy
+erase: $(ACT_VENV)/.installed  ## erase one conversation: CONVERSATION=<id> (or PHONE=+E164); audited
+	@if [ -n "$(PHONE)" ]; then $(ACT_PY) scripts/erase.py --phone "$(PHONE)"; \
+	elif [ -n "$(CONVERSATION)" ]; then $(ACT_PY) scripts/erase.py --conversation "$(CONVERSATION)"; \
+	else echo "usage: make erase CONVERSATION=<conversation id>  (or PHONE=+34600000001)" >&2; exit 2; fi
+
+purge: $(ACT_VENV)/.installed  ## delete conversations idle for more than DAYS days (default 90); audited
+	@$(ACT_PY) scripts/purge.py --days "$(or $(DAYS),90)"
+
 # ---------------------------------------------------------------- quality
 lint: env  ## ruff on both environments
 	$(ACT_VENV)/bin/ruff check actions tests scripts
@@ -96,10 +122,17 @@ test-bot: env  ## pytest in the Rasa environment (NLU components, channels)
 	$(BOT_PY) -m pytest tests/bot -q
 
 test-stories: train  ## end-to-end test stories against the trained model
-	$(RASA) test core --stories tests/stories --model models/rhizotomy-assistant.tar.gz --fail-on-prediction-errors --out results/stories
+	$(RASA) test core --stories tests/stories --model models/rhizotomy-assistant.tar.gz --fail-on-prediction-errors --e2e --out results/stories
+
+test-production: env kb train  ## production-mode tests: PostgreSQL, Redis, restarts, failures, fuzzing
+	@scripts/test_services.sh postgres >/dev/null && scripts/test_services.sh redis >/dev/null
+	$(BOT_PY) -m pytest tests/production -q
 
 test: env  ## everything CI runs: lint, types, KB, unit tests, data validation, training, stories
 	@scripts/run_tests.sh
+
+bench: env kb train  ## load test (1/10/50 conversations) against Rasa's default pipeline: bench/results
+	@$(BOT_PY) bench/bench.py
 
 bench-nlu: env kb-export  ## 5-fold cross-validation of intents, emergency recall, medication F1
 	@$(BOT_PY) scripts/bench_nlu.py

@@ -37,6 +37,7 @@ class Turn:
     slots: Mapping[str, Any]
     intent_ranking: tuple[tuple[str, float], ...] = ()
     slots_set_this_turn: frozenset[str] = frozenset()
+    active_form: Optional[str] = None  # while a form runs, answers never start another one
 
     @classmethod
     def from_tracker(cls, tracker: Tracker) -> Turn:
@@ -54,6 +55,7 @@ class Turn:
             slots=dict(tracker.slots),
             intent_ranking=ranking,
             slots_set_this_turn=_slots_set_since_last_user_message(tracker),
+            active_form=(tracker.active_loop or {}).get("name"),
         )
 
     def slot(self, name: str) -> Any:

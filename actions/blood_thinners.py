@@ -131,9 +131,14 @@ class ActionAnswerBloodThinners(KbAction):
             )
         if not names and reply_text:
             names = [str(reply_text)]  # not recognised as a catalogue drug: never guessed
+        general = answers.answer(session, context, "blood_thinners.general", turn.site)
+        if turn.active_form is not None and (not names or turn.site is None):
+            # Asked in the middle of another question: answer generally, never start a second
+            # form (the one running resumes, and whatever it was collecting is kept).
+            return Reply(messages=[general], events=[SlotSet(FLOW_STEP, None)])
         if not names:
             return Reply(
-                messages=[answers.answer(session, context, "blood_thinners.general", turn.site)],
+                messages=[general],
                 events=[SlotSet("pending_topic", TOPIC), SlotSet(FLOW_STEP, ASK_MEDICATION)],
             )
         if turn.site is None:

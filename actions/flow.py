@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Text
+from typing import Any, Dict, List, Text
 
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from actions import answers
@@ -17,6 +20,7 @@ from actions.plan_dialogue import feedback_response, shown_candidate
 from actions.topics import FLOW_STEP, answer_topic_key
 
 PLAN_DETAILS = frozenset({"procedure_start", "procedure_site"})
+FLOW_SLOTS = ("flow_step", "pending_topic", "pending_medications", "medication_reply")
 
 
 class ActionResumeTopic(KbAction):
@@ -61,8 +65,26 @@ class ActionHandleInform(KbAction):
         if "appointment_feedback" in turn.slots_set_this_turn and turn.slot("appointment_feedback"):
             clinic = repository.get_clinic(session)
             shown = shown_candidate(clinic, turn.slot("appointment_candidate")) if clinic else None
-            return Reply(messages=[feedback_response(turn.slot("appointment_feedback"), shown)])
+            return Reply(messages=[feedback_response(turn.slot("appointment_feedback"), shown)],
+                         events=[SlotSet(FLOW_STEP, None)])
+        reset = [SlotSet(FLOW_STEP, None)]
         if turn.slots_set_this_turn & PLAN_DETAILS:
-            return Reply(messages=[Utterance(response="utter_details_noted")])
+            return Reply(messages=[Utterance(response="utter_details_noted")], events=reset)
         context = answers.load_context(session)
-        return Reply(messages=[answers.answer(session, context, "assistant.noted", turn.site)])
+        return Reply(messages=[answers.answer(session, context, "assistant.noted", turn.site)],
+                     events=reset)
+
+
+class ActionResetFlow(Action):
+    """After an emergency or a request for a person interrupts a form: forget the half-asked
+    question, so the next message starts clean. Needs no database."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "action_reset_flow"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        """Clear the flow slots."""
+        return [SlotSet(name, None) for name in FLOW_SLOTS]

@@ -38,7 +38,7 @@ _DATEISH = re.compile(
     r"september|october|november|december|morning|afternoon|noon)\b",
     re.IGNORECASE,
 )
-ANSWER_INTENTS = {"inform", "affirm", "deny"}
+ANSWER_INTENTS = {"inform", "affirm", "deny", "nlu_fallback"}
 _NEGATED_BEFORE = re.compile(r"\b(not|isn'?t|no)\s+(?:my\s+|the\s+|a\s+)?$", re.IGNORECASE)
 
 
@@ -168,7 +168,7 @@ class ValidatePlanForm(FormValidationAction):
             return {"medications_answered": True}
         if intent == "deny" or conversation_map().means_none_taken(text):
             return {"medications_answered": True, "medications_taken": []}
-        if intent in {"inform", "ask_blood_thinners", "ask_medications"} and text:
+        if intent in {"inform", "ask_blood_thinners", "ask_medications", "nlu_fallback"} and text:
             unknown = list(tracker.get_slot("medications_unknown") or [])
             return {"medications_answered": True, "medications_unknown": [*unknown, text]}
         return {}

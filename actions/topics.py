@@ -59,7 +59,7 @@ def answer_topic_key(session: Session, turn: Turn, key: str) -> Reply:
     """The reply for an answer key (plus the topic's extras), or a site question first."""
     context = answers.load_context(session)
     topic = key.split(".", 1)[0]
-    if (turn.site is None and topic not in NO_TOPICS_ASK_SITE
+    if (turn.site is None and turn.active_form is None and topic not in NO_TOPICS_ASK_SITE
             and answers.has_site_variants(session, key)):
         return Reply(events=ask_site_first(key))
     keys = [key, *conversation_map().topic_extras.get(topic, [])]

@@ -78,12 +78,13 @@ def form_rules() -> list[dict[str, Any]]:
         rules.append({
             "rule": f"emergency interrupts {form}", "condition": condition,
             "steps": [{"intent": "report_emergency"}, {"action": "utter_emergency"},
-                      {"action": "utter_emergency_clinic_contact"}, *stop],
+                      {"action": "utter_emergency_clinic_contact"}, *stop,
+                      {"action": "action_reset_flow"}],
         })
         rules.append({
             "rule": f"request for a person interrupts {form}", "condition": condition,
             "steps": [{"intent": "request_human"}, {"action": "utter_handoff"}, *stop,
-                      {"action": "action_request_human"}],
+                      {"action": "action_reset_flow"}, {"action": "action_request_human"}],
         })
         rules.append({
             "rule": f"not understood during {form}", "condition": condition,

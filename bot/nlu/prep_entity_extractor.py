@@ -375,6 +375,12 @@ class PrepEntityExtractor(GraphComponent, EntityExtractorMixin):
         candidates = [(span.start_char, span.end_char, span.label_) for span in spans]
         for pattern, site in self._site_patterns:
             candidates += [(m.start(), m.end(), site) for m in pattern.finditer(text)]
+        # "lie on my back for the neck one": a vague term never outvotes a specific one
+        vague = self._ambiguous_terms
+        specific = {c[2] for c in candidates if text[c[0] : c[1]].lower() not in vague}
+        if specific:
+            candidates = [c for c in candidates
+                          if text[c[0] : c[1]].lower() not in vague or c[2] in specific]
         entities = []
         seen: Set[Text] = set()
         # first mention of each site wins; at equal start the longer mention

@@ -262,3 +262,25 @@ def test_common_words_near_other_brand_names(
         ("prasugrel", "effiant"),
         ("enoxaparin", "clexan"),
     ]
+
+
+def test_vague_back_never_outvotes_a_specific_site() -> None:
+    """"Do I lie on my back for the neck one" is a cervical patient, not a lumbar one."""
+    from pathlib import Path
+
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.prep_entity_extractor import PrepEntityExtractor
+    from bot.nlu.vocabulary import load_vocabulary
+
+    path = str(Path(__file__).parent / "fixtures" / "kb_vocabulary.json")
+    extractor = PrepEntityExtractor({**PrepEntityExtractor.get_default_config(),
+                                     "vocabulary_path": path}, load_vocabulary(path))
+    message = Message.build(text="do i lie on my back for the neck one")
+    extractor.process([message])
+    sites = [e["value"] for e in message.get("entities", []) if e["entity"] == "procedure_site"]
+    assert sites == ["cervical"]
+    message = Message.build(text="my back is the one being done")
+    extractor.process([message])
+    sites = [e["value"] for e in message.get("entities", []) if e["entity"] == "procedure_site"]
+    assert sites == ["lumbar"]
