@@ -95,6 +95,25 @@ def medication_answers(
     return messages
 
 
+def other_class_answer(session: Session, turn: Turn) -> Reply | None:
+    """"Do I stop my Ozempic?" classified as a blood-thinner question: when every named drug
+    belongs to a class outside the hold rules, answer with that class's medicines answer."""
+    mapping = conversation_map()
+    if not turn.medications or turn.slot("pending_topic"):
+        return None
+    keys = []
+    for name in turn.medications:
+        medication = repository.find_medication(session, name)
+        if medication is None or medication.drug_class in mapping.blood_thinner_classes:
+            return None
+        keys.append(mapping.class_subtopics.get(medication.drug_class, "medications.main"))
+    context = answers.load_context(session)
+    return Reply(
+        messages=[answers.answer(session, context, k, turn.site) for k in dict.fromkeys(keys)],
+        events=[SlotSet(FLOW_STEP, None)],
+    )
+
+
 def _reset_events() -> list[dict[str, Any]]:
     return [
         SlotSet("pending_topic", None),
@@ -121,6 +140,9 @@ class ActionAnswerBloodThinners(KbAction):
     def compose(self, session: Session, turn: Turn) -> Reply:
         """Ask for the drug, then the site, then answer every named drug."""
         context = answers.load_context(session)
+        other = other_class_answer(session, turn)
+        if other is not None:
+            return other
         names = (list(turn.medications) or list(turn.slot("pending_medications") or [])
                  or list(turn.slot("medications_taken") or []))
         reply_text = turn.slot("medication_reply")

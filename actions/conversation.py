@@ -30,6 +30,7 @@ class ConversationMap:
     topic_labels: dict[str, str]
     default_topics: list[str]
     none_taken_cues: list[str]
+    blood_thinner_classes: frozenset[str]
 
     def action_for(self, intent: str) -> str:
         """The custom action that answers a topic intent."""
@@ -60,4 +61,5 @@ def conversation_map(path: Path = CONVERSATION_FILE) -> ConversationMap:
         topic_labels=dict(raw["topic_labels"]),
         default_topics=list(raw["default_topics"]),
         none_taken_cues=list(raw.get("none_taken_cues", [])),
+        blood_thinner_classes=frozenset(raw.get("blood_thinner_classes", [])),
     )

@@ -39,6 +39,16 @@ def answer_key_for(session: Session, turn: Turn, topic: str) -> str:
     return f"{topic}.main"
 
 
+def names_bleeding_risk_drug(session: Session, turn: Turn) -> bool:
+    """True when the message names a catalogue drug whose class the hold rules cover."""
+    classes = conversation_map().blood_thinner_classes
+    for name in turn.medications:
+        medication = repository.find_medication(session, name)
+        if medication is not None and medication.drug_class in classes:
+            return True
+    return False
+
+
 def ask_site_first(key: str) -> list[dict[str, object]]:
     """Remember what to answer; a rule then runs site_form and `action_resume_topic` finishes."""
     return [SlotSet("pending_topic", key), SlotSet(FLOW_STEP, ASK_SITE)]
@@ -85,4 +95,10 @@ class ActionAnswerTopic(KbAction):
         topic = conversation_map().intent_topics.get(turn.intent)
         if topic is None:
             return Reply(messages=[answers.Utterance(response="utter_capabilities")])
+        if topic == "medications" and names_bleeding_risk_drug(session, turn):
+            # "Should I keep taking my Eliquis?" must get the clinic's hold rule, not the
+            # general "keep taking your usual medicines" answer.
+            from actions.blood_thinners import ActionAnswerBloodThinners
+
+            return ActionAnswerBloodThinners().compose(session, turn)
         return answer_topic_key(session, turn, answer_key_for(session, turn, topic))

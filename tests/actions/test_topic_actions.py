@@ -148,3 +148,24 @@ async def test_driver_followup(has_driver: bool, expected: dict, make_tracker: T
     message = dispatcher.messages[0]
     for key, value in expected.items():
         assert message[key] == value
+
+
+async def test_blood_thinner_asked_as_a_medicine_question_gets_the_hold_rule(
+    make_tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict
+) -> None:
+    tracker = make_tracker("should i keep taking my eliquis", "ask_medications",
+                           medications=("apixaban",), slots={"procedure_site": "cervical"})
+    await ActionAnswerTopic().run(dispatcher, tracker, domain)
+    assert entries(dispatcher)[0] == ["answer.blood_thinners.rule_hold_days",
+                                      "medication.apixaban"]
+
+
+async def test_glp1_asked_as_a_blood_thinner_question_gets_the_medicines_answer(
+    make_tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict
+) -> None:
+    from actions.blood_thinners import ActionAnswerBloodThinners
+
+    tracker = make_tracker("im on ozempic do i need to stop it before", "ask_blood_thinners",
+                           medications=("semaglutide",), slots={"procedure_site": "lumbar"})
+    await ActionAnswerBloodThinners().run(dispatcher, tracker, domain)
+    assert entries(dispatcher) == [["answer.medications.glp1"]]
