@@ -8,14 +8,66 @@ cd "$(dirname "$0")/.."
 
 MODE="${1:-run}"
 : "${RASA_PORT:=5005}" "${ACTIONS_PORT:=5055}" "${DATA_DIR:=.data}" "${LOG_LEVEL:=INFO}"
-MODEL="models/rhizotomy-assistant.tar.gz"
+: "${PROFILE:=local}"
+MODEL="${RASA_MODEL:-models/rhizotomy-assistant.tar.gz}"
 mkdir -p "$DATA_DIR"
 
-export RASA_TELEMETRY_ENABLED=false
+export RASA_TELEMETRY_ENABLED=false LOG_LEVEL
 export SANIC_HOST="${SANIC_HOST:-127.0.0.1}"
 export ACTION_SERVER_URL="${ACTION_SERVER_URL:-http://127.0.0.1:${ACTIONS_PORT}/webhook}"
-export TRACKER_STORE_DIALECT="${TRACKER_STORE_DIALECT:-sqlite}"
-export TRACKER_STORE_URL="${TRACKER_STORE_URL:-sqlite:///$(cd "$DATA_DIR" && pwd)/tracker.sqlite3}"
+# Profiles (README, "Production"): endpoints.yml reads every value below from the environment.
+# Rasa stops at start-up on an unset ${VAR}, so each one gets a value here.
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # bot.* classes named in the YAML files
+export ACTION_SERVER_TOKEN="${ACTION_SERVER_TOKEN:-}" ACTION_TIMEOUT_S="${ACTION_TIMEOUT_S:-5}"
+export LOCK_STORE_URL="${LOCK_STORE_URL:-redis://127.0.0.1:6379/1}"
+RASA_LOG_ARGS=() SDK_LOG_ARGS=()
+fail() { echo "ERROR: $*" >&2; exit 1; }
+case "$PROFILE" in
+  local)
+    export TRACKER_STORE_DIALECT="${TRACKER_STORE_DIALECT:-sqlite}"
+    export TRACKER_STORE_URL="${TRACKER_STORE_URL:-sqlite:///$(cd "$DATA_DIR" && pwd)/tracker.sqlite3}"
+    export LOCK_STORE_TYPE="${LOCK_STORE_TYPE:-in_memory}"
+    ;;
+  production)
+    export TRACKER_STORE_DIALECT="${TRACKER_STORE_DIALECT:-postgresql}"
+    export LOCK_STORE_TYPE="${LOCK_STORE_TYPE:-bot.lock_store.AtomicRedisLockStore}"
+    [[ "${TRACKER_STORE_URL:-}" == postgresql://* ]] \
+      || fail "production needs TRACKER_STORE_URL=postgresql://user:password@host:port/db"
+    [[ "${KB_DATABASE_URL:-}" == postgresql://* ]] \
+      || fail "production needs KB_DATABASE_URL=postgresql://… (make kb loads it)"
+    [ "${#ACTION_SERVER_TOKEN}" -ge 32 ] \
+      || fail "production needs ACTION_SERVER_TOKEN (at least 32 random characters)"
+    [ "$LOG_LEVEL" = INFO ] || [ "$LOG_LEVEL" = WARNING ] \
+      || fail "production logs at INFO or WARNING only (Rasa logs patient text at DEBUG)"
+    RASA_LOG_ARGS=(--logging-config-file scripts/logging.production.yml)
+    SDK_LOG_ARGS=(--logging-config_file scripts/logging.production.yml)
+    [ "$LOG_LEVEL" = WARNING ] && SDK_LOG_ARGS+=(--quiet)
+    ;;
+  *) fail "PROFILE must be local or production (got '$PROFILE')" ;;
+esac
+# Rasa HTTP API: off unless RASA_ENABLE_API=true, and then only with a token or JWT secret.
+RASA_API_ARGS=()
+if [ "${RASA_ENABLE_API:-false}" = true ]; then
+  [ -n "${RASA_API_AUTH_TOKEN:-}${RASA_JWT_SECRET:-}" ] \
+    || fail "RASA_ENABLE_API=true needs RASA_API_AUTH_TOKEN or RASA_JWT_SECRET"
+  RASA_API_ARGS=(--enable-api)
+  [ -n "${RASA_API_AUTH_TOKEN:-}" ] && RASA_API_ARGS+=(--auth-token "$RASA_API_AUTH_TOKEN")
+  if [ -n "${RASA_JWT_SECRET:-}" ]; then
+    [ "${#RASA_JWT_SECRET}" -ge 32 ] || fail "RASA_JWT_SECRET must have at least 32 characters"
+    RASA_API_ARGS+=(--jwt-secret "$RASA_JWT_SECRET" --jwt-method HS256)
+  fi
+fi
+# CORS for the Rasa server: only the listed origins (space or comma separated), never "*".
+CORS_ARGS=()
+if [ -n "${RASA_CORS_ORIGINS:-}" ]; then
+  [[ "$RASA_CORS_ORIGINS" == *"*"* ]] && fail "RASA_CORS_ORIGINS may not contain '*'"
+  read -r -a origins <<<"${RASA_CORS_ORIGINS//,/ }"
+  CORS_ARGS=(--cors "${origins[@]}")
+fi
+# More Rasa processes on EXTRA_RASA_PORTS need a shared lock store (never in_memory).
+read -r -a EXTRA_PORTS <<<"${EXTRA_RASA_PORTS:-}"
+[ ${#EXTRA_PORTS[@]} -gt 0 ] && [ "$LOCK_STORE_TYPE" = in_memory ] \
+  && fail "EXTRA_RASA_PORTS needs the Redis lock store (PROFILE=production)"
 
 pids=()
 stop_all() {
@@ -28,7 +80,8 @@ trap 'echo; echo "Stopping..."; exit 130' INT TERM
 
 [ -f "$MODEL" ] || { echo "No trained model at $MODEL (run: make train)" >&2; exit 1; }
 
-.venv/actions/bin/python -m rasa_sdk --actions actions --port "$ACTIONS_PORT" &
+.venv/actions/bin/python -m rasa_sdk --actions actions --port "$ACTIONS_PORT" \
+  ${SDK_LOG_ARGS[@]+"${SDK_LOG_ARGS[@]}"} &
 pids+=($!)
 
 for _ in $(seq 1 60); do
@@ -45,30 +98,50 @@ fi
 # SMS is enabled only when Twilio credentials are present (see the comment in credentials.yml).
 CREDENTIALS="credentials.yml"
 [ -n "${TWILIO_AUTH_TOKEN:-}" ] && CREDENTIALS="bot/channels/credentials.twilio.yml"
+[ "$PROFILE" = production ] && CREDENTIALS="credentials.production.yml"
+CREDENTIALS="${RASA_CREDENTIALS:-$CREDENTIALS}"  # tests use their own channel list
+# The readiness probe talks through the REST channel when there is one, else the web chat.
+PROBE_CHANNEL=webchat
+grep -qE '^(rest|bot\.rest_safe\.SafeRestInput):' "$CREDENTIALS" && PROBE_CHANNEL=rest
 
-.venv/bot/bin/rasa run --model "$MODEL" --interface 127.0.0.1 --port "$RASA_PORT" \
-  --endpoints endpoints.yml --credentials "$CREDENTIALS" &
-pids+=($!)
+for port in "$RASA_PORT" ${EXTRA_PORTS[@]+"${EXTRA_PORTS[@]}"}; do
+  .venv/bot/bin/rasa run --model "$MODEL" --interface 127.0.0.1 --port "$port" \
+    --endpoints endpoints.yml --credentials "$CREDENTIALS" \
+    ${RASA_LOG_ARGS[@]+"${RASA_LOG_ARGS[@]}"} ${RASA_API_ARGS[@]+"${RASA_API_ARGS[@]}"} \
+    ${CORS_ARGS[@]+"${CORS_ARGS[@]}"} &
+  pids+=($!)
+done
 
-if ! .venv/actions/bin/python scripts/readiness.py --url "http://127.0.0.1:${RASA_PORT}" \
-     --timeout "${READINESS_TIMEOUT:-240}" --pid "${pids[1]}"; then
-  echo "Rasa is not answering messages; stopping (see the log above)." >&2
-  exit 1
-fi
+for i in "${!pids[@]}"; do
+  [ "$i" = 0 ] && continue
+  port_list=("$RASA_PORT" ${EXTRA_PORTS[@]+"${EXTRA_PORTS[@]}"})
+  if ! .venv/actions/bin/python scripts/readiness.py --url "http://127.0.0.1:${port_list[$((i-1))]}" \
+       --timeout "${READINESS_TIMEOUT:-240}" --pid "${pids[$i]}" --channel "$PROBE_CHANNEL"; then
+    echo "Rasa is not answering messages; stopping (see the log above)." >&2
+    exit 1
+  fi
+done
 
 SMS_LINE=""
-[ "$CREDENTIALS" = "credentials.yml" ] \
-  || SMS_LINE="    SMS webhook (Twilio, signed):     http://127.0.0.1:${RASA_PORT}/webhooks/twilio/webhook
+grep -q "SecureTwilioInput" "$CREDENTIALS" \
+  && SMS_LINE="    SMS webhook (Twilio, signed):     http://127.0.0.1:${RASA_PORT}/webhooks/twilio/webhook
+"
+REST_LINE="" TRY_LINES=""
+if [ "$PROBE_CHANNEL" = rest ]; then
+  REST_LINE="    Rasa REST channel (local tools):  http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook
+"
+  TRY_LINES="  Try:  curl -s -XPOST http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook \\
+          -H 'Content-Type: application/json' -d '{\"sender\":\"demo\",\"message\":\"do i need a driver\"}'
+"
+fi
+[ ${#EXTRA_PORTS[@]} -gt 0 ] && REST_LINE="${REST_LINE}    More Rasa processes on ports:     ${EXTRA_PORTS[*]}
 "
 cat <<MSG
 
-  The assistant is running (Ctrl-C stops everything):
+  The assistant is running (profile: ${PROFILE}; Ctrl-C stops everything):
     Website chat (open in a browser): http://127.0.0.1:${RASA_PORT}/webhooks/webchat/
-    Rasa REST channel (local tools):  http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook
-    Action server:                    http://127.0.0.1:${ACTIONS_PORT}/health
-${SMS_LINE}  Try:  curl -s -XPOST http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook \\
-          -H 'Content-Type: application/json' -d '{"sender":"demo","message":"do i need a driver"}'
-
+${REST_LINE}    Action server:                    http://127.0.0.1:${ACTIONS_PORT}/health
+${SMS_LINE}${TRY_LINES}
 MSG
 
 wait -n "${pids[@]}"

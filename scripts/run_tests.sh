@@ -12,9 +12,9 @@ step() { printf '\n==> %s\n' "$*"; }
 run_pytest() { "$@" || { code=$?; [ "$code" = 5 ] && echo "pytest collected no tests" >&2; exit "$code"; }; }
 
 step "Lint and types"
-$ACT/ruff check actions tests scripts --exclude tests/bot,tests/browser,tests/stack
+$ACT/ruff check actions tests scripts rasa_sdk_plugins bench privacy --exclude tests/bot,tests/browser,tests/stack
 $BOT/ruff check bot tests/bot tests/browser tests/stack
-$ACT/mypy actions
+$ACT/mypy actions rasa_sdk_plugins privacy
 $BOT/mypy bot
 
 step "Knowledge base: validate, derived files and generated rules up to date"
@@ -41,6 +41,11 @@ make --no-print-directory test-stories
 
 step "Safety end to end: Rasa alone (no action server) still answers emergencies"
 run_pytest $BOT/python -m pytest tests/stack -q
+
+step "Production profile: PostgreSQL, Redis, restarts, two Rasa processes, failures, fuzzing"
+TEST_REDIS_URL="$(scripts/test_services.sh redis)"
+export TEST_REDIS_URL
+run_pytest $BOT/python -m pytest tests/production -q
 
 if [ -d tests/browser ]; then
   step "Browser and stack tests (Chromium via Playwright, axe-core)"

@@ -2,12 +2,15 @@
 # Install (Debian packages) and start the services tests need, on loopback only, and print
 # their URLs. Idempotent: a service already running is reused.
 #   scripts/test_services.sh postgres   -> prints postgresql://postgres@127.0.0.1:PORT/DB
+#   scripts/test_services.sh redis      -> redis://127.0.0.1:PORT (Debian's redis-server)
 #   scripts/test_services.sh chromium   -> installs Debian's chromium, prints its path
 set -euo pipefail
 
 PG_PORT="${TEST_PG_PORT:-55432}"
 PG_DIR="${TEST_PG_DIR:-/tmp/rhizotomy-test-pg}"
 PG_DB="${TEST_PG_DB:-rhizotomy_test}"
+REDIS_TEST_PORT="${TEST_REDIS_PORT:-56379}"
+REDIS_DIR="${TEST_REDIS_DIR:-/tmp/rhizotomy-test-redis}"
 
 apt_install() {
   if [ "$(id -u)" != "0" ]; then
@@ -43,6 +46,22 @@ postgres() {
   echo "postgresql://postgres@127.0.0.1:${PG_PORT}/${PG_DB}"
 }
 
+redis() {
+  command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+  if ! redis-cli -h 127.0.0.1 -p "$REDIS_TEST_PORT" ping 2>/dev/null | grep -q PONG; then
+    mkdir -p "$REDIS_DIR"
+    # Loopback only, no persistence: a scratch lock store for the tests.
+    redis-server --bind 127.0.0.1 --port "$REDIS_TEST_PORT" --daemonize yes \
+      --save "" --appendonly no --dir "$REDIS_DIR" --logfile "$REDIS_DIR/redis.log" \
+      --pidfile "$REDIS_DIR/redis.pid" >/dev/null
+    for _ in $(seq 1 50); do
+      redis-cli -h 127.0.0.1 -p "$REDIS_TEST_PORT" ping 2>/dev/null | grep -q PONG && break
+      sleep 0.1
+    done
+  fi
+  echo "redis://127.0.0.1:${REDIS_TEST_PORT}"
+}
+
 chromium() {
   command -v chromium >/dev/null 2>&1 || apt_install chromium chromium-driver
   command -v chromium
@@ -50,6 +69,7 @@ chromium() {
 
 case "${1:-}" in
   postgres) postgres ;;
+  redis) redis ;;
   chromium) chromium ;;
-  *) echo "usage: $0 postgres|chromium" >&2; exit 2 ;;
+  *) echo "usage: $0 postgres|redis|chromium" >&2; exit 2 ;;
 esac

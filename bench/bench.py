@@ -1,0 +1,329 @@
+"""Load benchmark: our assistant against Rasa 3.6's default pipeline, on loopback (`make bench`).
+
+Why: the targets (p95 <= 150 ms at 10 concurrent conversations with custom actions, >= 40
+messages/s, 0 errors, Rasa RSS <= 1.5 GB, training <= 5 min) are measured, never asserted.
+The baseline is the configuration `rasa init` writes (bench/baseline_config.yml), trained on
+the same data and domain and served with the same action server, channel and tracker store,
+so the ratio isolates what our pipeline and policies cost.
+
+For each system: train (timed; cached under bench/models by a fingerprint of the inputs, so a
+re-run reuses it with its recorded time), start the action server and one Rasa process like
+the local profile (`make run`: SQLite tracker, in-memory locks) on free ports, warm up, then
+drive 1, 10 and 50 concurrent conversations (200 messages per level, 30 s timeout per
+request) with realistic patient messages that call custom actions; each conversation is one
+patient's 10 questions, then a new patient takes that slot. A reply counts as an error
+if it is not a 200 with a bot message, or if it is the "please call" fallback.
+
+Writes bench/results/latest.json:
+{"runs": [{"system", "concurrency", "p50_ms", "p95_ms", "p99_ms", "msgs_per_s", "errors"}],
+ "train_s", "baseline_train_s", "rss_mb": {"rasa", "actions"}, "baseline_rss_mb": {...}}
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import aiohttp
+import yaml  # type: ignore[import-untyped]  # no stubs in the bot environment
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / "bench"
+MODELS = BENCH / "models"
+RESULTS = BENCH / "results"
+BOT_BIN = REPO / ".venv" / "bot" / "bin"
+ACT_BIN = REPO / ".venv" / "actions" / "bin"
+DATA = ["data/nlu", "data/rules", "data/stories"]
+SYSTEMS = {"ours": REPO / "config.yml", "baseline": BENCH / "baseline_config.yml"}
+LEVELS = (1, 10, 50)
+MESSAGES_PER_LEVEL = 200
+REQUEST_TIMEOUT_S = 30.0
+STARTUP_TIMEOUT_S = 420
+# One patient's questions, in order; each calls a custom action (KB lookup) or a form.
+SCRIPT = [
+    "can i eat before the procedure",
+    "I take Xarelto, I'm having the neck one, when do I stop?",
+    "do i need someone to drive me",
+    "can i have coffee in the morning",
+    "I take Eliquis for my lower back procedure, when should I stop it?",
+    "what should i bring",
+    "where do i park",
+    "will i be asleep",
+    "how long does it take",
+    "i have a cold",
+]
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def fingerprint(config: Path) -> str:
+    """Hash of everything a training reads: config, domain, data, custom components."""
+    digest = hashlib.sha256(config.read_bytes())
+    inputs = [REPO / "domain.yml"]
+    for folder in [*DATA, "bot/nlu", "bot/generated"]:
+        inputs += sorted(p for p in (REPO / folder).rglob("*") if p.is_file()
+                         and "__pycache__" not in p.parts)
+    for path in inputs:
+        digest.update(str(path.relative_to(REPO)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def wait_for_other_trainings(limit_s: float = 1800) -> None:
+    """Two trainings never run at once on the 2-core machine: wait for any other one."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        found = subprocess.run(["pgrep", "-f", "rasa train"], capture_output=True, text=True,
+                               check=False).stdout.split()
+        if not [pid for pid in found if int(pid) != os.getpid()]:
+            return
+        print("  another `rasa train` is running; waiting...", flush=True)
+        time.sleep(15)
+    raise SystemExit("another training did not finish in time")
+
+
+def train(system: str, config: Path) -> Tuple[Path, float]:
+    """The system's model and its training time in seconds (cached by fingerprint)."""
+    MODELS.mkdir(parents=True, exist_ok=True)
+    key = fingerprint(config)
+    model = MODELS / f"{system}-{key}.tar.gz"
+    times_file = MODELS / "train_times.json"
+    times: Dict[str, float] = json.loads(times_file.read_text()) if times_file.exists() else {}
+    if model.exists() and model.name in times:
+        print(f"  {system}: reusing {model.name} (trained in {times[model.name]:.0f} s)")
+        return model, times[model.name]
+    wait_for_other_trainings()
+    with tempfile.TemporaryDirectory() as tmp:
+        config_copy = Path(tmp) / "config.yml"  # Rasa may rewrite an auto-configured file
+        shutil.copy(config, config_copy)
+        print(f"  {system}: training (seeded where the config says so)...", flush=True)
+        started = time.monotonic()
+        subprocess.run(
+            [str(BOT_BIN / "rasa"), "train", "--config", str(config_copy), "--domain",
+             "domain.yml", "--data", *DATA, "--out", tmp, "--fixed-model-name", system],
+            cwd=REPO, check=True, stdout=subprocess.DEVNULL,
+            # an empty training cache: the time of a training from scratch
+            env={**os.environ, "RASA_TELEMETRY_ENABLED": "false",
+                 "RASA_CACHE_DIRECTORY": str(Path(tmp) / "cache")})
+        elapsed = time.monotonic() - started
+        for old in MODELS.glob(f"{system}-*.tar.gz"):
+            old.unlink()
+        shutil.move(str(Path(tmp) / f"{system}.tar.gz"), model)
+    times[model.name] = round(elapsed, 1)
+    times_file.write_text(json.dumps(times, indent=2))
+    print(f"  {system}: trained in {elapsed:.0f} s")
+    return model, elapsed
+
+
+@dataclass
+class Stack:
+    """The action server and one Rasa process of the local profile."""
+
+    actions: subprocess.Popen
+    rasa: subprocess.Popen
+    url: str
+    tmp: Path
+
+    def stop(self) -> None:
+        for process in (self.rasa, self.actions):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in (self.rasa, self.actions):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+
+def start_stack(model: Path, tmp: Path) -> Stack:
+    """Action server and Rasa as `make run` starts them, with the local-only SafeRestInput."""
+    action_port, rasa_port = free_port(), free_port()
+    (tmp / "data").mkdir(parents=True, exist_ok=True)
+    (tmp / "credentials.yml").write_text("bot.rest_safe.SafeRestInput: {}\n")
+    kb = os.environ.get("KB_DATABASE_URL") or f"sqlite:///{REPO / '.data' / 'kb.sqlite3'}"
+    env = {
+        **os.environ, "RASA_TELEMETRY_ENABLED": "false", "PYTHONPATH": str(REPO),
+        "SANIC_HOST": "127.0.0.1", "LOG_LEVEL": "WARNING", "DATA_DIR": str(tmp / "data"),
+        "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
+        "ACTION_SERVER_TOKEN": "", "ACTION_TIMEOUT_S": "5",
+        "TRACKER_STORE_DIALECT": "sqlite",
+        "TRACKER_STORE_URL": f"sqlite:///{tmp / 'data' / 'tracker.sqlite3'}",
+        "LOCK_STORE_TYPE": "in_memory", "LOCK_STORE_URL": "redis://127.0.0.1:6379/1",
+        "KB_DATABASE_URL": kb,
+    }
+    actions = subprocess.Popen(
+        [str(ACT_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port",
+         str(action_port), "--quiet"], cwd=REPO, env=env, start_new_session=True,
+        stdout=(tmp / "actions.log").open("w"), stderr=subprocess.STDOUT)
+    rasa = subprocess.Popen(
+        [str(BOT_BIN / "rasa"), "run", "--model", str(model), "--interface", "127.0.0.1",
+         "--port", str(rasa_port), "--endpoints", "endpoints.yml", "--credentials",
+         str(tmp / "credentials.yml")], cwd=REPO, env=env, start_new_session=True,
+        stdout=(tmp / "rasa.log").open("w"), stderr=subprocess.STDOUT)
+    stack = Stack(actions, rasa, f"http://127.0.0.1:{rasa_port}", tmp)
+    ready = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "readiness.py"), "--url", stack.url,
+         "--timeout", str(STARTUP_TIMEOUT_S), "--pid", str(rasa.pid)], check=False)
+    if ready.returncode != 0:
+        stack.stop()
+        raise SystemExit(f"the stack did not start; see {tmp}/rasa.log")
+    return stack
+
+
+def rss_mb(pid: int) -> float:
+    """Peak resident memory (VmHWM) of a process and its children, in MB."""
+    total = 0.0
+    pids = [pid]
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True,
+                              check=False).stdout.split()
+    pids += [int(child) for child in children]
+    for one in pids:
+        try:
+            for line in Path(f"/proc/{one}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return round(total, 1)
+
+
+async def drive(url: str, concurrency: int, total: int, unavailable: str,
+                run_id: str) -> Dict[str, Any]:
+    """`concurrency` conversations at a time, each a patient sending the 10-question script in
+    order (then a new patient), `total` messages in all."""
+    latencies: List[float] = []
+    errors = 0
+    per_worker = [total // concurrency + (1 if i < total % concurrency else 0)
+                  for i in range(concurrency)]
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+
+    async def patient(index: int, count: int, session: aiohttp.ClientSession) -> None:
+        nonlocal errors
+        for turn in range(count):
+            # a patient asks the script's questions, then the next patient starts
+            sender = f"bench-{run_id}-{concurrency}-{index}-{turn // len(SCRIPT)}"
+            body = {"sender": sender, "message": SCRIPT[(index + turn) % len(SCRIPT)]}
+            started = time.perf_counter()
+            try:
+                async with session.post(f"{url}/webhooks/rest/webhook", json=body) as response:
+                    reply = await response.json(content_type=None)
+                    ok = response.status == 200 and bool(reply) and not any(
+                        m.get("text") == unavailable for m in reply)
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+                ok = False
+            latencies.append((time.perf_counter() - started) * 1000)
+            errors += 0 if ok else 1
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        started = time.perf_counter()
+        await asyncio.gather(*(patient(i, n, session) for i, n in enumerate(per_worker)))
+        wall = time.perf_counter() - started
+    ordered = sorted(latencies)
+
+    def percentile(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
+    return {"concurrency": concurrency, "p50_ms": round(statistics.median(ordered), 1),
+            "p95_ms": percentile(0.95), "p99_ms": percentile(0.99),
+            "msgs_per_s": round(len(ordered) / wall, 1), "errors": errors}
+
+
+def unavailable_text() -> str:
+    responses = yaml.safe_load((REPO / "data/nlu/responses/kb_safety.yml").read_text())
+    return str(responses["responses"]["utter_service_unavailable"][0]["text"])
+
+
+def bench_system(system: str, model: Path, levels: Tuple[int, ...],
+                 messages: int) -> Tuple[List[Dict[str, Any]], Dict[str, float]]:
+    """Start the system, warm it up, drive every level; its runs and peak RSS."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{system}-") as tmp:
+        stack = start_stack(model, Path(tmp))
+        try:
+            unavailable = unavailable_text()
+            asyncio.run(drive(stack.url, 2, 2 * len(SCRIPT), unavailable, "warmup"))
+            runs = []
+            for level in levels:
+                result = asyncio.run(drive(stack.url, level, messages, unavailable, system))
+                runs.append({"system": system, **result})
+                print(f"  {system:8s} c={level:<3d} p50={result['p50_ms']:7.1f} ms "
+                      f"p95={result['p95_ms']:7.1f} ms p99={result['p99_ms']:7.1f} ms "
+                      f"{result['msgs_per_s']:6.1f} msg/s errors={result['errors']}",
+                      flush=True)
+            rss = {"rasa": rss_mb(stack.rasa.pid), "actions": rss_mb(stack.actions.pid)}
+        finally:
+            stack.stop()
+    return runs, rss
+
+
+def main() -> int:
+    """Train (or reuse) both models, bench both, write bench/results/latest.json."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=MESSAGES_PER_LEVEL)
+    parser.add_argument("--levels", default=",".join(map(str, LEVELS)))
+    parser.add_argument("--systems", default="ours,baseline")
+    args = parser.parse_args()
+    levels = tuple(int(level) for level in args.levels.split(","))
+    systems = [s for s in args.systems.split(",") if s in SYSTEMS]
+    result: Dict[str, Any] = {"runs": []}
+    previous = RESULTS / "latest.json"
+    if previous.exists() and set(systems) != set(SYSTEMS):
+        # re-running one system keeps the other system's figures from the last run
+        kept = json.loads(previous.read_text())
+        result["runs"] = [r for r in kept.get("runs", []) if r.get("system") not in systems]
+        result.update({k: v for k, v in kept.items()
+                       if k not in {"runs", "machine"} and not any(
+                           k.startswith(s) or (s == "ours" and k in {"train_s", "rss_mb"})
+                           for s in systems)})
+    for system in systems:
+        print(f"== {system}", flush=True)
+        model, train_s = train(system, SYSTEMS[system])
+        runs, rss = bench_system(system, model, levels, args.messages)
+        result["runs"] += runs
+        if system == "ours":
+            result["train_s"], result["rss_mb"] = round(train_s, 1), rss
+        else:
+            result[f"{system}_train_s"], result[f"{system}_rss_mb"] = round(train_s, 1), rss
+    result["machine"] = {"cpus": os.cpu_count(), "messages_per_level": args.messages,
+                         "tracker_store": "sqlite (local profile)"}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    report_ratios(result)
+    return 0
+
+
+def report_ratios(result: Dict[str, Any]) -> None:
+    """Print ours / baseline for every level both systems ran."""
+    by_key = {(r["system"], r["concurrency"]): r for r in result["runs"]}
+    for (system, level), ours in sorted(by_key.items()):
+        base = by_key.get(("baseline", level))
+        if system != "ours" or base is None:
+            continue
+        print(f"  c={level}: p95 ours/baseline = {ours['p95_ms'] / max(base['p95_ms'], 0.1):.2f}"
+              f", msg/s ours/baseline = {ours['msgs_per_s'] / max(base['msgs_per_s'], 0.1):.2f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Process-wide settings Rasa 3.6 has no configuration option for, installed at start-up.
+
+Why here: Rasa 3.6 runs no project code at start-up except the classes it loads from
+endpoints.yml and credentials.yml. `bot.tracker_store.StrictSQLTrackerStore` (every profile's
+tracker store) and `bot.rest_safe.SafeRestInput` call `install()`; it is idempotent.
+
+1. Action time budget. Rasa calls the action server with a hard-coded 300 s timeout
+   (rasa.core.constants.DEFAULT_REQUEST_TIMEOUT, rasa#9789), far beyond the 60 s ticket lock
+   (TICKET_LOCK_LIFETIME): a hung action server would hold the conversation's lock until the
+   patient's next message is dropped. The budget comes from ACTION_TIMEOUT_S (default 5 s;
+   the action server's own KB budget is KB_QUERY_TIMEOUT_S = 3 s). After it, the action
+   counts as failed and the channel's never-silent net sends the "please call" reply.
+2. Log redaction (privacy.log_redaction) on every handler of the root and Sanic loggers unless
+   LOG_LEVEL is DEBUG, because Rasa's colored-logs set-up can replace the handlers that the
+   logging config file configured.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+DEFAULT_ACTION_TIMEOUT_S = 5.0
+MIN_ACTION_TIMEOUT_S = 0.5
+logger = logging.getLogger(__name__)
+_installed = False
+
+
+def action_timeout_s() -> float:
+    """ACTION_TIMEOUT_S as a number of seconds, bounded below the ticket lock lifetime."""
+    raw = os.environ.get("ACTION_TIMEOUT_S", "")
+    try:
+        value = float(raw) if raw.strip() else DEFAULT_ACTION_TIMEOUT_S
+    except ValueError:
+        logger.warning("ACTION_TIMEOUT_S is not a number; using %.0f s", DEFAULT_ACTION_TIMEOUT_S)
+        value = DEFAULT_ACTION_TIMEOUT_S
+    lock_lifetime = float(os.environ.get("TICKET_LOCK_LIFETIME", "0") or 0) or 60.0
+    # A turn may call several actions; each must finish well inside the lock's lifetime.
+    return max(MIN_ACTION_TIMEOUT_S, min(value, lock_lifetime / 4))
+
+
+def apply_action_timeout() -> float:
+    """Replace Rasa's 300 s action-server timeout by the budget; returns the budget."""
+    import rasa.core.actions.action as rasa_action
+    import rasa.utils.endpoints as rasa_endpoints
+
+    budget = action_timeout_s()
+    rasa_action.DEFAULT_REQUEST_TIMEOUT = budget
+    rasa_endpoints.DEFAULT_REQUEST_TIMEOUT = budget
+    return budget
+
+
+def install() -> None:
+    """Apply every guard once per process."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    budget = apply_action_timeout()
+    from privacy.log_redaction import install_redaction
+
+    install_redaction()
+    logger.info("runtime guards installed: action budget %.1f s", budget)
