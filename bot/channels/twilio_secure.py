@@ -28,7 +28,7 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Text
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
@@ -44,6 +44,7 @@ from bot.channels.local_secrets import load_or_create_secret
 from bot.channels.sms_segments import MAX_MESSAGE_CHARS, fewest_segments
 from bot.channels.sms_state import ContactState, SmsStateStore
 from bot.channels.turns import finished_within
+from bot.never_silent import responses_of, with_safety_net
 
 logger = logging.getLogger(__name__)
 
@@ -364,7 +365,10 @@ class SecureTwilioInput(InputChannel):
             return self._reply(messages)
 
         chosen = choose_option(text, contact.last_buttons)
-        reply, buttons = await self._run_turn(chosen or text, conversation_id, on_new_message)
+        reply, buttons = await self._run_turn(
+            chosen or text, conversation_id, on_new_message,
+            responses_of(getattr(request.app.ctx, "agent", None)),
+        )
         await asyncio.to_thread(self.store.set_buttons, conversation_id, buttons)
         messages.append(reply)
         return self._reply(messages)
@@ -382,6 +386,7 @@ class SecureTwilioInput(InputChannel):
         text: str,
         conversation_id: str,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        responses: Optional[Mapping[str, Any]] = None,
     ) -> tuple[str, list[dict[str, str]]]:
         """Run one Rasa turn within the time budget; return the SMS text and offered options."""
         collector = CollectingOutputChannel()
@@ -399,7 +404,9 @@ class SecureTwilioInput(InputChannel):
             logger.warning("twilio.turn.slow conversation=%s budget_s=%.0f", ref,
                            self.turn_timeout_s)
             return self.texts.still_working(), []
-        return self._render(collector.messages)
+        # Never silence: no reply from the turn gets the KB's "please call the clinic" text.
+        messages = with_safety_net(text, collector.messages, responses, conversation_id)
+        return self._render([dict(m) for m in messages])
 
     def _render(self, bot_messages: list[dict[str, Any]]) -> tuple[str, list[dict[str, str]]]:
         """Join every bot message of the turn into one SMS; buttons become numbered options."""
