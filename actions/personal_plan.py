@@ -67,13 +67,8 @@ class PlanFormatter:
 
 def formatter(context: KbContext, now: dt.datetime) -> PlanFormatter:
     """A formatter for the clinic, with "today" in the clinic's zone."""
-    local_today = now.astimezone(procedure_zone(context)).date()
+    local_today = now.astimezone(ZoneInfo(context.clinic.time_zone)).date()
     return PlanFormatter(context.clinic, local_today)
-
-
-def procedure_zone(context: KbContext) -> dt.tzinfo:
-    """The clinic's time zone."""
-    return ZoneInfo(context.clinic.time_zone)
 
 
 def _dose_values(advice: DoseAdvice, fmt: PlanFormatter, site_name: str) -> dict[str, object]:

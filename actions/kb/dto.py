@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from actions.kb.render import describe_opening_hours
-
 
 @dataclass(frozen=True)
 class Provenance:
@@ -39,10 +37,6 @@ class ClinicProfile:
     driver_required_without_sedation: bool
     taxi_allowed_alone: bool
     provenance: Provenance
-
-    def opening_hours_text(self) -> str:
-        """Opening hours as one line, e.g. "Mon-Thu 08:00-17:00, Fri 08:00-16:00"."""
-        return describe_opening_hours(self.opening_hours)
 
 
 @dataclass(frozen=True)

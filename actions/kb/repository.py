@@ -183,11 +183,6 @@ def list_red_flags(session: Session) -> list[dto.RedFlagInfo]:
     ]
 
 
-def get_red_flag(session: Session, flag_id: str) -> dto.RedFlagInfo | None:
-    """One approved red flag by id."""
-    return next((f for f in list_red_flags(session) if f.flag_id == flag_id), None)
-
-
 def list_screening(session: Session) -> list[dto.ScreeningInfo]:
     """Approved call-the-clinic conditions."""
     rows = session.scalars(
