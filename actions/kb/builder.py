@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from actions.kb import models, schema
@@ -17,7 +17,7 @@ from actions.kb.loader import KbContent
 _REVIEW_FIELDS = ("source", "evidence", "reviewed_by", "reviewed_on", "status")
 
 
-def _review(entry: schema.Reviewed) -> dict[str, object]:
+def _review(entry: schema.ReviewFields) -> dict[str, object]:
     values = {name: getattr(entry, name) for name in _REVIEW_FIELDS}
     values["evidence"] = entry.evidence.value
     values["status"] = entry.status.value
@@ -31,6 +31,7 @@ def _medication_row(med: schema.Medication) -> models.MedicationRow:
         drug_class=med.drug_class.value,
         schedule=med.schedule.value,
         prescriber_must_approve=med.prescriber_must_approve,
+        inr_check=med.inr_check,
         **_review(med),
     )
     names: dict[str, tuple[str, str, str | None]] = {
@@ -51,6 +52,7 @@ def _medication_row(med: schema.Medication) -> models.MedicationRow:
             action=rule.action.value,
             hold_days=rule.hold_days,
             hold_hours=rule.hold_hours,
+            hold_days_renal_impaired=rule.hold_days_renal_impaired,
             restart_hours=rule.restart_hours,
         )
         for risk, rule in med.rules.items()
@@ -66,9 +68,14 @@ def _rows(kb: KbContent) -> list[models.KbBase]:
             name=clinic.name,
             phone=clinic.phone,
             emergency_number=clinic.emergency_number,
+            crisis_line=clinic.crisis_line,
+            crisis_line_name=clinic.crisis_line_name,
+            out_of_hours_phone=clinic.out_of_hours_phone,
             address=clinic.address,
             time_zone=clinic.time_zone,
             date_order=clinic.date_order.value,
+            clock=clinic.clock.value,
+            default_language=clinic.default_language.value,
             arrival_lead_minutes=clinic.arrival_lead_minutes,
             opening_hours=clinic.opening_hours.model_dump(),
             guideline=clinic.guideline,
@@ -96,51 +103,70 @@ def _rows(kb: KbContent) -> list[models.KbBase]:
             position=p.position.value,
             sedation=p.sedation.value,
             sedation_planned_by_default=p.sedation_planned_by_default,
+            site_terms={lang.value: list(terms) for lang, terms in p.site_terms.items()},
+            site_patterns=list(p.site_patterns),
             **_review(p),
         )
         for p in kb.procedures
     ]
     rows += [_medication_row(m) for m in kb.medications]
     rows += [
-        models.AnswerRow(
-            id=a.id, key=a.key, topic=a.topic.value, site=a.site.value, text=a.text, **_review(a)
+        models.TextRow(
+            id=t.id,
+            key=t.entry.key,
+            language=t.language.value,
+            site=t.entry.site.value,
+            short=t.entry.short,
+            detail=t.entry.detail,
+            **_review(t.entry),
         )
-        for a in kb.answers
+        for t in kb.texts
     ]
     rows += [
         models.RedFlagRow(
             id=f.id,
-            action=f.action.value,
+            level=f.level.value,
+            category=f.category,
             symptom=f.symptom,
-            advice=f.advice,
-            patterns=list(f.patterns),
+            patterns={lang.value: list(p) for lang, p in f.patterns.items()},
             **_review(f),
         )
         for f in kb.red_flags
     ]
     rows += [
         models.ScreeningRow(
-            id=s.id, condition=s.condition, advice=s.advice, terms=list(s.terms), **_review(s)
+            id=s.id,
+            condition=s.condition,
+            terms={lang.value: list(t) for lang, t in s.terms.items()},
+            **_review(s),
         )
         for s in kb.screening
     ]
+    rows.append(models.RegistryRow(id=1, content=kb.registry.model_dump(mode="json")))
     return rows
 
 
 def build_database(kb: KbContent, engine: Engine, source_dir: str) -> int:
-    """Replace the KB tables' content with `kb`; returns the number of entries written."""
-    models.KbBase.metadata.create_all(engine)
+    """Replace the KB tables with `kb` in one transaction; returns the number of entries written.
+
+    The tables are dropped and created again (their shape follows the code, and their content
+    is always rebuilt from YAML), inside the same transaction as the inserts: PostgreSQL and
+    SQLite both roll DDL back, so readers see the old KB or the new one, never a mix.
+    """
     rows = _rows(kb)
-    with Session(engine) as session, session.begin():
-        for table in reversed(models.KbBase.metadata.sorted_tables):
-            session.execute(delete(table))
-        session.add_all(rows)
-        session.add(
-            models.KbVersion(
-                id=1,
-                fingerprint=kb.fingerprint,
-                loaded_at=dt.datetime.now(dt.timezone.utc),
-                source_dir=source_dir,
+    with engine.begin() as connection:
+        models.KbBase.metadata.drop_all(connection)
+        models.KbBase.metadata.create_all(connection)
+        with Session(bind=connection) as session:
+            session.add_all(rows)
+            session.add(
+                models.KbVersion(
+                    id=1,
+                    fingerprint=kb.fingerprint,
+                    clinic_profile=kb.clinic_profile,
+                    loaded_at=dt.datetime.now(dt.timezone.utc),
+                    source_dir=source_dir,
+                )
             )
-        )
+            session.flush()
     return sum(1 for _ in kb.all_entries())

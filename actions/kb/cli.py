@@ -1,27 +1,33 @@
 """Command line for clinic staff and the Makefile: check, build and export the knowledge base.
 
-    python -m actions.kb.cli check  data/kb      # validate only (make kb-check)
-    python -m actions.kb.cli build  data/kb      # validate, load into KB_DATABASE_URL, export
-    python -m actions.kb.cli export data/kb      # regenerate the Rasa-side files
-    python -m actions.kb.cli export data/kb --check   # fail if those files are out of date
+    python -m actions.kb.cli check  data/kb             # validate only (make kb-check)
+    python -m actions.kb.cli build  data/kb             # validate, load into KB_DATABASE_URL,
+                                                        # write $DATA_DIR/generated (make kb)
+    python -m actions.kb.cli generate data/kb           # rewrite the tracked derived files
+    python -m actions.kb.cli generate data/kb --check   # fail if they are out of date
+    python -m actions.kb.cli production-check data/kb   # refuse example/placeholder content
+
+The clinic profile is KB_CLINIC (default us_example), or --clinic NAME.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from actions.kb.builder import build_database
-from actions.kb.db import KbSettings, get_engine
-from actions.kb.export import stale_files, write_files
+from actions.kb.db import DEFAULT_DATA_DIR, KbSettings, get_engine
+from actions.kb.export import stale_files, write_files, write_patient_texts
 from actions.kb.loader import KbContent, load_kb
+from actions.kb.production import production_problems
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load_or_report(directory: Path) -> KbContent | None:
-    content, problems = load_kb(directory)
+def _load_or_report(directory: Path, clinic: str | None) -> KbContent | None:
+    content, problems = load_kb(directory, clinic)
     for problem in problems:
         print(problem, file=sys.stderr)
     if content is None:
@@ -32,7 +38,8 @@ def _load_or_report(directory: Path) -> KbContent | None:
     entries = list(content.all_entries())
     approved = sum(1 for e in entries if e.status.value == "approved")
     print(f"KB check OK: {len(entries)} entries ({approved} approved, "
-          f"{len(entries) - approved} not served) in {directory}")
+          f"{len(entries) - approved} not served) in {directory}, clinic profile "
+          f"'{content.clinic_profile}'")
     return content
 
 
@@ -46,33 +53,54 @@ def _safe_url(url: str) -> str:
     return f"{scheme}://{user}:***@{tail}"
 
 
+def _report_stale(content: KbContent) -> int:
+    stale = stale_files(content, REPO_ROOT)
+    for path in stale:
+        print(f"{path}: out of date with data/kb; run `make generate`", file=sys.stderr)
+    return 1 if stale else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     parser = argparse.ArgumentParser(prog="kb", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["check", "build", "export"])
+    parser.add_argument("command", choices=["check", "build", "generate", "production-check"])
     parser.add_argument("directory", type=Path, nargs="?", default=Path("data/kb"))
+    parser.add_argument("--clinic", default=None, help="clinic profile (default: KB_CLINIC)")
     parser.add_argument("--check", action="store_true",
-                        help="with export: only report files that are out of date")
+                        help="with generate: only report files that are out of date")
     args = parser.parse_args(argv)
 
-    content = _load_or_report(args.directory)
+    content = _load_or_report(args.directory, args.clinic)
     if content is None:
         return 1
     if args.command == "check":
         return 0
-    if args.command == "export" and args.check:
-        stale = stale_files(content, REPO_ROOT)
-        for path in stale:
-            print(f"{path}: out of date with {args.directory}; run `make kb-export`",
+    if args.command == "production-check":
+        problems = production_problems(content)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            print(f"PRODUCTION REFUSED: {len(problems)} placeholder or unreviewed value(s); "
+                  "replace them with the clinic's own (README \"Clinic profile\")",
                   file=sys.stderr)
-        return 1 if stale else 0
-    if args.command == "build":
-        settings = KbSettings.from_env()
-        count = build_database(content, get_engine(settings.database_url), str(args.directory))
-        print(f"KB loaded: {count} entries into {_safe_url(settings.database_url)}")
-    for path in write_files(content, REPO_ROOT):
-        print(f"regenerated {path}")
+            return 1
+        print("Production check OK: no example or placeholder content")
+        return 0
+    if args.command == "generate":
+        if args.check:
+            return _report_stale(content)
+        for path in write_files(content, REPO_ROOT):
+            print(f"regenerated {path}")
+        return 0
+    # build: the database and the clinic-specific files; tracked files are only checked.
+    if _report_stale(content):
+        return 1
+    settings = KbSettings.from_env()
+    count = build_database(content, get_engine(settings.database_url), str(args.directory))
+    print(f"KB loaded: {count} entries into {_safe_url(settings.database_url)}")
+    data_dir = Path(os.environ.get("DATA_DIR") or DEFAULT_DATA_DIR)
+    print(f"wrote {write_patient_texts(content, data_dir)}")
     return 0
 
 

@@ -57,9 +57,16 @@ def get_engine(database_url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            # SQLAlchemy's recipe for real transactions on pysqlite: the driver must not start
+            # (or skip) transactions itself, so DDL in `make kb` is atomic like on PostgreSQL.
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection):  # type: ignore[no-untyped-def]
+            connection.exec_driver_sql("BEGIN")
 
         return engine
     return create_engine(

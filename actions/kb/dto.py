@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Optional
 
 
 @dataclass(frozen=True)
@@ -28,9 +29,14 @@ class ClinicProfile:
     name: str
     phone: str
     emergency_number: str
+    crisis_line: str
+    crisis_line_name: str
+    out_of_hours_phone: Optional[str]
     address: str
     time_zone: str
     date_order: str  # "DMY" or "MDY"
+    clock: str  # "12h" or "24h"
+    default_language: str
     arrival_lead_minutes: int
     opening_hours: dict[str, str]  # weekday name -> "HH:MM-HH:MM" or "closed"
     guideline: str
@@ -49,6 +55,8 @@ class ProcedureVariant:
     position: str
     sedation: str
     sedation_planned_by_default: bool
+    site_terms: dict[str, tuple[str, ...]]  # language -> words patients use
+    site_patterns: tuple[str, ...]
     provenance: Provenance
 
 
@@ -74,6 +82,7 @@ class MedicationRule:
     hold_days: int | None = None
     hold_hours: int | None = None
     restart_hours: int | None = None
+    hold_days_renal_impaired: int | None = None
 
     @property
     def hold_window(self) -> dt.timedelta | None:
@@ -83,6 +92,12 @@ class MedicationRule:
         if self.hold_hours is not None:
             return dt.timedelta(hours=self.hold_hours)
         return None
+
+    def window_for(self, renal_impaired: bool) -> dt.timedelta | None:
+        """The hold window, the longer one when the kidneys do not work well."""
+        if renal_impaired and self.hold_days_renal_impaired is not None:
+            return dt.timedelta(days=self.hold_days_renal_impaired)
+        return self.hold_window
 
 
 @dataclass(frozen=True)
@@ -95,6 +110,7 @@ class Medication:
     brands: tuple[str, ...]
     prescriber_must_approve: bool
     approved: bool
+    inr_check: bool = False
     rules: dict[str, MedicationRule] = field(default_factory=dict)
     provenance: Provenance | None = None
 
@@ -104,33 +120,39 @@ class Medication:
 
 
 @dataclass(frozen=True)
-class AnswerText:
-    """An approved answer text (placeholders not yet filled) and its provenance."""
+class TextItem:
+    """An approved text (placeholders not yet filled) and its provenance."""
 
     key: str
+    language: str
     site: str
-    text: str
+    short: str
+    detail: str | None
     provenance: Provenance
 
 
 @dataclass(frozen=True)
 class RedFlagInfo:
-    """A red-flag symptom and what to do about it."""
+    """A red-flag symptom, its triage level and its patterns per language."""
 
     flag_id: str
-    action: str  # "emergency" | "call_clinic_now"
+    level: str  # "emergency" | "crisis" | "urgent"
+    category: str
     symptom: str
-    advice: str
-    patterns: tuple[str, ...]
+    patterns: dict[str, tuple[str, ...]]
     provenance: Provenance
 
 
 @dataclass(frozen=True)
 class ScreeningInfo:
-    """A call-the-clinic condition."""
+    """A call-the-clinic condition with its words per language."""
 
     item_id: str
     condition: str
-    advice: str
-    terms: tuple[str, ...]
+    terms: dict[str, tuple[str, ...]]
     provenance: Provenance
+
+    @property
+    def text_key(self) -> str:
+        """The key of its advice text."""
+        return "screening." + self.item_id.split(".", 1)[-1]

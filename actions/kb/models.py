@@ -38,6 +38,7 @@ class KbVersion(KbBase):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
+    clinic_profile: Mapped[str] = mapped_column(String(80))
     loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     source_dir: Mapped[str] = mapped_column(Text)
 
@@ -50,10 +51,15 @@ class ClinicRow(ReviewedMixin, KbBase):
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str] = mapped_column(String(40))
-    emergency_number: Mapped[str] = mapped_column(String(8))
+    emergency_number: Mapped[str] = mapped_column(String(12))
+    crisis_line: Mapped[str] = mapped_column(String(12))
+    crisis_line_name: Mapped[str] = mapped_column(String(120))
+    out_of_hours_phone: Mapped[Optional[str]] = mapped_column(String(40))
     address: Mapped[str] = mapped_column(Text)
     time_zone: Mapped[str] = mapped_column(String(64))
     date_order: Mapped[str] = mapped_column(String(3))
+    clock: Mapped[str] = mapped_column(String(3))
+    default_language: Mapped[str] = mapped_column(String(8))
     arrival_lead_minutes: Mapped[int] = mapped_column(Integer)
     opening_hours: Mapped[dict[str, Any]] = mapped_column(JSON)
     guideline: Mapped[str] = mapped_column(Text)
@@ -73,6 +79,8 @@ class ProcedureRow(ReviewedMixin, KbBase):
     position: Mapped[str] = mapped_column(String(16))
     sedation: Mapped[str] = mapped_column(String(24))
     sedation_planned_by_default: Mapped[bool]
+    site_terms: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    site_patterns: Mapped[list[str]] = mapped_column(JSON)
 
 
 class FastingRow(ReviewedMixin, KbBase):
@@ -99,6 +107,7 @@ class MedicationRow(ReviewedMixin, KbBase):
     drug_class: Mapped[str] = mapped_column(String(32), index=True)
     schedule: Mapped[str] = mapped_column(String(16))
     prescriber_must_approve: Mapped[bool]
+    inr_check: Mapped[bool]
     names: Mapped[list[MedicationNameRow]] = relationship(
         back_populates="medication", cascade="all, delete-orphan"
     )
@@ -134,32 +143,34 @@ class MedicationRuleRow(KbBase):
     action: Mapped[str] = mapped_column(String(24))
     hold_days: Mapped[Optional[int]]
     hold_hours: Mapped[Optional[int]]
+    hold_days_renal_impaired: Mapped[Optional[int]]
     restart_hours: Mapped[Optional[int]]
     medication: Mapped[MedicationRow] = relationship(back_populates="rules")
 
 
-class AnswerRow(ReviewedMixin, KbBase):
-    """A patient-facing answer text for a conversation key and site."""
+class TextRow(ReviewedMixin, KbBase):
+    """A patient-facing text for a key, language and site."""
 
-    __tablename__ = "kb_answer"
+    __tablename__ = "kb_text"
 
-    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)
     key: Mapped[str] = mapped_column(String(80), index=True)
-    topic: Mapped[str] = mapped_column(String(32), index=True)
+    language: Mapped[str] = mapped_column(String(8), index=True)
     site: Mapped[str] = mapped_column(String(16))
-    text: Mapped[str] = mapped_column(Text)
+    short: Mapped[str] = mapped_column(Text)
+    detail: Mapped[Optional[str]] = mapped_column(Text)
 
 
 class RedFlagRow(ReviewedMixin, KbBase):
-    """A red-flag symptom."""
+    """A red-flag symptom with its triage level and patterns per language."""
 
     __tablename__ = "kb_red_flag"
 
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
-    action: Mapped[str] = mapped_column(String(24))
+    level: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(40))
     symptom: Mapped[str] = mapped_column(Text)
-    advice: Mapped[str] = mapped_column(Text)
-    patterns: Mapped[list[str]] = mapped_column(JSON)
+    patterns: Mapped[dict[str, list[str]]] = mapped_column(JSON)
 
 
 class ScreeningRow(ReviewedMixin, KbBase):
@@ -169,5 +180,13 @@ class ScreeningRow(ReviewedMixin, KbBase):
 
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
     condition: Mapped[str] = mapped_column(Text)
-    advice: Mapped[str] = mapped_column(Text)
-    terms: Mapped[list[str]] = mapped_column(JSON)
+    terms: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+
+
+class RegistryRow(KbBase):
+    """The topic registry (data/kb/topics.yml) as validated JSON, so readers use the same one."""
+
+    __tablename__ = "kb_registry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -7,7 +7,25 @@ into Rasa responses at build time, so the two can never disagree.
 from __future__ import annotations
 
 import string
-from typing import Mapping, Protocol
+from typing import Final, Mapping, Protocol
+
+# Values every text may use (filled from the clinic profile and the fasting policy).
+GLOBAL_PLACEHOLDERS: Final[frozenset[str]] = frozenset(
+    {
+        "clinic_name",
+        "clinic_phone",
+        "clinic_address",
+        "emergency_number",
+        "crisis_line",
+        "crisis_line_name",
+        "out_of_hours_phone",
+        "arrival_lead_minutes",
+        "opening_hours",
+        "light_meal_hours",
+        "fatty_meal_hours",
+        "clear_liquids_hours",
+    }
+)
 
 
 class _ClinicLike(Protocol):
@@ -19,6 +37,12 @@ class _ClinicLike(Protocol):
     def address(self) -> str: ...
     @property
     def emergency_number(self) -> str: ...
+    @property
+    def crisis_line(self) -> str: ...
+    @property
+    def crisis_line_name(self) -> str: ...
+    @property
+    def out_of_hours_phone(self) -> str | None: ...
     @property
     def arrival_lead_minutes(self) -> int: ...
 
@@ -32,42 +56,25 @@ class _FastingLike(Protocol):
     def clear_liquids_hours(self) -> float: ...
 
 
-def describe_opening_hours(hours: Mapping[str, str]) -> str:
-    """Opening hours as one line, consecutive equal days grouped: "Mon-Thu 08:00-17:00"."""
-    groups: list[tuple[list[str], str]] = []
-    for day, value in hours.items():
-        if value == "closed":
-            groups.append(([], "closed"))
-            continue
-        if groups and groups[-1][1] == value:
-            groups[-1][0].append(day)
-        else:
-            groups.append(([day], value))
-    parts = []
-    for days, value in groups:
-        if not days:
-            continue
-        first, last = days[0][:3].title(), days[-1][:3].title()
-        parts.append(f"{first}-{last} {value}" if len(days) > 1 else f"{first} {value}")
-    return ", ".join(parts)
-
-
 def format_hours(hours: float) -> str:
     """2.0 -> "2", 1.5 -> "1.5"."""
     return f"{hours:g}"
 
 
 def template_values(
-    clinic: _ClinicLike, fasting: _FastingLike, opening_hours: Mapping[str, str]
+    clinic: _ClinicLike, fasting: _FastingLike, opening_hours_text: str
 ) -> dict[str, str]:
-    """Values every answer text may use (keys.GLOBAL_PLACEHOLDERS)."""
+    """Values every text may use (GLOBAL_PLACEHOLDERS); opening hours already in words."""
     return {
         "clinic_name": clinic.name,
         "clinic_phone": clinic.phone,
         "clinic_address": clinic.address,
         "emergency_number": clinic.emergency_number,
+        "crisis_line": clinic.crisis_line,
+        "crisis_line_name": clinic.crisis_line_name,
+        "out_of_hours_phone": clinic.out_of_hours_phone or clinic.emergency_number,
         "arrival_lead_minutes": str(clinic.arrival_lead_minutes),
-        "opening_hours": describe_opening_hours(opening_hours),
+        "opening_hours": opening_hours_text,
         "light_meal_hours": format_hours(fasting.light_meal_hours),
         "fatty_meal_hours": format_hours(fasting.fatty_meal_hours),
         "clear_liquids_hours": format_hours(fasting.clear_liquids_hours),

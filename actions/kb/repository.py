@@ -1,12 +1,15 @@
 """Query layer: functions taking a Session and returning plain DTOs.
 
 Why: actions never see ORM objects or SQL; only `approved` rows ever leave this module, so the
-"only approved entries are served" rule lives in exactly one place.
+"only approved entries are served" rule lives in exactly one place. Draft medications are the
+one exception, and they come back without rules so they can never steer an answer.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from typing import Any
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from actions.kb import dto, models
@@ -40,9 +43,14 @@ def get_clinic(session: Session) -> dto.ClinicProfile | None:
         name=row.name,
         phone=row.phone,
         emergency_number=row.emergency_number,
+        crisis_line=row.crisis_line,
+        crisis_line_name=row.crisis_line_name,
+        out_of_hours_phone=row.out_of_hours_phone,
         address=row.address,
         time_zone=row.time_zone,
         date_order=row.date_order,
+        clock=row.clock,
+        default_language=row.default_language,
         arrival_lead_minutes=row.arrival_lead_minutes,
         opening_hours=dict(row.opening_hours),
         guideline=row.guideline,
@@ -70,24 +78,26 @@ def get_fasting_rules(session: Session) -> dto.FastingRules | None:
     )
 
 
-def get_procedure(session: Session, site: str) -> dto.ProcedureVariant | None:
-    """The approved procedure variant for a site ("lumbar" or "cervical")."""
-    row = session.scalars(
-        select(models.ProcedureRow).where(
-            models.ProcedureRow.site == site, models.ProcedureRow.status == APPROVED
-        )
-    ).first()
-    if row is None:
-        return None
-    return dto.ProcedureVariant(
-        site=row.site,
-        name=row.name,
-        risk_class=row.risk_class,
-        position=row.position,
-        sedation=row.sedation,
-        sedation_planned_by_default=row.sedation_planned_by_default,
-        provenance=_provenance(row, row.id),
+def list_procedures(session: Session) -> list[dto.ProcedureVariant]:
+    """Approved procedure variants (one per site)."""
+    rows = session.scalars(
+        select(models.ProcedureRow).where(models.ProcedureRow.status == APPROVED)
+        .order_by(models.ProcedureRow.site)
     )
+    return [
+        dto.ProcedureVariant(
+            site=row.site,
+            name=row.name,
+            risk_class=row.risk_class,
+            position=row.position,
+            sedation=row.sedation,
+            sedation_planned_by_default=row.sedation_planned_by_default,
+            site_terms={lang: tuple(terms) for lang, terms in (row.site_terms or {}).items()},
+            site_patterns=tuple(row.site_patterns or ()),
+            provenance=_provenance(row, row.id),
+        )
+        for row in rows
+    ]
 
 
 def _medication(row: models.MedicationRow) -> dto.Medication:
@@ -100,6 +110,7 @@ def _medication(row: models.MedicationRow) -> dto.Medication:
         brands=tuple(dict.fromkeys(brands)),
         prescriber_must_approve=row.prescriber_must_approve,
         approved=approved,
+        inr_check=row.inr_check if approved else False,
         rules={
             r.risk_class: dto.MedicationRule(
                 risk_class=r.risk_class,
@@ -107,6 +118,7 @@ def _medication(row: models.MedicationRow) -> dto.Medication:
                 hold_days=r.hold_days,
                 hold_hours=r.hold_hours,
                 restart_hours=r.restart_hours,
+                hold_days_renal_impaired=r.hold_days_renal_impaired,
             )
             for r in row.rules
         }
@@ -116,67 +128,54 @@ def _medication(row: models.MedicationRow) -> dto.Medication:
     )
 
 
-def find_medication(session: Session, name: str) -> dto.Medication | None:
-    """Look a drug up by any of its names (case-insensitive).
+def list_medications(session: Session) -> list[tuple[dto.Medication, tuple[str, ...]]]:
+    """Every catalogue drug with every lower-case name it answers to, sorted by generic.
 
-    A drug that exists but is not approved comes back with approved=False and no rules, so the
-    assistant can say "the clinic has not reviewed this one" instead of "never heard of it".
+    Drafts are included (recognised, never advised on): their rules and class-based routing
+    are withheld by `dto.Medication.approved`.
     """
-    medication_id = session.scalar(
-        select(models.MedicationNameRow.medication_id).where(
-            models.MedicationNameRow.name_lower == func.lower(name.strip())
-        )
-    )
-    if medication_id is None:
-        return None
-    row = session.scalars(
-        select(models.MedicationRow)
-        .where(models.MedicationRow.id == medication_id)
-        .options(selectinload(models.MedicationRow.names), selectinload(models.MedicationRow.rules))
-    ).one()
-    return _medication(row)
-
-
-def list_medications(session: Session, drug_class: str | None = None) -> list[dto.Medication]:
-    """Every catalogue drug (approved or not), optionally one class, sorted by generic name."""
     query = select(models.MedicationRow).options(
         selectinload(models.MedicationRow.names), selectinload(models.MedicationRow.rules)
-    )
-    if drug_class is not None:
-        query = query.where(models.MedicationRow.drug_class == drug_class)
-    return [_medication(r) for r in session.scalars(query.order_by(models.MedicationRow.generic))]
+    ).order_by(models.MedicationRow.generic)
+    return [
+        (_medication(row), tuple(n.name_lower for n in row.names))
+        for row in session.scalars(query)
+    ]
 
 
-def get_answer(session: Session, key: str, site: str | None = None) -> dto.AnswerText | None:
-    """The approved answer for a key: the site-specific text if there is one, else `any`."""
+def list_texts(session: Session) -> list[dto.TextItem]:
+    """Every approved text, all languages."""
     rows = session.scalars(
-        select(models.AnswerRow).where(
-            models.AnswerRow.key == key, models.AnswerRow.status == APPROVED
-        )
-    ).all()
-    by_site = {r.site: r for r in rows}
-    row = (by_site.get(site) if site else None) or by_site.get("any")
-    if row is None:
-        return None
-    return dto.AnswerText(
-        key=row.key, site=row.site, text=row.text, provenance=_provenance(row, row.id)
+        select(models.TextRow).where(models.TextRow.status == APPROVED)
+        .order_by(models.TextRow.language, models.TextRow.key, models.TextRow.site)
     )
+    return [
+        dto.TextItem(
+            key=row.key,
+            language=row.language,
+            site=row.site,
+            short=row.short,
+            detail=row.detail,
+            provenance=_provenance(row, row.id),
+        )
+        for row in rows
+    ]
 
 
 def list_red_flags(session: Session) -> list[dto.RedFlagInfo]:
-    """Approved red flags, emergencies first."""
+    """Approved red flags, ordered by id."""
     rows = session.scalars(
         select(models.RedFlagRow)
         .where(models.RedFlagRow.status == APPROVED)
-        .order_by(models.RedFlagRow.action.desc(), models.RedFlagRow.id)
+        .order_by(models.RedFlagRow.id)
     )
     return [
         dto.RedFlagInfo(
             flag_id=r.id,
-            action=r.action,
+            level=r.level,
+            category=r.category,
             symptom=r.symptom,
-            advice=r.advice,
-            patterns=tuple(r.patterns),
+            patterns={lang: tuple(p) for lang, p in (r.patterns or {}).items()},
             provenance=_provenance(r, r.id),
         )
         for r in rows
@@ -194,9 +193,13 @@ def list_screening(session: Session) -> list[dto.ScreeningInfo]:
         dto.ScreeningInfo(
             item_id=r.id,
             condition=r.condition,
-            advice=r.advice,
-            terms=tuple(r.terms),
+            terms={lang: tuple(t) for lang, t in (r.terms or {}).items()},
             provenance=_provenance(r, r.id),
         )
         for r in rows
     ]
+
+
+def get_registry_content(session: Session) -> dict[str, Any] | None:
+    """The validated registry as loaded by `make kb` (JSON), or None."""
+    return session.scalar(select(models.RegistryRow.content).where(models.RegistryRow.id == 1))

@@ -52,29 +52,26 @@ class Site(str, Enum):
     cervical = "cervical"
 
 
-class Topic(str, Enum):
-    """Conversation topics; each topic intent (`ask_<topic>`) reads answers of its topic."""
+class Language(str, Enum):
+    """Languages the assistant writes in; every text exists in English, others may lag behind."""
 
-    fasting = "fasting"
-    blood_thinners = "blood_thinners"
-    driver = "driver"
-    positioning = "positioning"
-    sedation = "sedation"
-    medications = "medications"
-    what_to_bring = "what_to_bring"
-    logistics = "logistics"
-    illness = "illness"
-    procedure_info = "procedure_info"
-    procedure_steps = "procedure_steps"
-    eligibility = "eligibility"
-    risks = "risks"
-    recovery = "recovery"
-    effectiveness = "effectiveness"
-    diagnostic_block = "diagnostic_block"
-    emergency = "emergency"
-    human = "human"
-    assistant = "assistant"
-    plan = "plan"
+    en = "en"
+    es = "es"
+
+
+class TriageLevel(str, Enum):
+    """How urgently a symptom needs care (reliability-security.md section 5; clinical-facts 15)."""
+
+    emergency = "emergency"  # call the emergency number now
+    crisis = "crisis"  # thoughts of self-harm or suicide: crisis line and emergency number
+    urgent = "urgent"  # call the clinic today (out of hours: the clinic's instruction)
+
+
+class Clock(str, Enum):
+    """How the clinic's patients read times: "8:00 am" (12h) or "08:00" (24h)."""
+
+    h12 = "12h"
+    h24 = "24h"
 
 
 class DrugClass(str, Enum):
@@ -106,13 +103,6 @@ class RuleAction(str, Enum):
     hold = "hold"
     prescriber_decides = "prescriber_decides"
     call_clinic = "call_clinic"
-
-
-class RedFlagAction(str, Enum):
-    """How urgent a red-flag symptom is."""
-
-    emergency = "emergency"
-    call_clinic_now = "call_clinic_now"
 
 
 class Position(str, Enum):
@@ -153,10 +143,9 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-class Reviewed(Strict):
-    """Provenance every patient-facing entry carries."""
+class ReviewFields(Strict):
+    """Provenance every patient-facing entry carries (who approved it, on what evidence)."""
 
-    id: EntryId
     source: NonEmpty
     evidence: Evidence
     reviewed_by: NonEmpty
@@ -164,7 +153,7 @@ class Reviewed(Strict):
     status: Status
 
     @model_validator(mode="after")
-    def _unconfirmed_is_never_approved(self) -> Reviewed:
+    def _unconfirmed_is_never_approved(self) -> ReviewFields:
         if self.evidence is Evidence.unconfirmed and self.status is Status.approved:
             raise ValueError(
                 "evidence is UNCONFIRMED but status is approved: a clinician must confirm the "
@@ -178,6 +167,12 @@ class Reviewed(Strict):
         if value > dt.date.today():
             raise ValueError(f"reviewed_on {value} is in the future")
         return value
+
+
+class Reviewed(ReviewFields):
+    """A reviewed entry with an explicit id."""
+
+    id: EntryId
 
 
 _HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
@@ -206,15 +201,27 @@ class OpeningHours(Strict):
         return self
 
 
+PhoneNumber = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 ().-]{5,24}$")]
+ShortNumber = Annotated[str, Field(pattern=r"^[0-9][0-9 ]{1,9}$")]
+
+
 class Clinic(Reviewed):
-    """The clinic profile: contacts, emergency number, time zone and date conventions."""
+    """The clinic profile: contacts, emergency and crisis numbers, time zone, conventions.
+
+    Profiles live in data/kb/clinics/<name>.yml; KB_CLINIC picks the one loaded (README).
+    """
 
     name: NonEmpty
-    phone: Annotated[str, Field(pattern=r"^\+?[0-9][0-9 ().-]{5,24}$")]
-    emergency_number: Annotated[str, Field(pattern=r"^[0-9]{2,4}$")]
+    phone: PhoneNumber
+    emergency_number: ShortNumber
+    crisis_line: ShortNumber  # suicide and crisis line (988 in the US, 024 in Spain)
+    crisis_line_name: NonEmpty
+    out_of_hours_phone: Optional[PhoneNumber] = None  # None: out of hours, the emergency number
     address: NonEmpty
     time_zone: NonEmpty
     date_order: DateOrder
+    clock: Clock
+    default_language: Language
     arrival_lead_minutes: Annotated[int, Field(ge=0, le=180)]
     opening_hours: OpeningHours
     guideline: NonEmpty
@@ -231,17 +238,36 @@ class Clinic(Reviewed):
         return value
 
 
+Terms = dict[Language, list[NonEmpty]]
+
+
+def _check_patterns(value: Terms) -> Terms:
+    for patterns in value.values():
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern '{pattern}' is not a valid regex: {exc}") from exc
+    return value
+
+
+def _english_required(value: Terms) -> Terms:
+    if not value.get(Language.en):
+        raise ValueError("needs an English ('en') list")
+    return value
+
+
 class Procedure(Reviewed):
     """One procedure variant (site) with its bleeding-risk class, position and sedation."""
 
     site: Site
-    name: NonEmpty
+    name: NonEmpty  # staff-facing; patients see the texts' site names
     risk_class: RiskClass
     position: Position
     sedation: SedationPolicy
     sedation_planned_by_default: bool
-    site_terms: Annotated[list[NonEmpty], Field(min_length=1)]
-    site_patterns: list[NonEmpty] = []
+    site_terms: Terms  # words patients use for this site, per language
+    site_patterns: list[NonEmpty] = []  # language-independent ("L4-L5", "C3")
 
     @field_validator("site")
     @classmethod
@@ -250,14 +276,15 @@ class Procedure(Reviewed):
             raise ValueError("a procedure needs a concrete site (lumbar or cervical)")
         return value
 
+    @field_validator("site_terms")
+    @classmethod
+    def _terms_have_english(cls, value: Terms) -> Terms:
+        return _english_required(value)
+
     @field_validator("site_patterns")
     @classmethod
     def _patterns_compile(cls, value: list[str]) -> list[str]:
-        for pattern in value:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"site pattern '{pattern}' is not a valid regex: {exc}") from exc
+        _check_patterns({Language.en: value})
         return value
 
 
@@ -286,6 +313,8 @@ class MedicationRule(Strict):
     action: RuleAction
     hold_days: Optional[Annotated[int, Field(ge=1, le=14)]] = None
     hold_hours: Optional[Annotated[int, Field(ge=1, le=72)]] = None
+    # A longer hold when the kidneys do not work well (dabigatran): the plan asks first.
+    hold_days_renal_impaired: Optional[Annotated[int, Field(ge=1, le=14)]] = None
     restart_hours: Optional[Annotated[int, Field(ge=0, le=72)]] = None
 
     @model_validator(mode="after")
@@ -293,12 +322,18 @@ class MedicationRule(Strict):
         durations = [d for d in (self.hold_days, self.hold_hours) if d is not None]
         if self.action is RuleAction.hold and len(durations) != 1:
             raise ValueError("action 'hold' needs exactly one of hold_days or hold_hours")
-        if self.action is not RuleAction.hold and (durations or self.restart_hours is not None):
+        if self.action is not RuleAction.hold and (
+            durations or self.restart_hours is not None or self.hold_days_renal_impaired
+        ):
             raise ValueError(
                 f"action '{self.action.value}' must not set hold_days/hold_hours/restart_hours"
             )
         if self.action is RuleAction.hold and self.restart_hours is None:
             raise ValueError("action 'hold' needs restart_hours (when to start again)")
+        if self.hold_days_renal_impaired is not None and (
+            self.hold_days is None or self.hold_days_renal_impaired <= self.hold_days
+        ):
+            raise ValueError("hold_days_renal_impaired needs hold_days and must be longer")
         return self
 
 
@@ -319,6 +354,7 @@ class Medication(Reviewed):
     brands: Brands
     misspellings: list[NonEmpty] = []
     prescriber_must_approve: bool
+    inr_check: bool = False  # an INR blood test before the procedure (vitamin K antagonists)
     rules: dict[RiskClass, MedicationRule]
 
     @model_validator(mode="after")
@@ -329,58 +365,75 @@ class Medication(Reviewed):
         return self
 
 
-class Answer(Reviewed):
-    """A patient-facing text for one conversation key (`<topic>.<name>`), for all sites or one."""
+TextKey = Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z0-9_]+)+$", max_length=80)]
 
-    key: Annotated[str, Field(pattern=r"^[a-z_]+\.[a-z0-9_.]+$")]
+
+class TextEntry(ReviewFields):
+    """One patient-facing text in one language (data/kb/texts/<language>/*.yml).
+
+    `short` is the direct answer (two SMS segments at most once filled); `detail` is what the
+    patient gets after "tell me more". The language comes from the folder.
+    """
+
+    key: TextKey
     site: Site = Site.any
-    text: NonEmpty
+    short: NonEmpty
+    detail: Optional[NonEmpty] = None
+    id: Optional[EntryId] = None  # derived from language, key and site when absent
 
-    @field_validator("key")
+    @field_validator("short", "detail")
     @classmethod
-    def _known_topic(cls, value: str) -> str:
-        topic = value.split(".", 1)[0]
-        if topic not in Topic.__members__:
-            raise ValueError(f"key '{value}' starts with unknown topic '{topic}'")
-        return value
-
-    @property
-    def topic(self) -> Topic:
-        """The conversation topic this answer belongs to."""
-        return Topic(self.key.split(".", 1)[0])
-
-    @field_validator("text")
-    @classmethod
-    def _placeholders_parse(cls, value: str) -> str:
+    def _placeholders_parse(cls, value: Optional[str]) -> Optional[str]:
+        if value is None:
+            return value
         try:
             list(string.Formatter().parse(value))
         except ValueError as exc:
             raise ValueError(f"text has a malformed {{placeholder}}: {exc}") from exc
-        return value
+        return " ".join(value.split())
+
+    def entry_id(self, language: Language) -> str:
+        """The id staff see in transcripts: the explicit one, or text.<lang>.<key>[.<site>]."""
+        if self.id:
+            return self.id
+        suffix = "" if self.site is Site.any else f".{self.site.value}"
+        return f"text.{language.value}.{self.key}{suffix}"
 
 
 class RedFlag(Reviewed):
-    """A symptom that needs urgent care, the patterns that catch it, and what to do."""
+    """A symptom that needs care, its triage level, and the patterns that catch it.
 
-    action: RedFlagAction
-    symptom: NonEmpty
-    advice: NonEmpty
-    patterns: Annotated[list[NonEmpty], Field(min_length=1)]
+    What the patient is told is the text `triage.flag.<name>` (id `red_flag.<name>`).
+    """
+
+    level: TriageLevel
+    category: NonEmpty
+    symptom: NonEmpty  # staff-facing description
+    patterns: Terms
 
     @field_validator("patterns")
     @classmethod
-    def _patterns_compile(cls, value: list[str]) -> list[str]:
-        for pattern in value:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"pattern '{pattern}' is not a valid regex: {exc}") from exc
-        return value
+    def _patterns_compile(cls, value: Terms) -> Terms:
+        return _check_patterns(_english_required(value))
+
+    @property
+    def text_key(self) -> str:
+        """The key of the advice text shown for this flag."""
+        return "triage.flag." + self.id.split(".", 1)[-1]
 
 
 class ScreeningItem(Reviewed):
-    """A "call the clinic before your appointment" condition."""
+    """A "call the clinic before your appointment" condition; its advice is `screening.<name>`."""
 
-    condition: NonEmpty
-    advice: NonEmpty
-    terms: Annotated[list[NonEmpty], Field(min_length=1)]
+    condition: NonEmpty  # staff-facing description
+    terms: Terms
+
+    @field_validator("terms")
+    @classmethod
+    def _terms_have_english(cls, value: Terms) -> Terms:
+        return _english_required(value)
+
+    @property
+    def text_key(self) -> str:
+        """The key of the advice text shown for this condition."""
+        return "screening." + self.id.split(".", 1)[-1]

@@ -1,21 +1,27 @@
-"""When a patient takes the last dose of a drug before the procedure, and when to restart.
+"""The one medicine-advice function: what the clinic's rule means for one drug and one site.
 
-Why these definitions (documented because they are safety decisions):
+Why one function: the general answer ("do I stop my Eliquis?") and the dated plan ("last dose
+before Sat 8:00 am") must never disagree about whether a drug is stopped, who decides, and which
+KB entry says so. `advise` without a procedure start IS the general answer; with a start it adds
+the dates. Both callers word the result from the same fields (actions/conversation/medicine.py).
+
+Safety definitions (documented because they are safety decisions):
 - A hold of X days means NO dose in the X * 24 real hours before the procedure START. The hold
   starts at `no_dose_from = start - hold` (UTC arithmetic, so a DST change in between neither
-  adds nor removes an hour of protection); a dose exactly at that moment is still allowed.
-- Doses are assumed at usual wall-clock times (08:00 once daily; 08:00 and 20:00 twice daily;
-  configurable through `DoseTimes`). The last allowed dose is the latest such time at or before
-  `no_dose_from`, reading a wall time that DST repeats or skips as its latest possible instant.
-- Weekly or irregular drugs get no invented dose day: only `no_dose_from` is given.
+  adds nor removes an hour of protection). The plan states that limit as a clock time ("take
+  your last dose before Sat 8:00 am"); a dose exactly at the limit is still allowed.
+- No dose time is ever assumed. Only when the patient says when they usually take the drug
+  (`dose_times`, wall-clock times in the clinic's zone) is the last allowed dose named: the
+  latest of those times at or before the limit. A part of the day ("in the evening") is passed in
+  as the LATEST time of that part, so the named dose can only be earlier than the real one.
 - It is TOO_LATE when `now >= no_dose_from`: the patient may already have taken a dose inside
-  the window, so they must call the clinic today. A last allowed dose earlier than `now` is not
-  too late (the dose was allowed; they simply take no more).
-- Restart is `start + restart_hours` of real time, shown as wall date and part of the day.
-- ask_by (prescriber decides, or a hold the prescriber must approve): the day before the
-  strictest hold of that drug at any risk class would start (7 days when it has no hold), so
-  the answer is in before the first dose that might have to be skipped. If that day has passed,
-  ask today.
+  the window, so they must call the clinic today.
+- "The prescriber decides" never becomes a computed date: only `ask_by` (the day before the
+  strictest hold of that drug at any risk class would start, 7 days without any hold).
+- A rule with a longer hold for impaired kidneys (dabigatran) uses the longer hold unless the
+  patient said their kidneys are fine (`renal_impaired=False`); `renal_unknown` says it was not
+  asked, so the wording can say so.
+- Restart is `start + restart_hours` of real time.
 """
 
 from __future__ import annotations
@@ -23,30 +29,24 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import Enum
+from typing import Optional
 
-from actions.kb.dto import Medication
-from actions.plan.clock import (
-    PartOfDay,
-    is_before,
-    part_of_day,
-    require_aware,
-    shift,
-    wall_instant,
-    zone,
-)
+from actions.kb.dto import Medication, MedicationRule, Provenance
+from actions.plan.clock import is_before, require_aware, shift, wall_instant, zone
 
 DEFAULT_ASK_WINDOW = dt.timedelta(days=7)
+STOPPING_KINDS = frozenset({"hold", "too_late", "prescriber_decides"})
 
 
 class AdviceKind(str, Enum):
-    """What the plan tells the patient about one drug."""
+    """What the assistant tells the patient about one drug."""
 
     HOLD = "hold"
     TOO_LATE = "too_late"
     PRESCRIBER_DECIDES = "prescriber_decides"
     USUALLY_CONTINUED = "usually_continued"
     CALL_CLINIC = "call_clinic"
-    NOT_REVIEWED = "not_reviewed"
+    NOT_REVIEWED = "not_reviewed"  # recognised, but the clinic has not approved its advice
 
 
 class Contact(str, Enum):
@@ -57,124 +57,117 @@ class Contact(str, Enum):
 
 
 @dataclass(frozen=True)
-class DoseTimes:
-    """Usual wall-clock dose times per schedule (local to the clinic)."""
-
-    once_daily: tuple[dt.time, ...] = (dt.time(8),)
-    twice_daily: tuple[dt.time, ...] = (dt.time(8), dt.time(20))
-
-    def for_schedule(self, schedule: str) -> tuple[dt.time, ...] | None:
-        """Dose times for a schedule, or None when there is no daily pattern to assume."""
-        return {"once_daily": self.once_daily, "twice_daily": self.twice_daily}.get(schedule)
-
-
-DEFAULT_DOSE_TIMES = DoseTimes()
-
-
-@dataclass(frozen=True)
 class DoseAdvice:
-    """The plan for one drug; all datetimes are aware, in the procedure start's zone."""
+    """The advice for one drug; datetimes (only with a start) are aware, in the start's zone."""
 
     kind: AdviceKind
     drug: str
     risk_class: str
-    contact: Contact | None = None
-    hold: dt.timedelta | None = None
-    no_dose_from: dt.datetime | None = None  # start - hold: no dose from this moment on
-    last_dose: dt.datetime | None = None  # latest usual dose time allowed (daily drugs only)
-    dose_part: PartOfDay | None = None  # part of the day of last_dose ("morning", "evening")
-    last_dose_in_past: bool = False  # the last allowed dose was before `now`: take no more
-    restart_at: dt.datetime | None = None
-    restart_part: PartOfDay | None = None
-    ask_by: dt.date | None = None  # local date by which to have the answer
-    ask_today: bool = False  # ask_by has passed: ask as soon as possible, today
+    contact: Contact
+    rule: Optional[MedicationRule] = None
+    provenance: Optional[Provenance] = None
+    inr_check: bool = False
+    hold: Optional[dt.timedelta] = None
+    renal_unknown: bool = False  # the hold depends on the kidneys and nobody said how they are
+    no_dose_from: Optional[dt.datetime] = None  # start - hold: no dose from this moment on
+    last_dose: Optional[dt.datetime] = None  # the patient's last usual dose before the limit
+    last_dose_in_past: bool = False
+    restart_at: Optional[dt.datetime] = None
+    ask_by: Optional[dt.date] = None
+    ask_today: bool = False
+
+    @property
+    def involves_stopping(self) -> bool:
+        """Whether the answer is about stopping: it must then name who decides."""
+        return self.kind.value in STOPPING_KINDS
 
 
 def advise(
     medication: Medication,
     risk_class: str,
-    procedure_start: dt.datetime,
-    now: dt.datetime,
+    procedure_start: Optional[dt.datetime] = None,
+    now: Optional[dt.datetime] = None,
     *,
-    dose_times: DoseTimes = DEFAULT_DOSE_TIMES,
+    dose_times: tuple[dt.time, ...] = (),
+    renal_impaired: Optional[bool] = None,
     default_ask_window: dt.timedelta = DEFAULT_ASK_WINDOW,
 ) -> DoseAdvice:
-    """The advice for `medication` at this risk class, for a procedure at `procedure_start`."""
-    require_aware(procedure_start, "procedure_start")
-    require_aware(now, "now")
+    """The advice for `medication` at this risk class; dated when the start is known."""
+    if procedure_start is not None:
+        require_aware(procedure_start, "procedure_start")
+        if now is None:
+            raise ValueError("now is required with a procedure start")
+        require_aware(now, "now")
     drug, risk = medication.generic, risk_class
     if not medication.approved:
-        return DoseAdvice(AdviceKind.NOT_REVIEWED, drug, risk, contact=Contact.CLINIC)
+        return DoseAdvice(AdviceKind.NOT_REVIEWED, drug, risk, Contact.CLINIC)
     rule = medication.rule_for(risk_class)
+    base = {"rule": rule, "provenance": medication.provenance, "inr_check": medication.inr_check}
     if rule is None or rule.action == "call_clinic":
-        return DoseAdvice(AdviceKind.CALL_CLINIC, drug, risk, contact=Contact.CLINIC)
+        return DoseAdvice(AdviceKind.CALL_CLINIC, drug, risk, Contact.CLINIC, **base)
     if rule.action == "continue":
-        return DoseAdvice(AdviceKind.USUALLY_CONTINUED, drug, risk, contact=Contact.CLINIC)
-    ask_by, ask_today = ask_deadline(medication, procedure_start, now, default_ask_window)
+        return DoseAdvice(AdviceKind.USUALLY_CONTINUED, drug, risk, Contact.CLINIC, **base)
     if rule.action == "prescriber_decides":
-        return DoseAdvice(
-            AdviceKind.PRESCRIBER_DECIDES,
-            drug,
-            risk,
-            contact=Contact.PRESCRIBER,
-            ask_by=ask_by,
-            ask_today=ask_today,
-        )
-    if rule.action == "hold" and rule.hold_window is not None:
-        deadline = (ask_by, ask_today) if medication.prescriber_must_approve else None
-        return _hold(
-            medication,
-            risk,
-            rule.hold_window,
-            rule.restart_hours,
-            procedure_start,
-            now,
-            dose_times,
-            deadline,
-        )
-    return DoseAdvice(AdviceKind.CALL_CLINIC, drug, risk, contact=Contact.CLINIC)
+        ask = _ask(medication, procedure_start, now, default_ask_window)
+        return DoseAdvice(AdviceKind.PRESCRIBER_DECIDES, drug, risk, Contact.PRESCRIBER,
+                          ask_by=ask[0], ask_today=ask[1], **base)
+    if rule.action == "hold":
+        hold = rule.window_for(renal_impaired is not False)
+        if hold is None:
+            return DoseAdvice(AdviceKind.CALL_CLINIC, drug, risk, Contact.CLINIC, **base)
+        renal_unknown = rule.hold_days_renal_impaired is not None and renal_impaired is None
+        advice = DoseAdvice(AdviceKind.HOLD, drug, risk, Contact.PRESCRIBER, hold=hold,
+                            renal_unknown=renal_unknown, **base)
+        if procedure_start is None or now is None:
+            return advice
+        return _dated_hold(advice, medication, procedure_start, now, dose_times,
+                           default_ask_window)
+    return DoseAdvice(AdviceKind.CALL_CLINIC, drug, risk, Contact.CLINIC, **base)
 
 
-def _hold(
+def _ask(
     medication: Medication,
-    risk_class: str,
-    hold: dt.timedelta,
-    restart_hours: int | None,
+    start: Optional[dt.datetime],
+    now: Optional[dt.datetime],
+    window: dt.timedelta,
+) -> tuple[Optional[dt.date], bool]:
+    if start is None or now is None:
+        return None, False
+    return ask_deadline(medication, start, now, window)
+
+
+def _dated_hold(
+    advice: DoseAdvice,
+    medication: Medication,
     start: dt.datetime,
     now: dt.datetime,
-    dose_times: DoseTimes,
-    ask: tuple[dt.date, bool] | None,
+    dose_times: tuple[dt.time, ...],
+    window: dt.timedelta,
 ) -> DoseAdvice:
-    """HOLD with the last allowed dose and restart, or TOO_LATE once the window has begun."""
-    no_dose_from = shift(start, -hold)
+    """HOLD with the limit, the patient's last dose and the restart; or TOO_LATE."""
+    assert advice.hold is not None and advice.rule is not None
+    no_dose_from = shift(start, -advice.hold)
+    ask_by, ask_today = ask_deadline(medication, start, now, window)
     if not is_before(now, no_dose_from):
+        local_today = now.astimezone(zone(start)).date()
         return DoseAdvice(
-            AdviceKind.TOO_LATE,
-            medication.generic,
-            risk_class,
-            contact=Contact.CLINIC,
-            hold=hold,
-            no_dose_from=no_dose_from,
-            ask_by=now.astimezone(zone(start)).date(),
-            ask_today=True,
+            AdviceKind.TOO_LATE, advice.drug, advice.risk_class, Contact.CLINIC,
+            rule=advice.rule, provenance=advice.provenance, inr_check=advice.inr_check,
+            hold=advice.hold, renal_unknown=advice.renal_unknown, no_dose_from=no_dose_from,
+            ask_by=local_today, ask_today=True,
         )
-    times = dose_times.for_schedule(medication.schedule)
-    last_dose = last_scheduled_dose(no_dose_from, times) if times else None
+    last_dose = last_scheduled_dose(no_dose_from, dose_times) if dose_times else None
+    restart_hours = advice.rule.restart_hours
     restart_at = None if restart_hours is None else shift(start, dt.timedelta(hours=restart_hours))
     return DoseAdvice(
-        AdviceKind.HOLD,
-        medication.generic,
-        risk_class,
-        contact=Contact.PRESCRIBER if ask else None,
-        hold=hold,
-        no_dose_from=no_dose_from,
+        AdviceKind.HOLD, advice.drug, advice.risk_class, Contact.PRESCRIBER,
+        rule=advice.rule, provenance=advice.provenance, inr_check=advice.inr_check,
+        hold=advice.hold, renal_unknown=advice.renal_unknown, no_dose_from=no_dose_from,
         last_dose=last_dose,
-        dose_part=part_of_day(last_dose.time()) if last_dose else None,
         last_dose_in_past=last_dose is not None and is_before(last_dose, now),
         restart_at=restart_at,
-        restart_part=part_of_day(restart_at.time()) if restart_at else None,
-        ask_by=ask[0] if ask else None,
-        ask_today=ask[1] if ask else False,
+        ask_by=ask_by if medication.prescriber_must_approve else None,
+        ask_today=ask_today if medication.prescriber_must_approve else False,
     )
 
 
@@ -191,9 +184,9 @@ def last_scheduled_dose(limit: dt.datetime, times: tuple[dt.time, ...]) -> dt.da
     return max(allowed, key=lambda dose: dose.astimezone(dt.timezone.utc))
 
 
-def strictest_hold(medication: Medication) -> dt.timedelta | None:
-    """The longest hold window the drug has at any risk class, if it is held at all."""
-    windows = [rule.hold_window for rule in medication.rules.values() if rule.hold_window]
+def strictest_hold(medication: Medication) -> Optional[dt.timedelta]:
+    """The longest hold window the drug has at any risk class (kidney variant included)."""
+    windows = [w for rule in medication.rules.values() if (w := rule.window_for(True))]
     return max(windows) if windows else None
 
 

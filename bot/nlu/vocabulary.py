@@ -13,7 +13,7 @@ runtime and this module's types appear in their signatures.
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Text, Tuple, Union
 
@@ -59,21 +59,30 @@ class SiteEntry:
 
 @dataclass(frozen=True)
 class RedFlagEntry:
-    """A red-flag symptom: case-insensitive regular expressions and the action it triggers."""
+    """A red-flag symptom: its triage level and case-insensitive patterns per language."""
 
     id: Text
-    action: Text
-    patterns: Tuple[Text, ...]
+    level: Text  # emergency | crisis | urgent
+    category: Text
+    patterns_by_language: Dict[Text, Tuple[Text, ...]]
+
+    @property
+    def patterns(self) -> Tuple[Text, ...]:
+        """Every language's patterns (English first)."""
+        ordered = sorted(self.patterns_by_language, key=lambda lang: (lang != "en", lang))
+        return tuple(p for lang in ordered for p in self.patterns_by_language[lang])
 
 
 @dataclass(frozen=True)
 class KbVocabulary:
     """Everything the NLU components need from the knowledge base."""
 
-    kb_fingerprint: Text
+    kb_fingerprint: Text  # content hash of the vocabulary (clinic-independent)
     medications: Tuple[MedicationEntry, ...]
     sites: Tuple[SiteEntry, ...]
     red_flags: Tuple[RedFlagEntry, ...]
+    languages: Tuple[Text, ...] = ("en",)
+    triage_cues: Dict[Text, Dict[Text, Tuple[Text, ...]]] = field(default_factory=dict)
     source_path: Text = ""
 
 
@@ -130,21 +139,40 @@ def parse_vocabulary(raw: Any, source: Text = "<memory>") -> KbVocabulary:
     red_flags = tuple(
         RedFlagEntry(
             id=_text(item, "id", where),
-            action=_optional_text(item, "action", where),
-            patterns=_patterns(item, "patterns", where),
+            level=_text(item, "level", where),
+            category=_optional_text(item, "category", where),
+            patterns_by_language=_language_patterns(item, "patterns", where),
         )
         for item, where in _items(raw, "red_flags", source)
     )
-    fingerprint = raw.get("kb_fingerprint", "")
+    fingerprint = raw.get("content_hash", "")
     if not isinstance(fingerprint, str):
-        raise VocabularyError(f"{source}: 'kb_fingerprint' must be a string.")
+        raise VocabularyError(f"{source}: 'content_hash' must be a string.")
+    cues = raw.get("triage_cues", {})
+    if not isinstance(cues, dict):
+        raise VocabularyError(f"{source}: 'triage_cues' must be an object.")
     return KbVocabulary(
         kb_fingerprint=fingerprint,
         medications=medications,
         sites=sites,
         red_flags=red_flags,
+        languages=tuple(raw.get("languages") or ("en",)),
+        triage_cues={
+            name: {lang: tuple(str(w) for w in words) for lang, words in (per or {}).items()}
+            for name, per in cues.items()
+        },
         source_path=source,
     )
+
+
+def _language_patterns(item: Dict[Text, Any], key: Text, where: Text) -> Dict[Text, Tuple[Text, ...]]:
+    value = item.get(key, {})
+    if not isinstance(value, dict):
+        raise VocabularyError(f"{where}: '{key}' must be an object of language -> patterns.")
+    return {
+        str(lang): _patterns({key: patterns}, key, f"{where}.{lang}")
+        for lang, patterns in value.items()
+    }
 
 
 def _items(raw: Dict[Text, Any], key: Text, source: Text) -> List[Tuple[Dict[Text, Any], Text]]:

@@ -1,0 +1,125 @@
+"""Word cues from the registry: which answer of a topic a message asks for, and what kind of
+message it is (a follow-up, a correction, about someone else, "none", leaving a question).
+
+Why cue words and not more intents: "and water?" and "can I have water?" are the same
+question; the intent says "fasting", the cue says "water", and a follow-up with no intent at
+all still finds its answer among the last topic's cues. The words live in data/kb/topics.yml,
+per language, so clinic staff and translators maintain them with the texts.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Optional
+
+from actions.kb.registry import AnswerSpec, ConversationCues, Registry, TopicSpec, cue_pattern
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
+SHORT_MESSAGE_WORDS = 6  # a message this short that starts like a follow-up is one
+
+
+def normalise(text: str) -> str:
+    """Lower case, plain apostrophes, single spaces (accents kept; cues list both spellings)."""
+    return " ".join(text.translate(_APOSTROPHES).lower().split())
+
+
+def without_accents(text: str) -> str:
+    """"cuándo" -> "cuando": patients often type without accents."""
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+
+
+def _words(cues: dict, language: str) -> list[str]:  # type: ignore[type-arg]
+    return [c for lang, words in cues.items() if getattr(lang, "value", lang) == language
+            for c in words]
+
+
+def matches(text: str, words: list[str]) -> bool:
+    """Whether any cue occurs in the text as whole words (also with accents stripped)."""
+    if not words:
+        return False
+    plain = normalise(text)
+    pattern = cue_pattern(words)
+    return bool(pattern.search(plain) or pattern.search(without_accents(plain)))
+
+
+def first_match(text: str, words: list[str]) -> Optional[int]:
+    """Where the first cue occurs (character offset), or None."""
+    if not words:
+        return None
+    plain = normalise(text)
+    found = cue_pattern(words).search(plain) or cue_pattern(words).search(without_accents(plain))
+    return found.start() if found else None
+
+
+class Cues:
+    """The registry's cues for one language."""
+
+    def __init__(self, registry: Registry, language: str) -> None:
+        self.registry = registry
+        self.language = language
+        self._conversation: ConversationCues = registry.conversation
+
+    def _conv(self, name: str) -> list[str]:
+        return _words(getattr(self._conversation, name), self.language) + (
+            _words(getattr(self._conversation, name), "en") if self.language != "en" else []
+        )
+
+    def answer_for(self, topic: TopicSpec, text: str) -> Optional[AnswerSpec]:
+        """The topic's answer whose cue occurs earliest in the text (None: none matched)."""
+        best: Optional[tuple[int, AnswerSpec]] = None
+        for answer in topic.answers[1:]:
+            at = first_match(text, _words(answer.cues, self.language))
+            if at is None and self.language != "en":
+                at = first_match(text, _words(answer.cues, "en"))
+            if at is not None and (best is None or at < best[0]):
+                best = (at, answer)
+        return best[1] if best else None
+
+    def topics_with_cues(self, text: str) -> list[TopicSpec]:
+        """Topics with at least one answer cue in the text, by where the cue occurs."""
+        found: list[tuple[int, TopicSpec]] = []
+        for topic in self.registry.topics:
+            positions = [first_match(text, _words(a.cues, self.language)) for a in topic.answers]
+            hits = [p for p in positions if p is not None]
+            if hits:
+                found.append((min(hits), topic))
+        return [t for _, t in sorted(found, key=lambda item: item[0])]
+
+    def is_follow_up(self, text: str) -> bool:
+        """A short message that starts like "and ...", "what about ...", "y ...", "¿y si ...?"."""
+        plain = normalise(text).lstrip("¿¡ ")
+        if len(plain.split()) > SHORT_MESSAGE_WORDS:
+            return False
+        starts = self._conv("follow_up_starts")
+        return any(re.match(rf"{re.escape(s)}\b", plain) or
+                   re.match(rf"{re.escape(s)}\b", without_accents(plain)) for s in starts)
+
+    def is_short(self, text: str) -> bool:
+        """One to a few words ("coffee?", "and for him?")."""
+        return len(normalise(text).split()) <= SHORT_MESSAGE_WORDS
+
+    def corrects(self, text: str) -> bool:
+        """"sorry, it's Xarelto not Eliquis", "actually the 5th", "perdón, es el cuello"."""
+        return matches(text, self._conv("correction"))
+
+    def about_someone_else(self, text: str) -> bool:
+        """A carer writing about the patient ("my dad", "he", "mi madre")."""
+        return matches(text, self._conv("carer"))
+
+    def says_none(self, text: str) -> bool:
+        """"none", "I don't take any", "ninguno"."""
+        return matches(text, self._conv("none_taken"))
+
+    def leaves(self, text: str) -> bool:
+        """"never mind", "skip", "no sé", "ahora no": the patient leaves the question."""
+        return matches(text, self._conv("leave"))
+
+    def wants_more(self, text: str) -> bool:
+        """"more", "tell me more", "cuéntame más"."""
+        return matches(text, self._conv("more"))
+
+    def mentions_kidneys(self, text: str) -> bool:
+        """Kidney words ("kidneys", "renal", "riñón")."""
+        return matches(text, self._conv("kidney"))

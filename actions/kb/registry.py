@@ -1,0 +1,222 @@
+"""The topic registry (data/kb/topics.yml): which topics exist and how they map onto texts.
+
+Why one registry: a topic used to live in seven places (NLU file, domain, conversation map,
+schema enum, key list, answer files, test lists). Now the registry is the only hand-written
+list; the domain intents, dialogue rules, required text keys and test lists are derived from it.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import Annotated, Optional
+
+from pydantic import Field, field_validator, model_validator
+
+from actions.kb.schema import (
+    GumRule,
+    Language,
+    NonEmpty,
+    Position,
+    SedationPolicy,
+    Strict,
+    TextKey,
+)
+
+Cues = dict[Language, list[NonEmpty]]
+TopicId = Annotated[str, Field(pattern=r"^[a-z][a-z_]*$", max_length=40)]
+IntentName = Annotated[str, Field(pattern=r"^[a-z][a-z_]*$", max_length=60)]
+
+# Fields whose value picks an answer variant ("<key>.<value>"), and the values each can take.
+VARIANT_FIELDS: dict[str, tuple[str, ...]] = {
+    "fasting.gum_and_candy": tuple(v.value for v in GumRule),
+    "fasting.medicines_with_sip_of_water": ("true", "false"),
+    "fasting.applies_without_sedation": ("true", "false"),
+    "clinic.driver_required_without_sedation": ("true", "false"),
+    "clinic.taxi_allowed_alone": ("true", "false"),
+    "procedure.position": tuple(v.value for v in Position),
+    "procedure.sedation": tuple(v.value for v in SedationPolicy),
+}
+
+
+class TopicKind(str, Enum):
+    """How a topic's answers are built."""
+
+    topic = "topic"  # texts by key (and cue)
+    medicine = "medicine"  # the medicine-advice rules per named drug (actions/medicine)
+
+
+class SiteUse(str, Enum):
+    """Whether a topic's texts may differ by procedure site."""
+
+    any = "any"
+    per_site = "per_site"
+
+
+class Need(str, Enum):
+    """What the assistant must know before it can answer a topic."""
+
+    appointment = "appointment"
+    site = "site"
+    medicines = "medicines"
+
+
+def _check_cues(cues: Cues) -> Cues:
+    for words in cues.values():
+        for cue in words:
+            if cue != cue.lower() or cue.strip() != cue:
+                raise ValueError(f"cue '{cue}' must be lower case without outer spaces")
+    return cues
+
+
+class AnswerSpec(Strict):
+    """One answer key of a topic."""
+
+    key: TextKey
+    cues: Cues = {}
+    variants_by: Optional[str] = None
+    with_plan: Optional[TextKey] = None
+
+    @field_validator("cues")
+    @classmethod
+    def _lower_case(cls, value: Cues) -> Cues:
+        return _check_cues(value)
+
+    @field_validator("variants_by")
+    @classmethod
+    def _known_field(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and value not in VARIANT_FIELDS:
+            raise ValueError(f"variants_by '{value}' is not one of {sorted(VARIANT_FIELDS)}")
+        return value
+
+    def text_keys(self) -> list[str]:
+        """The text keys this answer needs: the key itself, or one per variant value."""
+        if self.variants_by is None:
+            return [self.key]
+        return [f"{self.key}.{value}" for value in VARIANT_FIELDS[self.variants_by]]
+
+
+class TopicSpec(Strict):
+    """A topic: the intent asking about it and its answers."""
+
+    id: TopicId
+    intent: IntentName
+    kind: TopicKind = TopicKind.topic
+    site: SiteUse = SiteUse.any
+    needs: list[Need] = []
+    answers: Annotated[list[AnswerSpec], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _keys_belong_to_topic(self) -> TopicSpec:
+        for answer in self.answers:
+            if not answer.key.startswith(f"{self.id}."):
+                raise ValueError(f"answer key '{answer.key}' must start with '{self.id}.'")
+        return self
+
+    @property
+    def main(self) -> AnswerSpec:
+        """The general answer (the first)."""
+        return self.answers[0]
+
+
+class ConversationCues(Strict):
+    """Words that are not topics: follow-ups, corrections, carers, "more", "none", leaving."""
+
+    follow_up_starts: Cues
+    correction: Cues
+    carer: Cues
+    more: Cues
+    none_taken: Cues
+    leave: Cues
+    kidney: Cues
+    negation: Cues
+    hypothetical: Cues
+    minimising: Cues
+
+
+class OtherIntents(Strict):
+    """Intents that are not topics."""
+
+    respond: list[IntentName]  # answered by the conversation engine
+    safety: list[IntentName]  # answered by the safety gate's reply
+
+
+class Registry(Strict):
+    """The whole registry file."""
+
+    languages: Annotated[list[Language], Field(min_length=1)]
+    topics: Annotated[list[TopicSpec], Field(min_length=1)]
+    intents: OtherIntents
+    conversation: ConversationCues
+    texts: dict[NonEmpty, dict[TextKey, list[NonEmpty]]]
+
+    @model_validator(mode="after")
+    def _unique(self) -> Registry:
+        for what, values in (
+            ("topic id", [t.id for t in self.topics]),
+            ("intent", [*(t.intent for t in self.topics), *self.intents.respond,
+                        *self.intents.safety]),
+            ("answer key", [a.key for t in self.topics for a in t.answers]),
+            ("text key", [k for group in self.texts.values() for k in group]),
+        ):
+            seen: set[str] = set()
+            for value in values:
+                if value in seen:
+                    raise ValueError(f"{what} '{value}' is listed twice")
+                seen.add(value)
+        if Language.en not in self.languages:
+            raise ValueError("languages must include 'en' (every text exists in English)")
+        return self
+
+    # -- derived lists -------------------------------------------------------------------------
+    def topic(self, topic_id: str) -> TopicSpec:
+        """A topic by id (KeyError if unknown)."""
+        for topic in self.topics:
+            if topic.id == topic_id:
+                return topic
+        raise KeyError(topic_id)
+
+    def topic_for_intent(self, intent: str) -> Optional[TopicSpec]:
+        """The topic an intent asks about, if any."""
+        return next((t for t in self.topics if t.intent == intent), None)
+
+    @property
+    def topic_intents(self) -> list[str]:
+        """Every topic intent, in registry order."""
+        return [t.intent for t in self.topics]
+
+    @property
+    def all_intents(self) -> list[str]:
+        """Every intent of the domain: topics, conversation, safety."""
+        return [*self.topic_intents, *self.intents.respond, *self.intents.safety]
+
+    def required_text_keys(self) -> dict[str, frozenset[str]]:
+        """Every text key the assistant may show -> the extra placeholders it may use."""
+        required: dict[str, frozenset[str]] = {}
+        for topic in self.topics:
+            required[f"label.{topic.id}"] = frozenset()
+            required[f"question.{topic.id}"] = frozenset()
+            for answer in topic.answers:
+                for key in answer.text_keys():
+                    required[key] = frozenset()
+        for group in self.texts.values():
+            for key, placeholders in group.items():
+                required[key] = frozenset(placeholders)
+        return required
+
+
+_CUE_CACHE: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+
+def cue_pattern(cues: list[str]) -> re.Pattern[str]:
+    """One compiled pattern for a cue list: whole words; a trailing * matches any ending."""
+    key = tuple(cues)
+    pattern = _CUE_CACHE.get(key)
+    if pattern is None:
+        parts = []
+        for cue in sorted(cues, key=len, reverse=True):
+            body = re.escape(cue.rstrip("*")).replace(r"\ ", r"\s+")
+            parts.append(body + (r"\w*" if cue.endswith("*") else ""))
+        pattern = re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
+        _CUE_CACHE[key] = pattern
+    return pattern
