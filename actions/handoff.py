@@ -1,4 +1,4 @@
-"""Hand the conversation to the clinic team: a record staff can find, and the bot steps back.
+"""Hand the conversation to the clinic team: a record staff can find, written before the reply.
 
 Why a table: staff need a list of patients waiting for a call-back; the record holds only the
 conversation id (already a pseudonym) and the time, never what the patient wrote.
@@ -11,7 +11,7 @@ import logging
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy import DateTime, Integer, String, select
@@ -19,6 +19,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from actions.kb.db import KbSettings, KnowledgeBaseUnavailable, get_engine
 from actions.kb_gateway import query_kb
+from common.patient_texts import PatientTextsMissing
+from common.patient_texts import load as load_texts
 
 logger = logging.getLogger(__name__)
 
@@ -72,9 +74,12 @@ def open_handoffs(database_url: str | None = None) -> list[HandoffRequest]:
 
 
 class ActionRequestHuman(Action):
-    """Record the request and pause the bot; the message itself is `utter_handoff` (a rule).
+    """Record the request, and only then tell the patient a note was passed on.
 
-    Sets: handoff_requested.
+    If the record cannot be written (database down, timeout), the reply says to call the
+    clinic instead: a promise of a call-back that nobody will see is worse than none. The
+    assistant does not pause: no one watches the chat live, so the patient can keep asking.
+    Sets: handoff_requested (only when the record exists).
     """
 
     def name(self) -> Text:
@@ -84,10 +89,27 @@ class ActionRequestHuman(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[Text, Any]]:
-        """Write the record; even if that fails the patient already has the clinic's number."""
+        """Write the record, then reply with the text that matches what happened."""
         channel = str(tracker.get_latest_input_channel() or "unknown")[:32]
+        language = tracker.get_slot("language")
         try:
             await query_kb(lambda s: record_handoff(s, tracker.sender_id, channel))
         except KnowledgeBaseUnavailable as exc:
-            logger.error("handoff record not written (%s)", exc)
-        return [SlotSet("handoff_requested", True), ConversationPaused()]
+            logger.error("handoff record not written (%s)", type(exc).__name__)
+            _say(dispatcher, HANDOFF_FAILED, language)
+            return []
+        _say(dispatcher, HANDOFF_DONE, language)
+        return [SlotSet("handoff_requested", True)]
+
+
+HANDOFF_DONE = "human.handoff"
+HANDOFF_FAILED = "human.handoff_failed"
+
+
+def _say(dispatcher: CollectingDispatcher, key: str, language: Any) -> None:
+    """A handoff text from the KB export (it works while the KB database is down)."""
+    try:
+        text = load_texts().text(key, language if isinstance(language, str) else None)
+    except PatientTextsMissing:
+        return  # the Rasa side's never-silent net answers
+    dispatcher.utter_message(text=text.text, kb_entries=[text.entry], kb_sources=[text.source])

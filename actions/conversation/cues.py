@@ -112,6 +112,10 @@ class Cues:
         """"none", "I don't take any", "ninguno"."""
         return matches(text, self._conv("none_taken"))
 
+    def stopped_taking(self, text: str) -> bool:
+        """"I stopped taking the fish oil", "ya no tomo el Adiro"."""
+        return matches(text, self._conv("stopped_taking"))
+
     def leaves(self, text: str) -> bool:
         """"never mind", "skip", "no sé", "ahora no": the patient leaves the question."""
         return matches(text, self._conv("leave"))

@@ -60,6 +60,16 @@ def _report_stale(content: KbContent) -> int:
     return 1 if stale else 0
 
 
+def _ensure_sqlite_folder(url: str) -> None:
+    """A local SQLite KB's folder exists and only its owner can read it (patient data lives
+    next to it)."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix):
+        folder = Path(url.removeprefix(prefix)).parent
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o700)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     parser = argparse.ArgumentParser(prog="kb", description=__doc__,
@@ -97,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     if _report_stale(content):
         return 1
     settings = KbSettings.from_env()
+    _ensure_sqlite_folder(settings.database_url)
     count = build_database(content, get_engine(settings.database_url), str(args.directory))
     print(f"KB loaded: {count} entries into {_safe_url(settings.database_url)}")
     data_dir = Path(os.environ.get("DATA_DIR") or DEFAULT_DATA_DIR)

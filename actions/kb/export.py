@@ -26,7 +26,7 @@ import yaml
 
 from actions.kb import schema
 from actions.kb.loader import KbContent
-from actions.kb.render import fill, template_values
+from actions.kb.render import template_values
 from actions.plan.formatting import Locale, describe_opening_hours
 
 VOCABULARY_PATH = Path("bot/generated/kb_vocabulary.json")
@@ -202,7 +202,7 @@ def patient_texts(kb: KbContent) -> dict[str, Any]:
         rendered: dict[str, dict[str, str]] = {}
         for key, text in sorted(approved.items()):
             rendered[key] = {
-                "text": fill(text.entry.short, _Partial(values)),
+                "text": text.entry.short.format_map(_Partial(values)),
                 "entry": text.id,
                 "source": text.entry.source,
             }

@@ -1,0 +1,1 @@
+"""The conversation engine and what it reads and writes (see engine.py)."""

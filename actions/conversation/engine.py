@@ -1,0 +1,672 @@
+"""The conversation engine: decide the reply to one patient message.
+
+Why a pure function of (KB snapshot, message, state, now): every behaviour patients need —
+follow-ups resolved against the last topic, corrections that replace, several questions in one
+message, short answers with "tell me more", questions that never loop — is decided here in
+plain Python, so it is testable without Rasa and runs in one action call per turn.
+
+Order of decisions for a message:
+1. its facts (medicines, site, appointment) are merged into the state (actions/.../facts.py);
+2. an open question the assistant asked is answered, re-asked (twice at most, then explained
+   with an example), or left when the patient asks something else;
+3. "tell me more" gives the last answer's detail;
+4. the topics asked: several (one per `topic` entity), one (the intent), or, for a follow-up or
+   an unclear message, the last topic's cue words, then any topic's;
+5. each topic is answered with its most specific text (cue words), for the patient's site and
+   clinic settings, with their own dates once the appointment is known;
+6. nothing placed: the closest topics as quick replies; a second miss offers a person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Optional
+
+from actions.conversation import facts as facts_mod
+from actions.conversation.cues import Cues
+from actions.conversation.medicine import MedicineWording, is_bleeding_drug, same_rule_everywhere
+from actions.conversation.plan import FASTING_PLAN_KEYS, PlanWording, plan_context
+from actions.conversation.turn import TOPIC_ENTITY, Pending, State, Turn
+from actions.conversation.writer import Button, Message, Piece, Writer
+from actions.kb.registry import AnswerSpec, Need, SiteUse, TopicKind, TopicSpec
+from actions.kb.snapshot import KbSnapshot
+
+CONFIDENT = 0.55  # a topic intent below this needs support (cues, context) to be answered
+SUGGESTIONS = 3  # quick replies after a miss
+MAX_TOPICS = 3  # topics answered from one message (a multi-topic reply stays short)
+MAX_ATTEMPTS = 2  # unusable answers to one question before explaining it with an example
+CONVERSATION_INTENTS = {
+    "greet": "assistant.greet", "goodbye": "assistant.goodbye", "thank": "assistant.thanks",
+    "bot_challenge": "assistant.disclosure", "ask_capabilities": "assistant.capabilities",
+    "out_of_scope": "assistant.out_of_scope",
+}
+ANSWER_INTENTS = {"inform", "affirm", "deny", "nlu_fallback"}
+ANSWERED, ASKED, UNUSABLE = "answered", "asked", "unusable"  # what a reply did to a question
+CLASS_ANSWERS = {"glp1_agonist": "medications.glp1", "sglt2_inhibitor": "medications.diabetes",
+                 "insulin": "medications.diabetes"}
+
+
+@dataclass
+class Request:
+    """One topic to answer in this reply."""
+
+    topic: TopicSpec
+    answer: AnswerSpec
+    explicit: bool = True  # the patient's words named it (not a resumed or guessed topic)
+
+
+@dataclass
+class Outcome:
+    """The reply and the new state."""
+
+    messages: list[Message]
+    state: State
+    topics: list[str] = field(default_factory=list)  # answered topic ids (for tests, logs)
+
+
+class Engine:
+    """Answers one message; construct per turn."""
+
+    def __init__(self, kb: KbSnapshot, turn: Turn, state: State, now: dt.datetime) -> None:
+        self.kb = kb
+        self.turn = turn
+        self.before = state
+        self.state = state
+        self.now = now
+        self.writer = Writer(kb, turn.language)
+        self.cues = Cues(kb.registry, turn.language)
+        self.medicine = MedicineWording(kb, self.writer)
+        self.plans = PlanWording(kb, self.writer)
+        self.hypothetical_site: Optional[str] = None
+        self.pieces: list[list[Piece]] = []  # one list per message
+        self.buttons: list[Button] = []
+        self.answered: list[str] = []
+
+    # ------------------------------------------------------------------ entry point
+    def respond(self) -> Outcome:
+        """The reply to the turn's message."""
+        facts = facts_mod.read_facts(self.kb, self.turn, self.cues, self.now)
+        self.facts = facts
+        pending = self.state.pending
+        self._merge(facts, pending)
+        requests = self._requests(facts)
+        if pending is not None and self._handle_pending(pending, facts, requests):
+            return self._finish()
+        if self.turn.intent == "ask_more" or (not requests and self.cues.wants_more(
+                self.turn.text) and self.cues.is_short(self.turn.text)):
+            self._more()
+            return self._finish()
+        if requests:
+            self._answer_all(requests)
+            return self._finish()
+        self._without_topic(facts)
+        return self._finish()
+
+    # ------------------------------------------------------------------ facts
+    def _merge(self, facts: facts_mod.Facts, pending: Optional[Pending]) -> None:
+        self.state, _ = facts_mod.merge_medications(self.state, facts)
+        site = facts_mod.merge_site(self.state, facts, self.turn,
+                                    answering_site=pending is not None and pending.ask == "site")
+        self.state = site.state
+        self.hypothetical_site = site.hypothetical_site
+        asked = pending is not None and pending.ask in ("appointment", "appointment_time",
+                                                        "confirm_date")
+        self.appointment = facts_mod.merge_appointment(self.kb, self.state, facts, asked=asked)
+        self.state = self.appointment.state
+
+    # ------------------------------------------------------------------ which topics
+    def _topic_of(self, intent: str) -> Optional[TopicSpec]:
+        return self.kb.registry.topic_for_intent(intent)
+
+    def _requests(self, facts: facts_mod.Facts) -> list[Request]:
+        """The topics this message asks about, in the order asked."""
+        text = self.turn.text
+        multi = [self._topic_of(i) for i in dict.fromkeys(self.turn.values(TOPIC_ENTITY))]
+        topics = [t for t in multi if t is not None]
+        if len(topics) >= 2:
+            return [Request(t, self._answer_in(t)) for t in topics[:MAX_TOPICS]]
+        topic = self._topic_of(self.turn.intent)
+        confident = self.turn.confidence >= CONFIDENT
+        last = self._last_topic()
+        if topic is not None and (confident or self._cue_supports(topic)):
+            if topic.id == "human":
+                return []  # handled by action_request_human
+            return [Request(topic, self._answer_in(topic))]
+        if facts.medications and self.turn.intent in ANSWER_INTENTS | {"ask_medications", ""}:
+            drug_topic = self._medicine_topic(facts.medications)
+            if drug_topic is not None:
+                return [Request(drug_topic, self._answer_in(drug_topic))]
+        follow_up = self.cues.is_follow_up(text) or self.cues.is_short(text)
+        if last is not None and (follow_up or not confident):
+            answer = self.cues.answer_for(last, text)
+            if answer is not None:
+                return [Request(last, answer)]
+            if self.hypothetical_site or (facts.site and last.site is SiteUse.per_site):
+                return [Request(last, self._last_answer(last))]
+        if not confident or topic is None:
+            for candidate in self.cues.topics_with_cues(text)[:1]:
+                answer = self.cues.answer_for(candidate, text)
+                if answer is not None:
+                    return [Request(candidate, answer)]
+        if topic is not None and topic.id != "human":
+            return [Request(topic, self._answer_in(topic))]
+        return []
+
+    def _cue_supports(self, topic: TopicSpec) -> bool:
+        return self.cues.answer_for(topic, self.turn.text) is not None
+
+    def _last_topic(self) -> Optional[TopicSpec]:
+        if not self.state.last_topic:
+            return None
+        try:
+            return self.kb.registry.topic(self.state.last_topic)
+        except KeyError:
+            return None
+
+    def _last_answer(self, topic: TopicSpec) -> AnswerSpec:
+        for answer in topic.answers:
+            if answer.key == self.state.last_key:
+                return answer
+        return topic.main
+
+    def _answer_in(self, topic: TopicSpec) -> AnswerSpec:
+        return self.cues.answer_for(topic, self.turn.text) or topic.main
+
+    def _medicine_topic(self, names: tuple[str, ...]) -> Optional[TopicSpec]:
+        """A message that only names drugs is about those drugs (blood thinner or not)."""
+        if any(is_bleeding_drug(self.kb.medication(n)) for n in names):
+            return self._topic_of("ask_blood_thinners")
+        return self._topic_of("ask_medications")
+
+    # ------------------------------------------------------------------ answering
+    def _answer_all(self, requests: list[Request]) -> None:
+        for request in requests:
+            if self.state.pending is not None and len(requests) == 1:
+                break
+            self._answer(request, several=len(requests) > 1)
+        if len(requests) == 1 and self.state.pending is None:
+            request = requests[0]
+            key = self.state.last_key
+            if key and self.writer.has_detail(key, self._site()):
+                self.buttons.append(Button(self.writer.label("label.more"),
+                                           self.writer.label("label.more")))
+            if request.topic.id == "anxiety":
+                self.buttons.append(Button(self.writer.label("label.human"),
+                                           self.writer.label("question.human")))
+
+    def _site(self) -> Optional[str]:
+        return self.hypothetical_site or self.state.procedure_site
+
+    def _answer(self, request: Request, several: bool = False) -> None:
+        topic, answer = request.topic, request.answer
+        self.answered.append(topic.id)
+        if topic.kind is TopicKind.medicine:
+            self._answer_medicine(topic, answer, several)
+            return
+        if topic.id == "plan":
+            self._answer_plan()
+            return
+        if topic.id == "medications":
+            names = list(self.facts.medications) or list(self.state.last_medications)
+            if self._answer_medications(answer, names):
+                return
+        if topic.id == "illness":
+            self._answer_illness(answer)
+            return
+        key = self._variant_key(answer)
+        if key is None:  # the variant depends on the site, and it is not known yet
+            self._ask_site(topic, answer)
+            return
+        site = self._site()
+        context = plan_context(self.state.update(procedure_site=site), self.now) if site else None
+        if answer.with_plan and context is not None and answer.with_plan in FASTING_PLAN_KEYS:
+            self._say([self.plans.fasting(answer.with_plan, context, self.state)], topic, answer)
+            return
+        if topic.site is SiteUse.per_site and site is None and self.kb.has_site_texts(key):
+            self._ask_site(topic, answer)
+            return
+        self._say([self.writer.piece(key, site)], topic, answer, key=key)
+
+    def _variant_key(self, answer: AnswerSpec) -> Optional[str]:
+        """The text key for this clinic's settings (None: it depends on an unknown site)."""
+        field_name = answer.variants_by
+        if field_name is None:
+            return answer.key
+        owner, attribute = field_name.split(".", 1)
+        if owner == "procedure":
+            site = self._site()
+            values = {getattr(p, attribute) for p in self.kb.procedures.values()}
+            if site is None and len(values) > 1:
+                return None
+            procedure = self.kb.procedure(site) or next(iter(self.kb.procedures.values()))
+            value = getattr(procedure, attribute)
+        else:
+            source = self.kb.clinic if owner == "clinic" else self.kb.fasting
+            value = getattr(source, attribute)
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        return f"{answer.key}.{text}"
+
+    def _say(self, pieces: list[Piece], topic: TopicSpec, answer: AnswerSpec,
+             key: Optional[str] = None, medications: tuple[str, ...] = ()) -> None:
+        self.pieces.append(pieces)
+        site = self._site()
+        self.state = self.state.update(last_topic=topic.id, last_key=key or answer.key,
+                                       last_site=site,
+                                       last_medications=medications or self.state.last_medications)
+
+    def _ask_site(self, topic: TopicSpec, answer: AnswerSpec) -> None:
+        self.pieces.append([self.writer.piece("question.site")])
+        self.buttons = [Button(self.writer.label("label.lower_back"),
+                               self.writer.label("label.lower_back")),
+                        Button(self.writer.label("label.neck"), self.writer.label("label.neck"))]
+        self.state = self.state.update(pending=Pending("site", topic.id, answer.key),
+                                       last_topic=topic.id, last_key=answer.key)
+
+    # ------------------------------------------------------------------ medicines
+    def _drugs_for(self, topic_answer: AnswerSpec) -> tuple[str, ...]:
+        named = self.facts.medications
+        if named:
+            return named
+        if self.state.last_medications and not self.facts.negated_medications:
+            return self.state.last_medications
+        return self.state.medications_taken
+
+    def _answer_medicine(self, topic: TopicSpec, answer: AnswerSpec, several: bool) -> None:
+        general_keys = {"blood_thinners.missed_dose", "blood_thinners.prescriber_forbids",
+                        "blood_thinners.bridging", "blood_thinners.why",
+                        "blood_thinners.two_medicines"}
+        names = self._drugs_for(answer)
+        if answer.key in general_keys and answer.key != "blood_thinners.two_medicines":
+            self._say([self.writer.piece(answer.key)], topic, answer, medications=names)
+            return
+        if not names:
+            if self.state.medications_answered and not self.state.medications_taken:
+                self._say([self.writer.piece("blood_thinners.none_taken")], topic, answer)
+                return
+            self.pieces.append([self.writer.piece("blood_thinners.main"),
+                                self.writer.piece("question.medication")])
+            self.state = self.state.update(pending=Pending("medication", topic.id, answer.key),
+                                           last_topic=topic.id, last_key=answer.key)
+            return
+        site = self._site()
+        if answer.key == "blood_thinners.inr":
+            self._say([self.medicine.inr(n) for n in names], topic, answer, medications=names)
+            return
+        if site is None and not all(same_rule_everywhere(self.kb, n) for n in names):
+            self.pieces.append([self.writer.piece("question.site")])
+            self.buttons = [Button(self.writer.label("label.lower_back"),
+                                   self.writer.label("label.lower_back")),
+                            Button(self.writer.label("label.neck"),
+                                   self.writer.label("label.neck"))]
+            self.state = self.state.update(
+                pending=Pending("site", topic.id, answer.key, medications=names),
+                last_topic=topic.id, last_key=answer.key, last_medications=names)
+            return
+        pieces: list[Piece] = []
+        context = plan_context(self.state.update(procedure_site=site), self.now) if site else None
+        for name in names:
+            if answer.key == "blood_thinners.restart":
+                pieces.extend(self.medicine.restart(name, site or "lumbar"))
+            elif context is not None:
+                dated, _ = self.medicine.dated(name, context.site, context.dating(self.state))
+                pieces.extend(dated)
+            else:
+                pieces.extend(self.medicine.general(name, site))
+        if answer.key == "blood_thinners.two_medicines":
+            pieces.append(self.writer.piece("blood_thinners.two_medicines"))
+        self._say(pieces, topic, answer, medications=names)
+
+    def _answer_medications(self, answer: AnswerSpec, names: list[str]) -> bool:
+        """Other medicines: a named drug's class answer, a draft's "ask the clinic"."""
+        topic = self.kb.registry.topic("medications")
+        for name in names:
+            medication = self.kb.medication(name)
+            if medication is None:
+                continue
+            if is_bleeding_drug(medication):
+                bleeding = self._topic_of("ask_blood_thinners")
+                if bleeding is not None:
+                    self._answer_medicine(bleeding, bleeding.main, False)
+                    return True
+            if not medication.approved:
+                self._say([self.medicine.not_reviewed(medication)], topic, answer,
+                          medications=(name,))
+                return True
+            key = CLASS_ANSWERS.get(medication.drug_class)
+            if key is not None and answer is topic.main:
+                spec = next(a for a in topic.answers if a.key == key)
+                self._say([self.writer.piece(key)], topic, spec, medications=(name,))
+                return True
+        return False
+
+    # ------------------------------------------------------------------ other topics
+    def _answer_illness(self, answer: AnswerSpec) -> None:
+        topic = self.kb.registry.topic("illness")
+        found = [item for item in self.kb.screening
+                 if self.cues_any(item.terms.get(self.turn.language, ()) +
+                                  item.terms.get("en", ()))]
+        pieces = [self.writer.piece(item.text_key) for item in found[:2]]
+        self._say(pieces or [self.writer.piece(answer.key)], topic, answer)
+
+    def cues_any(self, words: tuple[str, ...]) -> bool:
+        """Whether any of these words occurs in the message."""
+        from actions.conversation.cues import matches
+
+        return matches(self.turn.text, list(words))
+
+    def _answer_plan(self) -> None:
+        topic = self.kb.registry.topic("plan")
+        missing = self._missing_for_plan()
+        if missing is not None:
+            self._ask(missing, topic, topic.main)
+            return
+        context = plan_context(self.state, self.now)
+        assert context is not None
+        lines = self.plans.checklist(context, self.state)
+        message = Message("\n".join(p.text for p in lines), [],
+                          [e for p in lines for e in p.entries],
+                          [s for p in lines for s in p.sources])
+        self._flush_message(message)
+        self.state = self.state.update(last_topic=topic.id, last_key=topic.main.key)
+
+    def _missing_for_plan(self) -> Optional[str]:
+        if self.state.procedure_start is None:
+            return "appointment_time" if self.state.appointment_candidate else "appointment"
+        if self.state.procedure_site is None:
+            return "site"
+        if not self.state.medications_answered:
+            return "medication"
+        if any(self._needs_kidney(n) for n in self.state.medications_taken):
+            return "kidney"
+        return None
+
+    def _needs_kidney(self, name: str) -> bool:
+        medication = self.kb.medication(name)
+        procedure = self.kb.procedure(self.state.procedure_site)
+        if medication is None or procedure is None or self.state.renal_impaired is not None:
+            return False
+        rule = medication.rule_for(procedure.risk_class)
+        return rule is not None and rule.hold_days_renal_impaired is not None
+
+    def _ask(self, ask: str, topic: TopicSpec, answer: AnswerSpec, attempts: int = 0) -> None:
+        keys = {"appointment": "question.appointment", "appointment_time": "question.appointment_time",
+                "site": "question.site", "medication": "question.medication",
+                "kidney": "question.kidney", "has_driver": "question.has_driver"}
+        extra: dict[str, object] = {}
+        if ask == "appointment_time" and self.state.appointment_candidate:
+            extra["date"] = self._candidate_date_text()
+        if ask == "kidney":
+            drug = next((n for n in self.state.medications_taken if self._needs_kidney(n)), "")
+            extra["drug"] = drug
+        self.pieces.append([self.writer.piece(keys[ask], extra=extra)])
+        if ask == "site":
+            self.buttons = [Button(self.writer.label("label.lower_back"),
+                                   self.writer.label("label.lower_back")),
+                            Button(self.writer.label("label.neck"), self.writer.label("label.neck"))]
+        elif ask in ("kidney", "has_driver"):
+            self.buttons = [Button(self.writer.label("label.yes"), self.writer.label("label.yes")),
+                            Button(self.writer.label("label.no"), self.writer.label("label.no"))]
+        elif ask == "medication":
+            self.buttons = [Button(self.writer.label("label.none"), self.writer.label("label.none"))]
+        self.state = self.state.update(pending=Pending(ask, topic.id, answer.key, attempts),
+                                       last_topic=topic.id, last_key=answer.key)
+
+    def _candidate_date_text(self) -> str:
+        value = self.state.appointment_candidate or ""
+        try:
+            day = dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+        today = self.now.date()
+        return self.medicine.day(day, today)
+
+    # ------------------------------------------------------------------ pending questions
+    def _handle_pending(self, pending: Pending, facts: facts_mod.Facts,
+                        requests: list[Request]) -> bool:
+        """Answer, re-ask or leave the open question; True when the reply is decided here."""
+        result = self._resolve(pending, facts)
+        if result == ANSWERED:
+            self.state = self.state.update(pending=None)
+            topic = self._resume_topic(pending)
+            if topic is None:
+                self._noted()
+                return True
+            if topic.id == "plan":
+                self._answer_plan()
+                return True
+            answer = next((a for a in topic.answers if a.key == pending.key), topic.main)
+            if pending.medications and not self.facts.medications:
+                self.state = self.state.update(last_medications=pending.medications)
+            self._answer(Request(topic, answer))
+            self._add_more_button()
+            return True
+        if result == ASKED:  # the answer raised a narrower question (a time, a "yes?")
+            return True
+        asked_topic = bool(requests) and (self.turn.confidence >= CONFIDENT or any(
+            r.topic.id != pending.topic for r in requests))
+        if asked_topic or self.cues.leaves(self.turn.text):
+            self.state = self.state.update(pending=None)
+            if not requests:
+                self.pieces.append([self.writer.piece("question.left")])
+                return True
+            return False  # answer the question the patient asked instead
+        attempts = pending.attempts + 1
+        if attempts > MAX_ATTEMPTS:
+            self.state = self.state.update(pending=None)
+            self.pieces.append([self.writer.piece("question.left")])
+            return True
+        if attempts == MAX_ATTEMPTS:
+            self._explain(pending)
+            self.state = self.state.update(pending=Pending(pending.ask, pending.topic,
+                                                           pending.key, attempts,
+                                                           pending.medications))
+            return True
+        if pending.ask == "confirm_date":
+            self._confirm_date()
+            return True
+        topic = self._resume_topic(pending) or self.kb.registry.topic("plan")
+        answer = next((a for a in topic.answers if a.key == pending.key), topic.main)
+        self._ask(pending.ask, topic, answer, attempts)
+        return True
+
+    def _resume_topic(self, pending: Pending) -> Optional[TopicSpec]:
+        if not pending.topic:
+            return None
+        try:
+            return self.kb.registry.topic(pending.topic)
+        except KeyError:
+            return None
+
+    def _resolve(self, pending: Pending, facts: facts_mod.Facts) -> str:
+        """ANSWERED (the state is updated), ASKED (a narrower question was asked) or
+        UNUSABLE."""
+        intent = self.turn.intent
+        if pending.ask == "site":
+            known = self.state.procedure_site is not None and bool(
+                facts.sites or facts.negated_sites)
+            return ANSWERED if known else UNUSABLE
+        if pending.ask == "medication":
+            if facts.medications:
+                return ANSWERED
+            if facts.says_none or intent == "deny":
+                self.state = self.state.update(medications_answered=True)
+                return ANSWERED
+            if intent in ANSWER_INTENTS and self.turn.text.strip() and len(
+                    self.turn.text.split()) <= 4 and not self.cues.leaves(self.turn.text):
+                unknown = (*self.state.medications_unknown, self.turn.text.strip())
+                self.state = self.state.update(medications_unknown=unknown,
+                                               medications_answered=True)
+                return ANSWERED
+            return UNUSABLE
+        if pending.ask in ("appointment", "appointment_time", "confirm_date"):
+            if pending.ask == "confirm_date" and intent in ("affirm", "deny"):
+                if intent == "affirm" and self.state.appointment_candidate:
+                    self.state = self.state.update(
+                        procedure_start=self.state.appointment_candidate,
+                        appointment_candidate=None)
+                    return ANSWERED
+                self.state = self.state.update(appointment_candidate=None)
+                return UNUSABLE
+            if self.appointment.appointment_set:
+                return ANSWERED
+            if self.appointment.appointment_issue is not None:
+                self._confirm_or_time()
+                return ASKED
+            return UNUSABLE
+        if pending.ask == "kidney":
+            if intent == "affirm" or (self.cues.mentions_kidneys(self.turn.text)
+                                      and intent != "deny"):
+                self.state = self.state.update(renal_impaired=True)
+                return ANSWERED
+            if intent == "deny":
+                self.state = self.state.update(renal_impaired=False)
+                return ANSWERED
+            if self.cues.leaves(self.turn.text):
+                self.state = self.state.update(renal_impaired=True)  # unknown: the longer hold
+                return ANSWERED
+            return UNUSABLE
+        if pending.ask == "has_driver":
+            if intent in ("affirm", "deny"):
+                self.state = self.state.update(has_driver=intent == "affirm")
+                return ANSWERED
+            return UNUSABLE
+        if pending.ask == "dose_times":
+            times = facts_mod.dose_times_from(self.turn.text)
+            if times:
+                drugs = pending.medications or self.state.last_medications
+                dose_times = dict(self.state.dose_times)
+                for drug in drugs:
+                    dose_times[drug] = tuple(t.strftime("%H:%M") for t in times)
+                self.state = self.state.update(dose_times=dose_times)
+                return ANSWERED
+            return UNUSABLE
+        return UNUSABLE
+
+    def _confirm_or_time(self) -> None:
+        """A reading that needs a yes (or a time) turns the question into that one."""
+        issue = self.appointment.appointment_issue
+        plan = self.kb.registry.topic("plan")
+        if issue == "need_time":
+            self._ask("appointment_time", plan, plan.main)
+            return
+        self._confirm_date()
+
+    def _confirm_date(self) -> None:
+        issue = self.appointment.appointment_issue
+        shown = self.appointment.appointment_shown
+        today = self.now.date()
+        date_text = self.medicine.when(shown, today) if shown else self._candidate_date_text()
+        key = {"clinic_closed": "date.clinic_closed", "past": "date.past",
+               "too_far": "date.too_far"}.get(issue or "", "question.confirm_date")
+        self.pieces.append([self.writer.piece(key, extra={"date": date_text})])
+        if key == "question.confirm_date":
+            self.buttons = [Button(self.writer.label("label.yes"), self.writer.label("label.yes")),
+                            Button(self.writer.label("label.no"), self.writer.label("label.no"))]
+        self.state = self.state.update(pending=Pending("confirm_date", "plan", "plan.main"))
+
+    def _explain(self, pending: Pending) -> None:
+        keys = {"appointment": "question.appointment_help",
+                "appointment_time": "question.appointment_help",
+                "confirm_date": "question.appointment_help",
+                "dose_times": "question.dose_times_help"}
+        key = keys.get(pending.ask)
+        drug = (pending.medications or ("",))[0]
+        if key is None:
+            topic = self._resume_topic(pending) or self.kb.registry.topic("plan")
+            answer = next((a for a in topic.answers if a.key == pending.key), topic.main)
+            self._ask(pending.ask, topic, answer, MAX_ATTEMPTS)
+            self.pieces[-1].append(self.writer.piece("question.left"))
+            return
+        self.pieces.append([self.writer.piece(key, extra={"drug": drug})])
+        self.buttons = [Button(self.writer.label("label.leave"), self.writer.label("label.leave"))]
+
+    # ------------------------------------------------------------------ no topic
+    def _more(self) -> None:
+        key = self.state.last_key
+        site = self.state.last_site or self.state.procedure_site
+        if key and self.writer.has_detail(key, site):
+            self.pieces.append([self.writer.piece(key, site, detail=True)])
+            return
+        self.pieces.append([self.writer.piece("assistant.more_none")])
+
+    def _add_more_button(self) -> None:
+        key = self.state.last_key
+        if key and self.writer.has_detail(key, self._site()) and not self.buttons:
+            self.buttons.append(Button(self.writer.label("label.more"),
+                                       self.writer.label("label.more")))
+
+    def _noted(self) -> None:
+        self.pieces.append([self.writer.piece("assistant.noted")])
+
+    def _without_topic(self, facts: facts_mod.Facts) -> None:
+        intent = self.turn.intent
+        key = CONVERSATION_INTENTS.get(intent)
+        if key is not None and self.turn.confidence >= CONFIDENT:
+            self.pieces.append([self.writer.piece(key)])
+            self.state = self.state.update(misses=0)
+            return
+        if intent in ("affirm", "deny") and self.turn.confidence >= CONFIDENT:
+            self.pieces.append([self.writer.piece("assistant.anything_else")])
+            return
+        if self.appointment.appointment_set and self.appointment.appointment_shown:
+            date_text = self.medicine.when(self.appointment.appointment_shown, self.now.date())
+            self.pieces.append([self.writer.piece("date.noted", extra={"date": date_text})])
+            return
+        if self.appointment.appointment_issue is not None:
+            self._confirm_or_time()
+            return
+        if "not_appointment" in self.appointment.notes:
+            self.pieces.append([self.writer.piece("date.birth_date")])
+            return
+        if intent == "inform" and (facts.sites or facts.says_none or facts.correction):
+            self._noted()
+            return
+        self._miss()
+
+    def _miss(self) -> None:
+        misses = self.state.misses + 1
+        self.state = self.state.update(misses=misses)
+        if misses >= 2:
+            self.pieces.append([self.writer.piece("assistant.fallback_contact")])
+            self.buttons = [Button(self.writer.label("label.human"),
+                                   self.writer.label("question.human"))]
+            return
+        self.pieces.append([self.writer.piece("assistant.fallback")])
+        self.buttons = [Button(self.writer.label(f"label.{t.id}"),
+                               self.writer.label(f"question.{t.id}"))
+                        for t in self._closest_topics()]
+
+    def _closest_topics(self) -> list[TopicSpec]:
+        ranked = [self._topic_of(name) for name, _ in self.turn.ranking]
+        seen: set[str] = set()
+        topics = []
+        for topic in ranked:
+            if topic is not None and topic.id != "human" and topic.id not in seen:
+                seen.add(topic.id)
+                topics.append(topic)
+        if not topics:
+            topics = [self.kb.registry.topic(t) for t in ("fasting", "blood_thinners", "driver")]
+        return topics[:SUGGESTIONS]
+
+    # ------------------------------------------------------------------ output
+    def _flush_message(self, message: Message) -> None:
+        self.pieces.append([Piece(message.text, tuple(message.entries), tuple(message.sources))])
+
+    def _finish(self) -> Outcome:
+        if self.pieces and self.state.misses and self.answered:
+            self.state = self.state.update(misses=0)
+        messages = [self.writer.message(*group) for group in self.pieces if group]
+        if messages and self.buttons:
+            messages[-1].buttons = list(dict.fromkeys(self.buttons))
+        if self.answered:
+            self.state = self.state.update(misses=0)
+        return Outcome(self.writer.finish(messages), self.state, self.answered)
+
+
+def respond(kb: KbSnapshot, turn: Turn, state: State, now: dt.datetime) -> Outcome:
+    """The reply to one message (see the module docstring for the order of decisions)."""
+    return Engine(kb, turn, state, now).respond()
+
+
+__all__ = ["Engine", "Need", "Outcome", "Request", "respond"]

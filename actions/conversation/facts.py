@@ -1,0 +1,284 @@
+"""The facts a message gives (medicines, site, appointment, dose times) and how they change
+what the conversation knows: a correction replaces, an addition adds, a question about the
+other site is answered without changing the patient's own.
+
+Why one place: "sorry, it's Xarelto not Eliquis" must change the medicine list, the plan and
+the checklist at once; keeping every fact in the slots and updating them only here means there
+is never a second, stale copy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+from actions.conversation.cues import Cues, normalise
+from actions.conversation.turn import State, Turn
+from actions.kb.snapshot import KbSnapshot
+from actions.plan.dates import AppointmentIssue, ParsedAppointment, parse_appointment
+
+# A negation right before a mention: "not Eliquis", "no es el cuello", "instead of the neck".
+_NEGATED_BEFORE = re.compile(
+    r"(?:\bnot|\bno|\bisn'?t|\binstead of|\brather than|\bno es|\bni|\bnot my|\bnot the|"
+    r"\bno el|\bno la|\bno mi|\bnot on my|\bnot in my|\ben vez de|\bexcept)\s+"
+    r"(?:(?:my|the|a|an|el|la|mi|los|las|un|una)\s+)?$",
+    re.IGNORECASE,
+)
+_DATEISH = re.compile(
+    r"\d|\b(today|tomorrow|tmrw|tonight|next|this|week|weeks|month|monday|tuesday|wednesday|"
+    r"thursday|friday|saturday|sunday|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|jan|feb|mar|"
+    r"apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|june|july|august|"
+    r"september|october|november|december|morning|afternoon|noon|midday|half|quarter|"
+    r"hoy|mañana|manana|pasado|lunes|martes|miercoles|miércoles|jueves|viernes|sabado|"
+    r"sábado|domingo|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|"
+    r"setiembre|octubre|noviembre|diciembre|semana|mes|tarde|mediodia|mediodía|media|cuarto|"
+    r"once|doce|nueve|diez|ocho|siete)\b",
+    re.IGNORECASE,
+)
+
+
+def _negated(text: str, start: int) -> bool:
+    return _NEGATED_BEFORE.search(text[max(0, start - 24):start]) is not None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What this message says, before it is merged into the conversation's state."""
+
+    medications: tuple[str, ...] = ()  # catalogue generics named (not negated), in order
+    negated_medications: tuple[str, ...] = ()  # "not Eliquis"
+    sites: tuple[str, ...] = ()  # sites named, not negated
+    negated_sites: tuple[str, ...] = ()
+    appointment: Optional[ParsedAppointment] = None
+    correction: bool = False
+    stopped_taking: bool = False
+    says_none: bool = False
+
+    @property
+    def site(self) -> Optional[str]:
+        """The one site this message names (None: none, or both without a negation)."""
+        return self.sites[0] if len(self.sites) == 1 else None
+
+
+def read_facts(kb: KbSnapshot, turn: Turn, cues: Cues, now: dt.datetime) -> Facts:
+    """Medicines, site, appointment and the kind of message (correction, "none", stopped)."""
+    text = turn.text
+    meds, negated_meds = [], []
+    for mention in turn.mentions("medication"):
+        target = negated_meds if _negated(text, mention.start) else meds
+        if mention.value not in target:
+            target.append(mention.value)
+    sites, negated_sites = [], []
+    for mention in turn.mentions("procedure_site"):
+        if mention.value not in ("lumbar", "cervical"):
+            continue
+        target = negated_sites if _negated(text, mention.start) else sites
+        if mention.value not in target:
+            target.append(mention.value)
+    appointment = None
+    if text and not text.lstrip().startswith("/") and _DATEISH.search(text):
+        appointment = read_appointment(kb, text, turn.language, now)
+    return Facts(
+        medications=tuple(meds),
+        negated_medications=tuple(m for m in negated_meds if m not in meds),
+        sites=tuple(sites),
+        negated_sites=tuple(s for s in negated_sites if s not in sites),
+        appointment=appointment,
+        correction=cues.corrects(text) or bool(negated_meds) or bool(negated_sites),
+        stopped_taking=cues.stopped_taking(text),
+        says_none=cues.says_none(text),
+    )
+
+
+def read_appointment(kb: KbSnapshot, text: str, language: str,
+                     now: dt.datetime) -> ParsedAppointment:
+    """The appointment in the patient's words, read in the clinic's zone and date order."""
+    clinic = kb.clinic
+    languages = tuple(dict.fromkeys((language, "en")))
+    return parse_appointment(text, now=now, time_zone=clinic.time_zone,
+                             date_order=clinic.date_order, opening_hours=clinic.opening_hours,
+                             languages=languages)
+
+
+@dataclass
+class Merge:
+    """The state after a message's facts, and what changed (for the reply)."""
+
+    state: State
+    medications_changed: bool = False
+    site_changed: bool = False
+    hypothetical_site: Optional[str] = None  # "what about the neck one?" with a site on file
+    appointment_set: bool = False
+    appointment_issue: Optional[str] = None  # why a reading needs confirming
+    appointment_shown: Optional[dt.datetime] = None
+    notes: list[str] = field(default_factory=list)
+
+
+def merge_medications(state: State, facts: Facts) -> tuple[State, bool]:
+    """Corrections replace, "also" adds, "I stopped the fish oil" removes."""
+    taken = list(state.medications_taken)
+    named = list(facts.medications)
+    if not named and not facts.negated_medications:
+        if facts.says_none and not taken:
+            return state.update(medications_answered=True), True
+        return state, False
+    if facts.stopped_taking and named:
+        taken = [m for m in taken if m not in named]
+        return state.update(medications_taken=tuple(taken), last_medications=()), True
+    taken = [m for m in taken if m not in facts.negated_medications]
+    if facts.correction and named and not facts.negated_medications:
+        # "sorry, it's Xarelto": the drug last talked about is replaced, not kept.
+        replaced = set(state.last_medications) if len(state.last_medications) == len(named) \
+            else set()
+        taken = [m for m in taken if m not in replaced]
+    for name in named:
+        if name not in taken:
+            taken.append(name)
+    changed = tuple(taken) != state.medications_taken
+    return state.update(medications_taken=tuple(taken), medications_answered=True), changed
+
+
+def merge_site(state: State, facts: Facts, turn: Turn, answering_site: bool) -> Merge:
+    """A new or corrected site is kept; a question about the other site is hypothetical."""
+    site = facts.site
+    if site is None and len(facts.sites) == 0 and facts.negated_sites and state.procedure_site:
+        other = "cervical" if facts.negated_sites[0] == "lumbar" else "lumbar"
+        site = other  # "not my neck" alone: the other one
+    if site is None:
+        return Merge(state)
+    if state.procedure_site in (None, site):
+        return Merge(state.update(procedure_site=site), site_changed=state.procedure_site != site)
+    if facts.correction or answering_site or turn.intent == "inform":
+        return Merge(state.update(procedure_site=site), site_changed=True)
+    return Merge(state, hypothetical_site=site)
+
+
+_CONFIRM_ISSUES = (AppointmentIssue.PAST, AppointmentIssue.TOO_FAR, AppointmentIssue.AMBIGUOUS,
+                   AppointmentIssue.CLINIC_CLOSED, AppointmentIssue.APPROXIMATE_TIME)
+
+
+def merge_appointment(kb: KbSnapshot, state: State, facts: Facts, *, asked: bool) -> Merge:
+    """A date and time become the appointment; doubtful readings wait for "yes"; a time alone
+    completes a date already given; a past or birth date outside a question is ignored."""
+    parsed = facts.appointment
+    merge = Merge(state)
+    if parsed is None:
+        return merge
+    if any(issue.value == "not_appointment" for issue in parsed.issues):
+        merge.notes.append("not_appointment")
+        return merge
+    from actions.conversation.plan import procedure_start
+
+    tz = kb.clinic.time_zone
+    current = procedure_start(state.procedure_start)
+    candidate = procedure_start(state.appointment_candidate) if state.appointment_candidate \
+        and "T" in state.appointment_candidate else None
+    if parsed.date is None:
+        if parsed.time is None:
+            return merge
+        base = candidate or (current if (asked or facts.correction) else None)
+        pending_day = _candidate_day(state)
+        if base is None and pending_day is None:
+            return merge
+        day = base.date() if base is not None else pending_day
+        assert day is not None
+        reading = ParsedAppointment(day, parsed.time, tuple(
+            i for i in parsed.issues if i is not AppointmentIssue.NO_DATE))
+        start = reading.start(tz)
+        if start is None:
+            return merge
+        if AppointmentIssue.AMBIGUOUS in reading.issues:
+            return _candidate(merge, start, AppointmentIssue.AMBIGUOUS.value)
+        return _confirmed(merge, start)
+    if not asked and AppointmentIssue.PAST in parsed.issues and not facts.correction:
+        merge.notes.append("past_date_ignored")  # "my last injection was on 3/11"
+        return merge
+    time = parsed.time or (current.timetz().replace(tzinfo=None) if current else None)
+    reading = ParsedAppointment(parsed.date, time, parsed.issues, parsed.alternative,
+                                parsed.part_of_day, parsed.matched_text)
+    start = reading.start(tz)
+    if start is None:
+        merge.state = state.update(appointment_candidate=parsed.date.isoformat())
+        merge.appointment_issue = "need_time"
+        return merge
+    for issue in _CONFIRM_ISSUES:
+        if issue in parsed.issues:
+            return _candidate(merge, start, issue.value)
+    return _confirmed(merge, start)
+
+
+def _candidate_day(state: State) -> Optional[dt.date]:
+    value = state.appointment_candidate
+    if value and "T" not in value:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _candidate(merge: Merge, start: dt.datetime, issue: str) -> Merge:
+    merge.state = merge.state.update(appointment_candidate=start.isoformat())
+    merge.appointment_issue = issue
+    merge.appointment_shown = start
+    return merge
+
+
+def _confirmed(merge: Merge, start: dt.datetime) -> Merge:
+    merge.state = merge.state.update(procedure_start=start.isoformat(), appointment_candidate=None)
+    merge.appointment_set = True
+    merge.appointment_shown = start
+    return merge
+
+
+def clock_times(text: str) -> list[dt.time]:
+    """Every clock time in a message ("9am and 9pm"), in order."""
+    from actions.plan.date_text import find_time
+
+    found: list[dt.time] = []
+    rest = text
+    for _ in range(4):
+        clock = find_time(rest)
+        if clock is None:
+            break
+        found.append(clock.value)
+        shorter = without_times_once(rest)
+        if shorter == rest:
+            break
+        rest = shorter
+    return found
+
+
+def without_times_once(text: str) -> str:
+    """The text without its first clock time."""
+    from actions.plan.date_text import _TIME_RE
+
+    return _TIME_RE.sub(" ", text, count=1)
+
+
+# The latest wall time of each part of the day: a dose "in the evening" is taken as late as
+# the evening goes, so the named last dose can only be earlier than the real one (safe).
+LATEST_IN_PART = {
+    "morning": dt.time(11, 59), "afternoon": dt.time(16, 59), "evening": dt.time(20, 59),
+    "night": dt.time(23, 59),
+}
+_PART_WORDS = {
+    "morning": re.compile(r"\b(morning|breakfast|mañana|manana|desayuno|am\b)", re.I),
+    "afternoon": re.compile(r"\b(afternoon|lunch|mediod[ií]a|comida|almuerzo)", re.I),
+    "evening": re.compile(r"\b(evening|dinner|supper|tea ?time|cena|tarde)", re.I),
+    "night": re.compile(r"\b(night|bed ?time|before bed|noche|antes de dormir|acostarme)", re.I),
+}
+
+
+def dose_times_from(text: str) -> tuple[dt.time, ...]:
+    """The patient's usual dose times: clock times, else the latest time of each part of the
+    day they name ("once a day with dinner" -> 20:59)."""
+    times = clock_times(text)
+    if times:
+        return tuple(sorted(set(times)))
+    plain = normalise(text)
+    parts = [LATEST_IN_PART[name] for name, pattern in _PART_WORDS.items()
+             if pattern.search(plain)]
+    return tuple(sorted(set(parts)))

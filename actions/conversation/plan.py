@@ -1,0 +1,136 @@
+"""The patient's own plan: fasting clock times, medicine dates and the "what's my plan?" list.
+
+Why separate from actions/plan/: the calculators there are pure and Rasa-free; this module
+reads the conversation's state, calls them, and words the results with approved KB templates
+in the clinic's date style and the patient's language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Optional
+
+from actions.conversation.medicine import Dating, MedicineWording, site_name
+from actions.conversation.turn import State
+from actions.conversation.writer import Piece, Writer
+from actions.kb.snapshot import KbSnapshot
+from actions.plan.clock import clinic_zone
+from actions.plan.fasting import arrival_time, compute_fasting_cutoffs
+
+FASTING_PLAN_KEYS = frozenset({"plan.fasting_cutoffs", "plan.clear_liquids_at",
+                               "plan.light_meal_at"})
+
+
+def procedure_start(value: Optional[str]) -> Optional[dt.datetime]:
+    """The procedure start stored in the slot (ISO 8601 with offset), or None."""
+    if not value:
+        return None
+    try:
+        start = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return start if start.tzinfo is not None else None
+
+
+def parse_clock(value: str) -> Optional[dt.time]:
+    """"HH:MM" from the dose_times slot."""
+    try:
+        hour, minute = value.split(":")
+        return dt.time(int(hour), int(minute))
+    except (ValueError, TypeError):
+        return None
+
+
+def sedation_planned(kb: KbSnapshot, state: State) -> bool:
+    """The patient's answer, else the clinic's default for the site (sedation if unknown)."""
+    if state.sedation_planned is not None:
+        return state.sedation_planned
+    procedure = kb.procedure(state.procedure_site)
+    return procedure.sedation_planned_by_default if procedure is not None else True
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """What a dated answer needs: the appointment, the site, now."""
+
+    start: dt.datetime
+    site: str
+    now: dt.datetime
+
+    def dating(self, state: State) -> Dating:
+        """The medicine side of the plan, with the patient's own dose times."""
+        times = {drug: tuple(t for t in (parse_clock(v) for v in values) if t is not None)
+                 for drug, values in state.dose_times.items()}
+        return Dating(self.start, self.now, times, state.renal_impaired)
+
+
+def plan_context(state: State, now: dt.datetime) -> Optional[PlanContext]:
+    """The appointment and site, once both are known."""
+    start = procedure_start(state.procedure_start)
+    if start is None or state.procedure_site is None:
+        return None
+    return PlanContext(start, state.procedure_site, now)
+
+
+class PlanWording:
+    """Fasting times and the checklist in the clinic's style and the patient's language."""
+
+    def __init__(self, kb: KbSnapshot, writer: Writer) -> None:
+        self.kb = kb
+        self.writer = writer
+        self.medicine = MedicineWording(kb, writer)
+
+    def _today(self, now: dt.datetime) -> dt.date:
+        return now.astimezone(clinic_zone(self.kb.clinic.time_zone)).date()
+
+    def fasting(self, key: str, context: PlanContext, state: State) -> Piece:
+        """One fasting answer with clock times (or "no fast needed" without sedation)."""
+        today = self._today(context.now)
+        arrival = arrival_time(context.start, self.kb.clinic.arrival_lead_minutes)
+        cutoffs = compute_fasting_cutoffs(arrival, self.kb.fasting,
+                                          sedation_planned(self.kb, state))
+        shown_arrival = self.medicine.when(arrival, today)
+        if cutoffs is None:
+            return self.writer.piece("plan.no_fasting", extra={"arrival": shown_arrival})
+        values = {
+            "arrival": shown_arrival,
+            "light_meal_cutoff": self.medicine.when(cutoffs.light_meal.at, today),
+            "fatty_meal_cutoff": self.medicine.when(cutoffs.fatty_meal.at, today),
+            "clear_liquids_cutoff": self.medicine.when(cutoffs.clear_liquids.at, today),
+        }
+        return self.writer.piece(key, extra=values)
+
+    def checklist(self, context: PlanContext, state: State) -> list[Piece]:
+        """The whole plan, one short line each (fits 3 SMS segments for a few medicines)."""
+        today = self._today(context.now)
+        arrival = arrival_time(context.start, self.kb.clinic.arrival_lead_minutes)
+        lines = [
+            self.writer.piece("plan.checklist_header", extra={
+                "site_name": site_name(self.writer, context.site),
+                "procedure_start": self.medicine.when(context.start, today)}),
+            self.writer.piece("plan.checklist_arrival",
+                              extra={"arrival": self.medicine.when(arrival, today)}),
+        ]
+        cutoffs = compute_fasting_cutoffs(arrival, self.kb.fasting,
+                                          sedation_planned(self.kb, state))
+        if cutoffs is None:
+            lines.append(self.writer.piece("plan.checklist_no_fasting"))
+        else:
+            lines.append(self.writer.piece("plan.checklist_fasting", extra={
+                "arrival": self.medicine.when(arrival, today),
+                "light_meal_cutoff": self.medicine.when(cutoffs.light_meal.at, today),
+                "fatty_meal_cutoff": self.medicine.when(cutoffs.fatty_meal.at, today),
+                "clear_liquids_cutoff": self.medicine.when(cutoffs.clear_liquids.at, today),
+            }))
+        stopping = False
+        dating = context.dating(state)
+        for name in (*state.medications_taken, *state.medications_unknown):
+            pieces, stops = self.medicine.dated(name, context.site, dating, checklist=True)
+            lines.extend(pieces)
+            stopping |= stops
+        if stopping:
+            lines.append(self.writer.piece("plan.checklist_confirm_prescriber"))
+        lines.append(self.writer.piece("plan.checklist_driver"))
+        lines.append(self.writer.piece("plan.checklist_bring"))
+        return lines

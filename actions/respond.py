@@ -1,0 +1,91 @@
+"""The one action that answers patients: snapshot the turn, run the engine, send the reply.
+
+Why one action: the rules send every question and answer here (data/rules/generated_topics.yml)
+so a turn costs one action-server call; the decisions live in actions/conversation/engine.py,
+which is pure and tested without Rasa. The KB work runs in a worker thread within the KB time
+budget; any failure becomes the clinic's "I can't look that up right now, please call" text
+(from the KB export, so it names the clinic's own numbers), and only the exception type is
+logged, never patient text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session
+
+from actions.conversation.engine import Outcome, respond
+from actions.conversation.turn import State, Turn
+from actions.kb.db import KnowledgeBaseUnavailable
+from actions.kb.snapshot import current_snapshot
+from actions.kb_gateway import query_kb
+from actions.unavailable import unavailable_text
+
+logger = logging.getLogger(__name__)
+
+
+def now_utc() -> dt.datetime:
+    """The current time (patched in tests)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def turn_from(tracker: Tracker) -> Turn:
+    """The latest user message, in the conversation's language."""
+    latest = tracker.latest_message or {}
+    language = tracker.get_slot("language")
+    return Turn.from_parse_data(latest, language if isinstance(language, str) else "",
+                                str(tracker.get_latest_input_channel() or ""))
+
+
+def decide(session: Session, turn: Turn, state: State, now: dt.datetime) -> Outcome:
+    """The engine on the current KB (runs in a worker thread)."""
+    kb = current_snapshot(session)
+    if not turn.language or turn.language not in {lang.value for lang in kb.registry.languages}:
+        turn = Turn(turn.text, kb.clinic.default_language, turn.intent, turn.confidence,
+                    turn.ranking, turn.entities, turn.channel)
+    return respond(kb, turn, state, now)
+
+
+class ActionRespond(Action):
+    """Answer the latest message (every topic, follow-up, answer and miss).
+
+    Reads every engine slot (actions/conversation/turn.py `State`) and `language`.
+    Sets the slots whose value changed.
+    """
+
+    def name(self) -> Text:
+        """Action name in domain.yml."""
+        return "action_respond"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        """Decide in a worker thread; on any failure send the "please call" text."""
+        turn = turn_from(tracker)
+        state = State.from_slots(tracker.slots)
+        now = now_utc()
+        try:
+            outcome = await query_kb(lambda session: decide(session, turn, state, now))
+        except KnowledgeBaseUnavailable as exc:
+            logger.warning("action_respond: knowledge base unavailable (%s)", type(exc).__name__)
+            _say_unavailable(dispatcher, turn.language)
+            return []
+        except Exception as exc:  # noqa: BLE001 - any failure must still answer the patient
+            logger.error("action_respond failed with %s", type(exc).__name__)
+            _say_unavailable(dispatcher, turn.language)
+            return []
+        for message in outcome.messages:
+            dispatcher.utter_message(**message.as_kwargs())
+        return [SlotSet(name, value) for name, value in outcome.state.changes(state).items()]
+
+
+def _say_unavailable(dispatcher: CollectingDispatcher, language: str) -> None:
+    text = unavailable_text(language)
+    if text:
+        dispatcher.utter_message(text=text)
