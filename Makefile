@@ -39,7 +39,7 @@ RASA := $(BOT_VENV)/bin/rasa
 PIP_INSTALL_FLAGS := --quiet --disable-pip-version-check
 TRAINING_INPUTS := $(shell find $(RASA_DATA) bot/nlu bot/generated -type f \( -name '*.yml' -o -name '*.json' -o -name '*.py' \) -not -path '*/__pycache__/*' 2>/dev/null) config.yml domain.yml
 
-.PHONY: help env run run-production test shell kb kb-check kb-export rules train validate lint \
+.PHONY: help env run run-production test shell kb kb-check generate train validate lint \
         typecheck test-actions test-bot test-stories test-production bench bench-nlu erase purge \
         clean
 
@@ -65,15 +65,12 @@ env: $(BOT_VENV)/.installed $(ACT_VENV)/.installed  ## create both Python enviro
 kb-check: $(ACT_VENV)/.installed  ## validate the KB YAML (KB_DIR=... to check another copy)
 	@$(ACT_PY) -m actions.kb.cli check "$(KB_DIR)"
 
-kb: $(ACT_VENV)/.installed  ## validate, load the KB into KB_DATABASE_URL, regenerate NLU artefacts
-	@mkdir -p $(DATA_DIR)
+kb: $(ACT_VENV)/.installed  ## validate, load the KB into KB_DATABASE_URL, write $(DATA_DIR)/generated
+	@mkdir -p -m 700 $(DATA_DIR)
 	@$(ACT_PY) -m actions.kb.cli build "$(KB_DIR)"
 
-kb-export: $(ACT_VENV)/.installed  ## regenerate the files derived from the KB (vocabulary, safety responses)
-	@$(ACT_PY) -m actions.kb.cli export "$(KB_DIR)"
-
-rules: $(ACT_VENV)/.installed  ## regenerate the repetitive dialogue rules (data/rules/generated_*.yml)
-	@$(ACT_PY) scripts/generate_rules.py
+generate: $(ACT_VENV)/.installed  ## rewrite the files derived from the KB (domain.yml, rules, vocabulary)
+	@$(ACT_PY) -m actions.kb.cli generate "$(KB_DIR)"
 
 # ---------------------------------------------------------------- model
 models/.trained: $(BOT_VENV)/.installed $(TRAINING_INPUTS)
@@ -81,7 +78,7 @@ models/.trained: $(BOT_VENV)/.installed $(TRAINING_INPUTS)
 	$(RASA) train --config config.yml --domain domain.yml --data $(RASA_DATA) --out models --fixed-model-name rhizotomy-assistant
 	@touch $@
 
-train: kb-export models/.trained  ## train the model (only when data, domain or config changed)
+train: models/.trained  ## train the model (only when data, domain or config changed)
 
 validate: $(BOT_VENV)/.installed  ## rasa data validate --fail-on-warnings
 	$(RASA) data validate --config config.yml --domain domain.yml --data $(RASA_DATA) --fail-on-warnings --max-history 5
@@ -134,7 +131,7 @@ test: env  ## everything CI runs: lint, types, KB, unit tests, data validation, 
 bench: env kb train  ## load test (1/10/50 conversations) against Rasa's default pipeline: bench/results
 	@$(BOT_PY) bench/bench.py
 
-bench-nlu: env kb-export  ## 5-fold cross-validation of intents, emergency recall, medication F1
+bench-nlu: env  ## intent accuracy on the held-out sets (eval/nlu), per intent and language
 	@$(BOT_PY) scripts/bench_nlu.py
 
 clean:  ## remove generated state (environments are kept)

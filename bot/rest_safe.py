@@ -33,7 +33,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import runtime_guards
-from bot.never_silent import responses_of, unavailable_text, with_safety_net
+from common.patient_texts import PatientTextsMissing
+from common.patient_texts import load as load_patient_texts
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def parse_request(
 
 
 class SafeRestInput(RestInput):
-    """`rest` with input checks and the never-silent net (same URL and reply format)."""
+    """`rest` with input checks (same URL and reply format); the safety gate answers."""
 
     @classmethod
     def name(cls) -> Text:
@@ -144,10 +145,9 @@ class SafeRestInput(RestInput):
             logger.info("rest.request.rejected reason=%s", bad.code)
             return bad.as_response()
         agent = getattr(request.app.ctx, "agent", None)
-        responses = responses_of(agent)
-        if agent is None or not agent.is_ready():
-            logger.error("rest.turn.not_ready")
-            return self._unavailable(sender, responses)
+        if agent is None:
+            logger.error("rest.turn.no_agent")
+            return self._unavailable(sender)
         collector = CollectingOutputChannel()
         try:
             await on_new_message(
@@ -156,13 +156,14 @@ class SafeRestInput(RestInput):
             )
         except Exception as error:  # noqa: BLE001 - type only: never the patient's text
             logger.error("rest.turn.failed error=%s", type(error).__name__)
-            return self._unavailable(sender, responses)
-        messages = with_safety_net(text, collector.messages, responses, sender)
-        if len(messages) > len(collector.messages):
-            logger.warning("rest.turn.silent: sent the unavailable reply")
-        return response.json(messages)
+            return self._unavailable(sender)
+        # The safety gate (bot/safety/gate.py) already made sure the turn is never silent.
+        return response.json(collector.messages)
 
     @staticmethod
-    def _unavailable(sender: str, responses: Any) -> HTTPResponse:
-        body = [{"recipient_id": sender, "text": unavailable_text(responses)}]
-        return response.json(body, status=503)
+    def _unavailable(sender: str) -> HTTPResponse:
+        try:
+            text = load_patient_texts().text("assistant.unavailable").text
+        except PatientTextsMissing:
+            return response.json({"error": "unavailable"}, status=503)
+        return response.json([{"recipient_id": sender, "text": text}], status=503)

@@ -13,12 +13,18 @@ tracker store) and `bot.rest_safe.SafeRestInput` call `install()`; it is idempot
 2. Log redaction (privacy.log_redaction) on every handler of the root and Sanic loggers unless
    LOG_LEVEL is DEBUG, because Rasa's colored-logs set-up can replace the handlers that the
    logging config file configured.
+3. The safety gate (bot/safety/gate.py) over `Agent.handle_message`, the one entry point of
+   every input channel: emergencies are answered before the dialogue, and no turn ends silent.
+4. Patient text is plain text: Rasa's RegexMessageHandler would read a message starting with
+   "/" as an intent with entities ("/inform{...}"), letting anyone set slots. Quick replies send
+   plain KB texts instead, so the handler is turned off for every message.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from typing import Any, List
 
 DEFAULT_ACTION_TIMEOUT_S = 5.0
 MIN_ACTION_TIMEOUT_S = 0.5
@@ -50,6 +56,52 @@ def apply_action_timeout() -> float:
     return budget
 
 
+def turn_budget_s(action_budget: float) -> float:
+    """The whole turn's budget: TURN_BUDGET_S, else the action budget plus two seconds."""
+    raw = os.environ.get("TURN_BUDGET_S", "")
+    try:
+        return float(raw) if raw.strip() else action_budget + 2.0
+    except ValueError:
+        return action_budget + 2.0
+
+
+_gate: Any = None
+
+
+def current_gate() -> Any:
+    """The installed safety gate (channels call its triage directly, e.g. after SMS STOP)."""
+    return _gate
+
+
+def install_gate(action_budget: float) -> None:
+    """Put the safety gate in front of every Rasa turn."""
+    from rasa.core.agent import Agent
+
+    from bot.safety.gate import GateSettings, SafetyGate
+    from bot.safety.interim_triage import DefaultLanguages, PatternTriage
+
+    global _gate
+    gate = SafetyGate(PatternTriage(), DefaultLanguages(), alerts=None,
+                      settings=GateSettings(turn_budget_s=turn_budget_s(action_budget)))
+    _gate = gate
+    original = Agent.handle_message
+
+    async def gated_handle_message(self: Agent, message: Any) -> Any:
+        return await gate.handle(self, message, original)
+
+    Agent.handle_message = gated_handle_message  # type: ignore[method-assign]
+
+
+def plain_text_only() -> None:
+    """Never read "/intent{...}" from a message: quick replies send plain text."""
+    from rasa.nlu.classifiers.regex_message_handler import RegexMessageHandler
+
+    def process(self: RegexMessageHandler, messages: List[Any], domain: Any = None) -> List[Any]:
+        return messages
+
+    RegexMessageHandler.process = process  # type: ignore[method-assign]
+
+
 def install() -> None:
     """Apply every guard once per process."""
     global _installed
@@ -60,4 +112,6 @@ def install() -> None:
     from privacy.log_redaction import install_redaction
 
     install_redaction()
+    plain_text_only()
+    install_gate(budget)
     logger.info("runtime guards installed: action budget %.1f s", budget)

@@ -1,67 +1,52 @@
-"""The few clinic-profile values the patient channels show: name, phone and emergency number.
+"""The clinic facts the patient channels show (name, phone, emergency number), from the KB.
 
-Why here and not through the action server: the website's emergency banner and the SMS HELP and
-first-contact texts must work even when the action server or the KB database is down, so they
-read the clinic profile (data/kb/clinic.yml) directly. The `actions` package lives in another
-environment and is never imported from bot/.
+Why the KB export and not clinic.yml: there is one validated reader of the clinic profile, the
+KB loader (actions/kb). `make kb` writes what the Rasa side needs into
+$DATA_DIR/generated/patient_texts.json (common/patient_texts.py), so the website's emergency line
+and the SMS texts work even when the action server or the KB database is down. A missing
+export stops start-up instead of showing a blank number.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # no stubs in the bot environment
+from common.patient_texts import PatientTexts, PatientTextsMissing
+from common.patient_texts import load as load_patient_texts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CLINIC_FILE = REPO_ROOT / "data" / "kb" / "clinic.yml"
-CLINIC_FILE_ENV = "CLINIC_PROFILE_PATH"
 
 
 class ClinicProfileError(Exception):
-    """The clinic profile is missing or lacks a value the channels must show."""
+    """The KB export is missing or lacks a value the channels must show."""
 
 
 @dataclass(frozen=True)
 class ClinicProfile:
-    """Contact details shown to patients."""
+    """Contact details shown to patients, and the clinic's default language."""
 
     name: str
     phone: str
     emergency_number: str
+    crisis_line: str
+    default_language: str
 
 
-def _required_text(section: dict[str, Any], key: str, path: Path) -> str:
-    value = section.get(key)
-    if value is None or not str(value).strip():
-        raise ClinicProfileError(f"{path}: clinic.{key} is missing or empty")
-    return str(value).strip()
-
-
-def read_clinic_profile(path: Path) -> ClinicProfile:
-    """Parse a clinic.yml file; raise ClinicProfileError rather than show a blank number."""
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise ClinicProfileError(f"cannot read the clinic profile {path}: {error}") from error
-    section = document.get("clinic") if isinstance(document, dict) else None
-    if not isinstance(section, dict):
-        raise ClinicProfileError(f"{path}: no 'clinic:' mapping")
-    return ClinicProfile(
-        name=_required_text(section, "name", path),
-        phone=_required_text(section, "phone", path),
-        emergency_number=_required_text(section, "emergency_number", path),
-    )
-
-
-@lru_cache(maxsize=4)
-def _cached_profile(path: str) -> ClinicProfile:
-    return read_clinic_profile(Path(path))
+def profile_from(texts: PatientTexts) -> ClinicProfile:
+    """The channel profile from a loaded export."""
+    clinic = texts.clinic
+    values = {key: str(clinic.get(key) or "").strip()
+              for key in ("name", "phone", "emergency_number", "crisis_line")}
+    missing = [key for key, value in values.items() if not value]
+    if missing:
+        raise ClinicProfileError(f"the KB export lacks clinic {', '.join(missing)}: run `make kb`")
+    return ClinicProfile(default_language=texts.default_language, **values)
 
 
 def load_clinic_profile() -> ClinicProfile:
-    """The profile from CLINIC_PROFILE_PATH or data/kb/clinic.yml, read once per process."""
-    return _cached_profile(os.environ.get(CLINIC_FILE_ENV) or str(DEFAULT_CLINIC_FILE))
+    """The selected clinic's profile from $DATA_DIR/generated/patient_texts.json."""
+    try:
+        return profile_from(load_patient_texts())
+    except PatientTextsMissing as error:
+        raise ClinicProfileError(str(error)) from error

@@ -26,25 +26,22 @@ import hmac
 import logging
 import os
 import re
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Text
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
-import yaml  # type: ignore[import-untyped]  # no stubs in the bot environment
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot.channels.clinic_profile import ClinicProfile, load_clinic_profile
+from common.patient_texts import PatientTexts
+from common.patient_texts import load as load_patient_texts
 from bot.channels.local_secrets import load_or_create_secret
 from bot.channels.sms_segments import MAX_MESSAGE_CHARS, fewest_segments
 from bot.channels.sms_state import ContactState, SmsStateStore
 from bot.channels.turns import finished_within
-from bot.never_silent import responses_of, with_safety_net
 
 logger = logging.getLogger(__name__)
 
@@ -148,60 +145,51 @@ def fit_sms(text: str, suffix: str) -> str:
     return cut + suffix
 
 
-SMS_TEXTS_FILE = Path(__file__).with_name("sms_texts.yml")
-SMS_TEXT_KEYS = ("notice", "help", "opted_in", "media_only", "still_working", "failure",
-                 "truncated")
-
-
-@lru_cache(maxsize=2)
-def _text_templates(path: Path) -> dict[str, str]:
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    missing = [key for key in SMS_TEXT_KEYS if not isinstance(document.get(key), str)]
-    if missing:
-        raise ValueError(f"{path} lacks the texts {missing}")
-    return {key: " ".join(document[key].split()) for key in SMS_TEXT_KEYS}
-
-
 class SmsTexts:
-    """The channel's fixed texts (bot/channels/sms_texts.yml) filled in from the clinic profile."""
+    """The channel's fixed texts: the KB's sms.* texts with the clinic's values, per language.
 
-    def __init__(self, clinic: ClinicProfile, path: Path = SMS_TEXTS_FILE) -> None:
-        self.clinic = clinic
-        self._templates = _text_templates(path)
+    They come from the KB export (common/patient_texts.py), so they are reviewed like every
+    entry and work while the action server or the KB database is down.
+    """
 
-    def _fill(self, key: str) -> str:
-        c = self.clinic
-        return self._templates[key].format(
-            name=c.name, phone=c.phone, emergency_number=c.emergency_number
-        )
+    def __init__(self, texts: Optional[PatientTexts] = None) -> None:
+        self._texts = texts
 
-    def notice(self) -> str:
+    @property
+    def source(self) -> PatientTexts:
+        """The export (re-read when `make kb` rewrote it)."""
+        return self._texts or load_patient_texts()
+
+    def _text(self, key: str, language: Optional[str]) -> str:
+        return self.source.text(f"sms.{key}", language).text
+
+    def notice(self, language: Optional[str] = None) -> str:
         """First contact: who is answering, that SMS is not private, how to opt out."""
-        return self._fill("notice")
+        return self._text("notice", language)
 
-    def help(self) -> str:
-        """HELP/INFO: clinic name and phone and the opt-out keyword."""
-        return self._fill("help")
+    def help(self, language: Optional[str] = None) -> str:
+        """HELP/INFO/AYUDA: clinic name and phone and the opt-out keyword."""
+        return self._text("help", language)
 
-    def opted_in(self) -> str:
-        """Confirmation after START/UNSTOP."""
-        return self._fill("opted_in")
+    def opted_in(self, language: Optional[str] = None) -> str:
+        """Confirmation after START/UNSTOP/ALTA."""
+        return self._text("opted_in", language)
 
-    def media_only(self) -> str:
+    def media_only(self, language: Optional[str] = None) -> str:
         """A picture or empty message: the assistant reads text only."""
-        return self._fill("media_only")
+        return self._text("media_only", language)
 
-    def still_working(self) -> str:
+    def still_working(self, language: Optional[str] = None) -> str:
         """The turn is taking longer than Twilio should wait."""
-        return self._fill("still_working")
+        return self._text("still_working", language)
 
-    def failure(self) -> str:
+    def failure(self, language: Optional[str] = None) -> str:
         """The turn failed: never leave the patient without a way forward."""
-        return self._fill("failure")
+        return self._text("failure", language)
 
-    def truncated(self) -> str:
+    def truncated(self, language: Optional[str] = None) -> str:
         """Suffix of an answer cut at Twilio's length limit."""
-        return self._fill("truncated")
+        return self._text("truncated", language)
 
 
 class SecureTwilioInput(InputChannel):
@@ -224,7 +212,7 @@ class SecureTwilioInput(InputChannel):
             auth_token=settings.get("auth_token"),
             twilio_number=settings.get("twilio_number"),
             public_base_url=os.environ.get("PUBLIC_BASE_URL") or None,
-            clinic=load_clinic_profile(),  # a broken clinic.yml stops start-up, not an SMS
+            texts=SmsTexts(load_patient_texts()),  # a missing KB export stops start-up
             turn_timeout_s=timeout,
         )
 
@@ -236,7 +224,7 @@ class SecureTwilioInput(InputChannel):
         public_base_url: Optional[Text] = None,
         store: Optional[SmsStateStore] = None,
         id_secret: Optional[bytes] = None,
-        clinic: Optional[ClinicProfile] = None,
+        texts: Optional[SmsTexts] = None,
         turn_timeout_s: float = DEFAULT_TURN_TIMEOUT_S,
     ) -> None:
         self.account_sid = account_sid
@@ -246,7 +234,7 @@ class SecureTwilioInput(InputChannel):
         self.turn_timeout_s = turn_timeout_s
         self._store = store
         self._id_secret = id_secret
-        self._texts = SmsTexts(clinic) if clinic else None
+        self._texts = texts
         if not self.auth_token:
             logger.warning("twilio: no auth token configured; every webhook will get 403")
 
@@ -262,7 +250,7 @@ class SecureTwilioInput(InputChannel):
     def texts(self) -> SmsTexts:
         """Fixed texts with the clinic's name and numbers."""
         if self._texts is None:
-            self._texts = SmsTexts(load_clinic_profile())
+            self._texts = SmsTexts()
         return self._texts
 
     def conversation_id(self, phone_number: str) -> str:
@@ -355,22 +343,20 @@ class SecureTwilioInput(InputChannel):
             await self._note_notice(conversation_id, contact)
             return self._reply([self.texts.help()])
 
-        messages: list[str] = []
+        # The reply comes first, the first-contact notice after it: an emergency reply must
+        # be the first thing a patient reads (bot/safety/gate.py answers it before the turn).
+        if not text.strip():
+            logger.info("twilio.webhook.no_text conversation=%s", ref)
+            messages = [self.texts.media_only()]
+        else:
+            chosen = choose_option(text, contact.last_buttons)
+            reply, buttons = await self._run_turn(chosen or text, conversation_id,
+                                                  on_new_message)
+            await asyncio.to_thread(self.store.set_buttons, conversation_id, buttons)
+            messages = [reply]
         if not contact.notice_sent:
             messages.append(self.texts.notice())
             await self._note_notice(conversation_id, contact)
-        if not text.strip():
-            logger.info("twilio.webhook.no_text conversation=%s", ref)
-            messages.append(self.texts.media_only())
-            return self._reply(messages)
-
-        chosen = choose_option(text, contact.last_buttons)
-        reply, buttons = await self._run_turn(
-            chosen or text, conversation_id, on_new_message,
-            responses_of(getattr(request.app.ctx, "agent", None)),
-        )
-        await asyncio.to_thread(self.store.set_buttons, conversation_id, buttons)
-        messages.append(reply)
         return self._reply(messages)
 
     async def _note_notice(self, conversation_id: str, contact: ContactState) -> None:
@@ -386,7 +372,6 @@ class SecureTwilioInput(InputChannel):
         text: str,
         conversation_id: str,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
-        responses: Optional[Mapping[str, Any]] = None,
     ) -> tuple[str, list[dict[str, str]]]:
         """Run one Rasa turn within the time budget; return the SMS text and offered options."""
         collector = CollectingOutputChannel()
@@ -404,9 +389,8 @@ class SecureTwilioInput(InputChannel):
             logger.warning("twilio.turn.slow conversation=%s budget_s=%.0f", ref,
                            self.turn_timeout_s)
             return self.texts.still_working(), []
-        # Never silence: no reply from the turn gets the KB's "please call the clinic" text.
-        messages = with_safety_net(text, collector.messages, responses, conversation_id)
-        return self._render([dict(m) for m in messages])
+        # The safety gate (bot/safety/gate.py) already made sure the turn is never silent.
+        return self._render([dict(m) for m in collector.messages])
 
     def _render(self, bot_messages: list[dict[str, Any]]) -> tuple[str, list[dict[str, str]]]:
         """Join every bot message of the turn into one SMS; buttons become numbered options."""

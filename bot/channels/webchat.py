@@ -39,7 +39,6 @@ from bot.channels.clinic_profile import REPO_ROOT, ClinicProfile, load_clinic_pr
 from bot.channels.local_secrets import load_or_create_secret
 from bot.channels.turns import finished_within
 from bot.channels.web_sessions import WebSession, WebSessionSigner
-from bot.never_silent import responses_of, with_safety_net
 
 logger = logging.getLogger(__name__)
 
@@ -415,9 +414,5 @@ class WebChatInput(InputChannel):
         if not in_time:
             logger.warning("webchat.turn.slow budget_s=%.0f", self.turn_timeout_s)
             return _error(504, "timeout", "The assistant is taking too long. Please try again.")
-        # Never silence: a turn that produced nothing (e.g. the action server is down) gets the
-        # KB's "I can't look that up right now - please call" message.
-        agent = getattr(request.app.ctx, "agent", None)
-        messages = with_safety_net(text, collector.messages, responses_of(agent),
-                                   session.sender_id)
-        return response.json({"messages": _bot_messages([dict(m) for m in messages])})
+        # The safety gate (bot/safety/gate.py) already made sure the turn is never silent.
+        return response.json({"messages": _bot_messages([dict(m) for m in collector.messages])})

@@ -169,7 +169,7 @@ class RedFlagDetector(GraphComponent, IntentClassifier, EntityExtractorMixin):
             if not hits or self._defers(message, hits):
                 continue
             logger.debug(f"Red flags found: {[hit.red_flag_id for hit in hits]}")
-            self._promote_intent(message)
+            self._promote_intent(message, self._intent_for(hits))
             existing = message.get(ENTITIES, [])
             new_entities = [
                 entity
@@ -228,7 +228,7 @@ class RedFlagDetector(GraphComponent, IntentClassifier, EntityExtractorMixin):
     def _defers(self, message: Message, hits: List[RedFlagHit]) -> bool:
         """True when only non-emergency flags matched and the classifier is sure of an intent
         that already routes the patient to the clinic (see `defer_to_intents`)."""
-        emergency_ids = {f.id for f in self._vocabulary.red_flags if f.action == "emergency"}
+        emergency_ids = {f.id for f in self._vocabulary.red_flags if f.level != "urgent"}
         if any(hit.red_flag_id in emergency_ids for hit in hits):
             return False
         intent = message.get(INTENT) or {}
@@ -238,8 +238,16 @@ class RedFlagDetector(GraphComponent, IntentClassifier, EntityExtractorMixin):
             >= float(self._config["defer_min_confidence"])
         )
 
-    def _promote_intent(self, message: Message) -> None:
-        name = self._config["intent"]
+    def _intent_for(self, hits: List[RedFlagHit]) -> Text:
+        """report_emergency / report_crisis / report_urgent for the most severe flag found."""
+        levels = {f.id: f.level for f in self._vocabulary.red_flags}
+        found = {levels.get(hit.red_flag_id, "emergency") for hit in hits}
+        for level in ("emergency", "crisis", "urgent"):
+            if level in found:
+                return f"report_{level}"
+        return str(self._config["intent"])
+
+    def _promote_intent(self, message: Message, name: Text) -> None:
         factor = float(self._config["other_intent_confidence_factor"])
         top = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}
         others = [

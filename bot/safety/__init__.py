@@ -1,0 +1,1 @@
+"""The safety gate: triage of every inbound message before the dialogue (gate.py)."""

@@ -1,0 +1,309 @@
+"""The safety gate in front of Rasa's turn, for every channel (web chat, SMS, REST, shell).
+
+Why in front of the dialogue: an emergency must be answered even when the dialogue machinery
+cannot answer — the conversation paused for a person, a question half asked, the action server
+slow, hung or down, the tracker or KB database down. So every inbound message goes through
+`SafetyGate.handle` (installed over `Agent.handle_message`, the one entry point every Rasa input
+channel calls; bot/runtime_guards.py) before the conversation lock, the tracker or any action:
+
+1. The message is triaged (bot/safety/triage_api.py: the KB's patterns and the trained model).
+2. Emergency, crisis or urgent: the gate sends its reply at once — its first sentence is the
+   direct instruction from the KB ("Call 911 now ...") — writes an alert (never the message
+   text) and logs one line; then Rasa's turn runs in the background, only so the transcript
+   records the message and the same reply (utter_triage), and its output is discarded, so no
+   preparation answer is ever sent with or before the emergency reply.
+3. A patient who plays the symptom down right after an emergency reply ("can I just wait and
+   see?") is told again, firmly.
+4. Anything else: Rasa's turn runs within a time budget. No reply in time, an exception, a
+   paused conversation or an empty turn get the clinic's "I can't look that up right now,
+   please call" text (or, when a person from the clinic has the conversation, the KB's
+   "paused" text) — never silence and never a 5xx.
+Every text comes from the KB export (common/patient_texts.py), so it needs no database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Protocol
+from zoneinfo import ZoneInfo
+
+from common.patient_texts import PatientTexts, PatientTextsMissing
+from common.patient_texts import load as load_patient_texts
+
+logger = logging.getLogger(__name__)
+
+ALARM_LEVELS = ("emergency", "crisis", "urgent")
+REPEAT_LEVEL = "repeat"
+RECENT_EMERGENCY_S = 12 * 3600  # a minimising message within this time gets the firm repeat
+_VISIBLE_KEYS = ("text", "buttons", "image", "attachment", "custom", "elements", "quick_replies")
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+HandleMessage = Callable[[Any, Any], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the triage found in one message."""
+
+    level: str  # emergency | crisis | urgent | routine | repeat
+    flag_id: Optional[str] = None
+    category: Optional[str] = None
+    language: Optional[str] = None
+
+
+class Triage(Protocol):
+    """What the gate needs from the triage engine."""
+
+    def assess(self, text: str, language: Optional[str] = None) -> Verdict:
+        """The level of one message (and the flag and language it found)."""
+
+    def minimises(self, text: str, language: Optional[str]) -> bool:
+        """Whether the message plays a symptom down ("wait and see", "no quiero molestar")."""
+
+
+class Languages(Protocol):
+    """What the gate needs to know about languages."""
+
+    def decide(self, sender_id: str, text: str, default: str) -> str:
+        """The language to answer this message in (explicit request, detection, memory)."""
+
+
+class AlertSink(Protocol):
+    """Where alerts go (bot/safety/alerts.py)."""
+
+    def record(self, *, level: str, category: Optional[str], flag_id: Optional[str],
+               conversation_id: str, channel: str) -> None:
+        """Write one alert; may raise when the database is down."""
+
+
+def short_ref(conversation_id: str) -> str:
+    """A log-friendly prefix of the (already pseudonymous) conversation id."""
+    return conversation_id[:12]
+
+
+def is_visible(message: Dict[str, Any]) -> bool:
+    """True when a collected bot message shows the patient something."""
+    for key in _VISIBLE_KEYS:
+        value = message.get(key)
+        if isinstance(value, str):
+            if value.strip():
+                return True
+        elif value:
+            return True
+    return False
+
+
+def clinic_open(texts: PatientTexts, now: Optional[dt.datetime] = None) -> bool:
+    """Whether the clinic is open now, in its own time zone and opening hours."""
+    clinic = texts.clinic
+    zone = ZoneInfo(str(clinic.get("time_zone") or "UTC"))
+    local = (now or dt.datetime.now(dt.timezone.utc)).astimezone(zone)
+    hours = (clinic.get("opening_hours") or {}).get(_WEEKDAYS[local.weekday()], "closed")
+    if not isinstance(hours, str) or hours == "closed" or "-" not in hours:
+        return False
+    start, end = hours.split("-", 1)
+    return start <= local.strftime("%H:%M") < end
+
+
+@dataclass
+class GateMemory:
+    """Per-process memory of recent alarms, per conversation (for the firm repeat)."""
+
+    alarms: Dict[str, tuple[str, float]] = field(default_factory=dict)
+    limit: int = 10_000
+
+    def note(self, sender_id: str, level: str) -> None:
+        """Remember an emergency or crisis reply."""
+        if len(self.alarms) >= self.limit:
+            oldest = min(self.alarms, key=lambda key: self.alarms[key][1])
+            self.alarms.pop(oldest, None)
+        self.alarms[sender_id] = (level, time.monotonic())
+
+    def recent_alarm(self, sender_id: str) -> Optional[str]:
+        """The level of an emergency or crisis reply in the last hours, if any."""
+        found = self.alarms.get(sender_id)
+        if found is None or time.monotonic() - found[1] > RECENT_EMERGENCY_S:
+            return None
+        return found[0]
+
+
+@dataclass
+class GateSettings:
+    """Time budgets (bot/settings.py reads them from the environment)."""
+
+    turn_budget_s: float = 7.0  # the whole Rasa turn, above the action budget
+    paused_check_s: float = 1.0  # reading the tracker to tell "paused" from "failed"
+    alert_timeout_s: float = 2.0
+
+
+class SafetyGate:
+    """Triage first; Rasa's turn within a budget; never silence."""
+
+    def __init__(self, triage: Triage, languages: Languages, alerts: Optional[AlertSink],
+                 settings: Optional[GateSettings] = None,
+                 texts: Callable[[], PatientTexts] = load_patient_texts) -> None:
+        self.triage = triage
+        self.languages = languages
+        self.alerts = alerts
+        self.settings = settings or GateSettings()
+        self.texts = texts
+        self.memory = GateMemory()
+        self._background: set[asyncio.Future[Any]] = set()
+
+    # ------------------------------------------------------------------ entry point
+    async def handle(self, agent: Any, message: Any, original: HandleMessage) -> Any:
+        """Replace Agent.handle_message: answer `message` through its output channel."""
+        text = message.text or ""
+        sender = str(message.sender_id)
+        channel = str(message.input_channel or "")
+        try:
+            texts = self.texts()
+        except PatientTextsMissing:
+            logger.error("safety.gate.no_texts (run make kb)")
+            return await original(agent, message)
+        language = self.languages.decide(sender, text, texts.default_language)
+        verdict = self.triage.assess(text, language)
+        language = verdict.language or language
+        if verdict.level not in ALARM_LEVELS and self.memory.recent_alarm(sender) and \
+                self.triage.minimises(text, language):
+            verdict = replace(verdict, level=REPEAT_LEVEL)
+        metadata = {**(message.metadata or {}), "language": language}
+        if verdict.level in ALARM_LEVELS or verdict.level == REPEAT_LEVEL:
+            reply = self.alarm_reply(verdict, language, texts)
+            await message.output_channel.send_text_message(sender, reply)
+            self._after_alarm(agent, message, original, verdict, reply, metadata, channel)
+            return None
+        return await self._turn(agent, message, original, metadata, language, texts)
+
+    # ------------------------------------------------------------------ alarms
+    def alarm_reply(self, verdict: Verdict, language: str, texts: PatientTexts) -> str:
+        """The direct instruction first, then the flag's own advice (both from the KB)."""
+        keys: List[str]
+        if verdict.level == "emergency":
+            keys = ["triage.emergency"]
+        elif verdict.level == "crisis":
+            keys = ["triage.crisis"]
+        elif verdict.level == REPEAT_LEVEL:
+            keys = ["triage.repeat"]
+        else:
+            keys = []
+        if verdict.flag_id and verdict.level in ALARM_LEVELS:
+            flag_key = "triage.flag." + verdict.flag_id.split(".", 1)[-1]
+            try:
+                texts.text(flag_key, language)
+                keys.append(flag_key)
+            except PatientTextsMissing:
+                pass
+        if verdict.level == "urgent":
+            keys.append("triage.urgent" if clinic_open(texts) else "triage.urgent_out_of_hours")
+        parts = []
+        for key in keys:
+            try:
+                parts.append(texts.text(key, language).text)
+            except PatientTextsMissing:
+                logger.error("safety.gate.missing_text key=%s", key)
+        return " ".join(parts)
+
+    def _after_alarm(self, agent: Any, message: Any, original: HandleMessage, verdict: Verdict,
+                     reply: str, metadata: Dict[str, Any], channel: str) -> None:
+        sender = str(message.sender_id)
+        if verdict.level in ("emergency", "crisis"):
+            self.memory.note(sender, verdict.level)
+        logger.warning("safety.triage level=%s category=%s conversation=%s channel=%s",
+                       verdict.level, verdict.category or "-", short_ref(sender), channel or "-")
+        if verdict.level in ALARM_LEVELS or verdict.level == REPEAT_LEVEL:
+            self._spawn(self._record_alert(verdict, sender, channel))
+        triage = {"level": verdict.level, "flag": verdict.flag_id, "text": reply}
+        recorded = _user_message(message, {**metadata, "triage": triage})
+        self._spawn(self._record_turn(agent, recorded, original))
+
+    async def _record_alert(self, verdict: Verdict, sender: str, channel: str) -> None:
+        if self.alerts is None:
+            return
+        sink = self.alerts
+        level = "emergency" if verdict.level == REPEAT_LEVEL else verdict.level
+        try:
+            await asyncio.wait_for(asyncio.to_thread(
+                sink.record, level=level, category=verdict.category, flag_id=verdict.flag_id,
+                conversation_id=sender, channel=channel), self.settings.alert_timeout_s)
+        except Exception as error:  # noqa: BLE001 - the reply is already sent; log the type
+            logger.error("safety.alert.not_recorded level=%s error=%s", level,
+                         type(error).__name__)
+
+    async def _record_turn(self, agent: Any, message: Any, original: HandleMessage) -> None:
+        """Rasa's turn for the transcript only; what it says is not sent."""
+        try:
+            await original(agent, message)
+        except Exception as error:  # noqa: BLE001 - nothing to send; the reply went out
+            logger.error("safety.gate.record_failed error=%s", type(error).__name__)
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # ------------------------------------------------------------------ ordinary turns
+    async def _turn(self, agent: Any, message: Any, original: HandleMessage,
+                    metadata: Dict[str, Any], language: str, texts: PatientTexts) -> Any:
+        from rasa.core.channels.channel import CollectingOutputChannel
+
+        collector = CollectingOutputChannel()
+        inner = _user_message(message, metadata, output_channel=collector)
+        future = asyncio.ensure_future(original(agent, inner))
+        try:
+            await asyncio.wait_for(asyncio.shield(future), self.settings.turn_budget_s)
+        except asyncio.TimeoutError:
+            logger.warning("safety.gate.turn_slow budget_s=%.1f conversation=%s",
+                           self.settings.turn_budget_s, short_ref(str(message.sender_id)))
+            self._background.add(future)
+            future.add_done_callback(self._late_done)
+        except Exception as error:  # noqa: BLE001 - the patient still gets an answer
+            logger.error("safety.gate.turn_failed error=%s", type(error).__name__)
+        messages = [dict(m) for m in collector.messages if is_visible(m)] if future.done() \
+            else []
+        if not messages and (message.text or "").strip():
+            key = "assistant.paused" if await self._paused(agent, message) \
+                else "assistant.unavailable"
+            messages = [{"text": texts.text(key, language).text}]
+        sender = str(message.sender_id)
+        for bot_message in messages:
+            bot_message.pop("recipient_id", None)
+            await message.output_channel.send_response(sender, bot_message)
+        return messages
+
+    def _late_done(self, future: asyncio.Future[Any]) -> None:
+        self._background.discard(future)
+        if not future.cancelled() and future.exception() is not None:
+            logger.error("safety.gate.late_turn_failed error=%s",
+                         type(future.exception()).__name__)
+
+    async def _paused(self, agent: Any, message: Any) -> bool:
+        """Whether a person from the clinic has paused this conversation."""
+        store = getattr(agent, "tracker_store", None)
+        if store is None:
+            return False
+        try:
+            tracker = await asyncio.wait_for(store.retrieve(message.sender_id),
+                                             self.settings.paused_check_s)
+        except Exception:  # noqa: BLE001 - unknown counts as not paused
+            return False
+        return bool(tracker is not None and tracker.is_paused())
+
+
+def _user_message(message: Any, metadata: Dict[str, Any], output_channel: Any = None) -> Any:
+    """A copy of the UserMessage with gate metadata (and optionally another output channel)."""
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+    return UserMessage(
+        text=message.text,
+        output_channel=output_channel or CollectingOutputChannel(),
+        sender_id=message.sender_id,
+        parse_data=message.parse_data,
+        input_channel=message.input_channel,
+        message_id=message.message_id,
+        metadata=metadata,
+    )
