@@ -67,15 +67,19 @@ class Cues:
         )
 
     def answer_for(self, topic: TopicSpec, text: str) -> Optional[AnswerSpec]:
-        """The topic's answer whose cue occurs earliest in the text (None: none matched)."""
-        best: Optional[tuple[int, AnswerSpec]] = None
-        for answer in topic.answers[1:]:
-            at = first_match(text, _words(answer.cues, self.language))
-            if at is None and self.language != "en":
-                at = first_match(text, _words(answer.cues, "en"))
-            if at is not None and (best is None or at < best[0]):
-                best = (at, answer)
-        return best[1] if best else None
+        """The topic's most specific answer whose cue occurs in the text (None: no cue).
+
+        When several match, the one listed LAST in the registry wins: topics list general
+        answers first ("water") and more specific ones after ("coffee", then "milk"), so "can
+        I drink coffee with milk?" gets the milk answer.
+        """
+        for answer in reversed(topic.answers[1:]):
+            words = _words(answer.cues, self.language)
+            if self.language != "en":
+                words = words + _words(answer.cues, "en")
+            if matches(text, words):
+                return answer
+        return None
 
     def topics_with_cues(self, text: str) -> list[TopicSpec]:
         """Topics with at least one answer cue in the text, by where the cue occurs."""

@@ -21,12 +21,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 from actions.conversation import facts as facts_mod
 from actions.conversation.cues import Cues
 from actions.conversation.medicine import MedicineWording, is_bleeding_drug, same_rule_everywhere
-from actions.conversation.plan import FASTING_PLAN_KEYS, PlanWording, plan_context
+from actions.conversation.plan import (
+    ARRIVAL_PLAN_KEY,
+    FASTING_PLAN_KEYS,
+    PlanWording,
+    appointment_context,
+    plan_context,
+)
 from actions.conversation.turn import TOPIC_ENTITY, Pending, State, Turn
 from actions.conversation.writer import Button, Message, Piece, Writer
 from actions.kb.registry import AnswerSpec, Need, SiteUse, TopicKind, TopicSpec
@@ -129,6 +135,13 @@ class Engine:
         topic = self._topic_of(self.turn.intent)
         confident = self.turn.confidence >= CONFIDENT
         last = self._last_topic()
+        if last is not None and self.cues.is_follow_up(text) and (topic is None or topic.id
+                                                                 != last.id):
+            # "and when can I restart?" after a blood-thinner answer: the last topic's own
+            # words win over whatever a short follow-up was classified as.
+            answer = self.cues.answer_for(last, text)
+            if answer is not None:
+                return [Request(last, answer)]
         if topic is not None and (confident or self._cue_supports(topic)):
             if topic.id == "human":
                 return []  # handled by action_request_human
@@ -151,7 +164,19 @@ class Engine:
                     return [Request(candidate, answer)]
         if topic is not None and topic.id != "human":
             return [Request(topic, self._answer_in(topic))]
+        if self._screening_items():
+            illness = self.kb.registry.topic("illness")
+            return [Request(illness, illness.main)]
         return []
+
+    def _screening_items(self) -> list[Any]:
+        """The call-the-clinic conditions the message names (pacemaker, antibiotics...)."""
+        from actions.conversation.cues import matches
+
+        language = self.turn.language
+        return [item for item in self.kb.screening
+                if matches(self.turn.text, list(item.terms.get(language, ())) +
+                           list(item.terms.get("en", ())))]
 
     def _cue_supports(self, topic: TopicSpec) -> bool:
         return self.cues.answer_for(topic, self.turn.text) is not None
@@ -219,14 +244,27 @@ class Engine:
             self._ask_site(topic, answer)
             return
         site = self._site()
-        context = plan_context(self.state.update(procedure_site=site), self.now) if site else None
-        if answer.with_plan and context is not None and answer.with_plan in FASTING_PLAN_KEYS:
-            self._say([self.plans.fasting(answer.with_plan, context, self.state)], topic, answer)
+        dated = self._dated_answer(answer)
+        if dated is not None:
+            self._say([dated], topic, answer)
             return
         if topic.site is SiteUse.per_site and site is None and self.kb.has_site_texts(key):
             self._ask_site(topic, answer)
             return
         self._say([self.writer.piece(key, site)], topic, answer, key=key)
+
+    def _dated_answer(self, answer: AnswerSpec) -> Optional[Piece]:
+        """The answer with the patient's own clock times, once the appointment is known."""
+        if not answer.with_plan:
+            return None
+        context = appointment_context(self.state, self.now, self._site())
+        if context is None:
+            return None
+        if answer.with_plan in FASTING_PLAN_KEYS:
+            return self.plans.fasting(answer.with_plan, context, self.state)
+        if answer.with_plan == ARRIVAL_PLAN_KEY:
+            return self.plans.arrival(context)
+        return None
 
     def _variant_key(self, answer: AnswerSpec) -> Optional[str]:
         """The text key for this clinic's settings (None: it depends on an unknown site)."""
@@ -343,17 +381,8 @@ class Engine:
     # ------------------------------------------------------------------ other topics
     def _answer_illness(self, answer: AnswerSpec) -> None:
         topic = self.kb.registry.topic("illness")
-        found = [item for item in self.kb.screening
-                 if self.cues_any(item.terms.get(self.turn.language, ()) +
-                                  item.terms.get("en", ()))]
-        pieces = [self.writer.piece(item.text_key) for item in found[:2]]
+        pieces = [self.writer.piece(item.text_key) for item in self._screening_items()[:2]]
         self._say(pieces or [self.writer.piece(answer.key)], topic, answer)
-
-    def cues_any(self, words: tuple[str, ...]) -> bool:
-        """Whether any of these words occurs in the message."""
-        from actions.conversation.cues import matches
-
-        return matches(self.turn.text, list(words))
 
     def _answer_plan(self) -> None:
         topic = self.kb.registry.topic("plan")
@@ -610,6 +639,8 @@ class Engine:
             self.pieces.append([self.writer.piece("assistant.anything_else")])
             return
         if self.appointment.appointment_set and self.appointment.appointment_shown:
+            if self._reanswer_with_new_times():
+                return
             date_text = self.medicine.when(self.appointment.appointment_shown, self.now.date())
             self.pieces.append([self.writer.piece("date.noted", extra={"date": date_text})])
             return
@@ -623,6 +654,24 @@ class Engine:
             self._noted()
             return
         self._miss()
+
+    def _reanswer_with_new_times(self) -> bool:
+        """A new or corrected appointment: the last dated answer again, with the new times."""
+        last = self._last_topic()
+        if last is None:
+            return False
+        answer = self._last_answer(last)
+        if last.id == "plan":
+            self._answer_plan()
+            return True
+        if last.kind is TopicKind.medicine and self.state.last_medications:
+            self._answer(Request(last, answer))
+            return True
+        dated = self._dated_answer(answer)
+        if dated is None:
+            return False
+        self._say([dated], last, answer)
+        return True
 
     def _miss(self) -> None:
         misses = self.state.misses + 1

@@ -157,7 +157,7 @@ class MedicineWording:
         values = _values(self.writer, medication, site)
         pieces = [_with_drug(self._rule(advice, values), medication)]
         if advice.inr_check:
-            pieces.append(self.writer.piece("blood_thinners.inr_needed",
+            pieces.append(self.writer.piece("blood_thinners.inr_step",
                                             extra={"drug": medication.generic}))
         return pieces
 

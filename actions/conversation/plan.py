@@ -20,6 +20,7 @@ from actions.plan.fasting import arrival_time, compute_fasting_cutoffs
 
 FASTING_PLAN_KEYS = frozenset({"plan.fasting_cutoffs", "plan.clear_liquids_at",
                                "plan.light_meal_at"})
+ARRIVAL_PLAN_KEY = "plan.arrival_at"
 
 
 def procedure_start(value: Optional[str]) -> Optional[dt.datetime]:
@@ -73,6 +74,15 @@ def plan_context(state: State, now: dt.datetime) -> Optional[PlanContext]:
     return PlanContext(start, state.procedure_site, now)
 
 
+def appointment_context(state: State, now: dt.datetime, site: Optional[str]
+                        ) -> Optional[PlanContext]:
+    """The appointment (the site may still be unknown: fasting and arrival don't need it)."""
+    start = procedure_start(state.procedure_start)
+    if start is None:
+        return None
+    return PlanContext(start, site or state.procedure_site or "", now)
+
+
 class PlanWording:
     """Fasting times and the checklist in the clinic's style and the patient's language."""
 
@@ -100,6 +110,14 @@ class PlanWording:
             "clear_liquids_cutoff": self.medicine.when(cutoffs.clear_liquids.at, today),
         }
         return self.writer.piece(key, extra=values)
+
+    def arrival(self, context: PlanContext) -> Piece:
+        """When and where to arrive."""
+        today = self._today(context.now)
+        arrival = arrival_time(context.start, self.kb.clinic.arrival_lead_minutes)
+        return self.writer.piece("plan.arrival_at", extra={
+            "arrival": self.medicine.when(arrival, today),
+            "procedure_start": self.medicine.when(context.start, today)})
 
     def checklist(self, context: PlanContext, state: State) -> list[Piece]:
         """The whole plan, one short line each (fits 3 SMS segments for a few medicines)."""

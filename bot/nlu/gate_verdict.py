@@ -1,0 +1,118 @@
+"""Record the safety gate's verdict in the NLU result, so the transcript shows its reply.
+
+Why: the gate (bot/safety/gate.py) answers an emergency before Rasa's turn and passes its
+decision in the message metadata; this component, last in the pipeline, turns it into the
+intent (report_emergency / report_crisis / report_urgent) and the `red_flag` and `triage_text`
+entities, which fill the slots `utter_triage` ("{triage_text}") reads. Rasa's rule then records
+exactly the text the patient already received. Without gate metadata (a message that did not
+come through the gate, e.g. `rasa test`), a safety intent predicted by the pipeline gets the
+same reply the gate would give, computed here with the gate's own code, so `utter_triage` never
+records an empty text.
+
+No `from __future__ import annotations`: Rasa inspects these signatures at runtime.
+"""
+
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    ENTITY_ATTRIBUTE_TYPE,
+    ENTITY_ATTRIBUTE_VALUE,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    METADATA,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+logger = logging.getLogger(__name__)
+
+SAFETY_INTENTS = {"emergency": "report_emergency", "crisis": "report_crisis",
+                  "urgent": "report_urgent", "repeat": "report_emergency"}
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class GateVerdictTagger(GraphComponent, IntentClassifier, EntityExtractorMixin):
+    """Sets the safety intent and the reply text from the gate's verdict."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """The component's default config (see parent class for full docstring)."""
+        return {}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        """Stores the config."""
+        self._config = config
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> GraphComponent:
+        """Creates the component (see parent class for full docstring)."""
+        return cls(config)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Applies the gate's verdict, or fills the reply for a safety intent without one."""
+        for message in messages:
+            verdict = (message.get(METADATA) or {}).get("triage")
+            if isinstance(verdict, dict) and verdict.get("level") in SAFETY_INTENTS:
+                self._apply(message, SAFETY_INTENTS[verdict["level"]], verdict.get("flag"),
+                            str(verdict.get("text") or ""))
+                continue
+            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if intent in SAFETY_INTENTS.values():
+                flag, text = self._reply_without_gate(message.get(TEXT) or "", intent)
+                self._apply(message, intent, flag, text)
+        return messages
+
+    @staticmethod
+    def _reply_without_gate(text: Text, intent: Text) -> "tuple[Optional[Text], Text]":
+        from bot import runtime_guards
+        from bot.safety.gate import Verdict
+        from common.patient_texts import PatientTextsMissing, load
+
+        gate = runtime_guards.current_gate()
+        level = intent.removeprefix("report_")
+        flag = None
+        if gate is not None:
+            found = gate.triage.assess(text)
+            if found.level == level:
+                flag = found.flag_id
+        try:
+            texts = load()
+        except PatientTextsMissing:
+            return flag, ""
+        if gate is None:
+            return flag, texts.text(f"triage.{level}").text
+        return flag, gate.alarm_reply(Verdict(level, flag), texts.default_language, texts)
+
+    def _apply(self, message: Message, intent: Text, flag: Optional[Text], text: Text) -> None:
+        top = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
+                   if r.get(INTENT_NAME_KEY) != intent]
+        message.set(INTENT, top, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [top, *ranking], add_to_output=True)
+        size = len(message.get(TEXT) or "")
+        entities = [e for e in message.get(ENTITIES, [])
+                    if e.get(ENTITY_ATTRIBUTE_TYPE) not in ("red_flag", "triage_text")]
+        added = [{ENTITY_ATTRIBUTE_TYPE: "triage_text", ENTITY_ATTRIBUTE_VALUE: text,
+                  ENTITY_ATTRIBUTE_START: 0, ENTITY_ATTRIBUTE_END: size}]
+        if flag:
+            added.append({ENTITY_ATTRIBUTE_TYPE: "red_flag", ENTITY_ATTRIBUTE_VALUE: flag,
+                          ENTITY_ATTRIBUTE_START: 0, ENTITY_ATTRIBUTE_END: size})
+        message.set(ENTITIES, entities + self.add_extractor_name(added), add_to_output=True)
