@@ -16,7 +16,8 @@ from typing import Optional
 from actions.kb.registry import AnswerSpec, ConversationCues, Registry, TopicSpec, cue_pattern
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
-SHORT_MESSAGE_WORDS = 6  # a message this short that starts like a follow-up is one
+SHORT_MESSAGE_WORDS = 6  # "coffee?", "and for him?": short enough to lean on the last topic
+FOLLOW_UP_WORDS = 12  # "and afterwards how soon can he go back on it" is still a follow-up
 
 
 def normalise(text: str) -> str:
@@ -35,13 +36,29 @@ def _words(cues: dict, language: str) -> list[str]:  # type: ignore[type-arg]
             for c in words]
 
 
+_NEGATED_CUE = re.compile(r"(?:\b(?:no|not|without|sin|minus|hold the|leave the|leave out the|"
+                          r"skip the|without any|no more)\s+(?:\w+\s+)?)$")
+_OUT_AFTER = re.compile(r"^\s+(?:out|off)\b")
+
+
+def _affirmed(plain: str, pattern: re.Pattern[str]) -> bool:
+    """A cue that occurs without a negation right before it ("no milk", "sin leche") or "out"
+    right after it ("leave the milk out")."""
+    for found in pattern.finditer(plain):
+        before = plain[max(0, found.start() - 24):found.start()]
+        if _NEGATED_CUE.search(before) or _OUT_AFTER.match(plain[found.end():]):
+            continue
+        return True
+    return False
+
+
 def matches(text: str, words: list[str]) -> bool:
-    """Whether any cue occurs in the text as whole words (also with accents stripped)."""
+    """Whether any cue occurs in the text as whole words, not negated (accents ignored too)."""
     if not words:
         return False
     plain = normalise(text)
     pattern = cue_pattern(words)
-    return bool(pattern.search(plain) or pattern.search(without_accents(plain)))
+    return _affirmed(plain, pattern) or _affirmed(without_accents(plain), pattern)
 
 
 def first_match(text: str, words: list[str]) -> Optional[int]:
@@ -94,7 +111,7 @@ class Cues:
     def is_follow_up(self, text: str) -> bool:
         """A short message that starts like "and ...", "what about ...", "y ...", "¿y si ...?"."""
         plain = normalise(text).lstrip("¿¡ ")
-        if len(plain.split()) > SHORT_MESSAGE_WORDS:
+        if len(plain.split()) > FOLLOW_UP_WORDS:
             return False
         starts = self._conv("follow_up_starts")
         return any(re.match(rf"{re.escape(s)}\b", plain) or
@@ -127,6 +144,10 @@ class Cues:
     def wants_more(self, text: str) -> bool:
         """"more", "tell me more", "cuéntame más"."""
         return matches(text, self._conv("more"))
+
+    def about_medicine_use(self, text: str) -> bool:
+        """"do I stop it or not?", "should I keep taking it": about the drug already named."""
+        return matches(text, self._conv("medicine_use"))
 
     def mentions_kidneys(self, text: str) -> bool:
         """Kidney words ("kidneys", "renal", "riñón")."""

@@ -145,11 +145,18 @@ class Engine:
         if topic is not None and (confident or self._cue_supports(topic)):
             if topic.id == "human":
                 return []  # handled by action_request_human
+            if (topic.id not in ("illness", "medications", "blood_thinners")
+                    and not self._cue_supports(topic) and self._screening_items()):
+                illness = self.kb.registry.topic("illness")  # "I have a pacemaker, is that ok?"
+                return [Request(illness, illness.main)]
             return [Request(topic, self._answer_in(topic))]
         if facts.medications and self.turn.intent in ANSWER_INTENTS | {"ask_medications", ""}:
             drug_topic = self._medicine_topic(facts.medications)
             if drug_topic is not None:
                 return [Request(drug_topic, self._answer_in(drug_topic))]
+        if (last is not None and last.kind is TopicKind.medicine and not confident
+                and self.state.last_medications and self.cues.about_medicine_use(text)):
+            return [Request(last, last.main)]  # "so do I stop it or not??"
         follow_up = self.cues.is_follow_up(text) or self.cues.is_short(text)
         if last is not None and (follow_up or not confident):
             answer = self.cues.answer_for(last, text)
@@ -249,7 +256,14 @@ class Engine:
             self._say([dated], topic, answer)
             return
         if topic.site is SiteUse.per_site and site is None and self.kb.has_site_texts(key):
-            self._ask_site(topic, answer)
+            if not self.writer.has(key):
+                self._ask_site(topic, answer)
+                return
+            self._say([self.writer.piece(key)], topic, answer, key=key)
+            self.buttons = [Button(self.writer.label("label.lower_back"),
+                                   self.writer.label("label.lower_back")),
+                            Button(self.writer.label("label.neck"),
+                                   self.writer.label("label.neck"))]
             return
         self._say([self.writer.piece(key, site)], topic, answer, key=key)
 
@@ -315,6 +329,8 @@ class Engine:
                         "blood_thinners.bridging", "blood_thinners.why",
                         "blood_thinners.two_medicines"}
         names = self._drugs_for(answer)
+        if answer.key == "blood_thinners.bridging" and self.facts.medications:
+            answer = topic.main  # "bridging with Lovenox, when is my last injection?"
         if answer.key in general_keys and answer.key != "blood_thinners.two_medicines":
             self._say([self.writer.piece(answer.key)], topic, answer, medications=names)
             return

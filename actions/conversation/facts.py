@@ -55,6 +55,7 @@ class Facts:
     correction: bool = False
     stopped_taking: bool = False
     says_none: bool = False
+    text_for_hours: str = ""  # the message with negated numbers removed ("11 not 10" -> "11")
 
     @property
     def site(self) -> Optional[str]:
@@ -89,6 +90,8 @@ def read_facts(kb: KbSnapshot, turn: Turn, cues: Cues, now: dt.datetime) -> Fact
         correction=cues.corrects(text) or bool(negated_meds) or bool(negated_sites),
         stopped_taking=cues.stopped_taking(text),
         says_none=cues.says_none(text),
+        text_for_hours=re.sub(r"\b(?:not|no|instead of|rather than)\s+\d{1,2}\b", " ", text,
+                              flags=re.IGNORECASE),
     )
 
 
@@ -176,6 +179,8 @@ def merge_appointment(kb: KbSnapshot, state: State, facts: Facts, *, asked: bool
     candidate = procedure_start(state.appointment_candidate) if state.appointment_candidate \
         and "T" in state.appointment_candidate else None
     if parsed.date is None:
+        if parsed.time is None and (facts.correction or asked):
+            parsed = _with_bare_hour(parsed, facts, current or candidate)
         if parsed.time is None:
             return merge
         base = candidate or (current if (asked or facts.correction) else None)
@@ -207,6 +212,24 @@ def merge_appointment(kb: KbSnapshot, state: State, facts: Facts, *, asked: bool
         if issue in parsed.issues:
             return _candidate(merge, start, issue.value)
     return _confirmed(merge, start)
+
+
+_BARE_HOUR = re.compile(r"\b(1[0-2]|[1-9])\b(?!\s*(?:days?|weeks?|hours?|mg|st|nd|rd|th|/|:))")
+
+
+def _with_bare_hour(parsed: ParsedAppointment, facts: Facts,
+                    base: Optional[dt.datetime]) -> ParsedAppointment:
+    """"sorry, it's 11 not 10": a bare hour that corrects a known time, read on the same half
+    of the day as that time."""
+    if base is None or parsed.matched_text:
+        return parsed
+    found = _BARE_HOUR.search(facts.text_for_hours)
+    if found is None:
+        return parsed
+    hour = int(found.group(1))
+    if base.hour >= 12 and hour < 12:
+        hour += 12
+    return ParsedAppointment(None, dt.time(hour, 0), parsed.issues)
 
 
 def _candidate_day(state: State) -> Optional[dt.date]:

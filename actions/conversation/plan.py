@@ -78,6 +78,10 @@ def appointment_context(state: State, now: dt.datetime, site: Optional[str]
                         ) -> Optional[PlanContext]:
     """The appointment (the site may still be unknown: fasting and arrival don't need it)."""
     start = procedure_start(state.procedure_start)
+    if start is None and state.appointment_candidate and "T" in state.appointment_candidate:
+        # A time given with a date still to confirm ("next Friday at 10"): the clock times
+        # counted back from it do not depend on which Friday.
+        start = procedure_start(state.appointment_candidate)
     if start is None:
         return None
     return PlanContext(start, site or state.procedure_site or "", now)

@@ -127,6 +127,7 @@ class ConversationCues(Strict):
     carer: Cues
     more: Cues
     none_taken: Cues
+    medicine_use: Cues
     stopped_taking: Cues
     leave: Cues
     kidney: Cues
