@@ -107,10 +107,16 @@ def _with_drug(piece: Piece, medication: Optional[dto.Medication]) -> Piece:
                  (*piece.sources, medication.provenance.source), piece.translated)
 
 
+def drug_name(writer: Writer, medication: dto.Medication) -> str:
+    """The generic name in the patient's language."""
+    return medication.name_in(writer.language)
+
+
 def _values(writer: Writer, medication: dto.Medication, site: Optional[str]) -> dict[str, object]:
+    brands = medication.brands_in(writer.kb.clinic.market)
     return {
-        "drug": medication.generic,
-        "brands": ", ".join(medication.brands) or medication.generic,
+        "drug": drug_name(writer, medication),
+        "brands": ", ".join(brands) or drug_name(writer, medication),
         "site_name": site_name(writer, site),
     }
 
@@ -144,7 +150,7 @@ class MedicineWording:
         """A draft entry: recognised, never advised on."""
         key = ("blood_thinners.not_reviewed" if medication.drug_class in BLEEDING_CLASSES
                else "medications.not_reviewed")
-        return self.writer.piece(key, extra={"drug": medication.generic})
+        return self.writer.piece(key, extra={"drug": drug_name(self.writer, medication)})
 
     def general(self, name: str, site: Optional[str]) -> list[Piece]:
         """The clinic's rule for a drug without dates (site None: identical for both sites)."""
@@ -158,7 +164,7 @@ class MedicineWording:
         pieces = [_with_drug(self._rule(advice, values), medication)]
         if advice.inr_check:
             pieces.append(self.writer.piece("blood_thinners.inr_step",
-                                            extra={"drug": medication.generic}))
+                                            extra={"drug": drug_name(self.writer, medication)}))
         return pieces
 
     def _rule(self, advice: DoseAdvice, values: dict[str, object]) -> Piece:
@@ -185,7 +191,7 @@ class MedicineWording:
             return [self.not_reviewed(medication)]
         if advice.rule is not None and advice.rule.restart_hours is not None:
             return [_with_drug(self.writer.piece("blood_thinners.restart_rule", extra={
-                "drug": medication.generic, "restart_hours": advice.rule.restart_hours}),
+                "drug": drug_name(self.writer, medication), "restart_hours": advice.rule.restart_hours}),
                 medication)]
         return self.general(name, site)
 
@@ -194,7 +200,7 @@ class MedicineWording:
         medication = self.kb.medication(name)
         key = ("blood_thinners.inr_needed" if medication is not None and medication.inr_check
                else "blood_thinners.inr_not_needed")
-        drug = medication.generic if medication is not None else echo_safe(name)
+        drug = drug_name(self.writer, medication) if medication is not None else echo_safe(name)
         return self.writer.piece(key, extra={"drug": drug})
 
     def dated(self, name: str, site: str, dating: Dating, *, checklist: bool = False
@@ -210,7 +216,7 @@ class MedicineWording:
         if advice is None or advice.kind is AdviceKind.NOT_REVIEWED:
             if checklist:
                 return [self.writer.piece("plan.checklist_call_clinic",
-                                          extra={"drug": medication.generic})], False
+                                          extra={"drug": drug_name(self.writer, medication)})], False
             return [self.not_reviewed(medication)], False
         values = _values(self.writer, medication, site)
         if advice.ask_by is not None:
@@ -225,7 +231,7 @@ class MedicineWording:
         if advice.kind is AdviceKind.HOLD:
             if advice.renal_unknown and advice.rule and advice.rule.hold_days_renal_impaired:
                 pieces.append(self.writer.piece("plan.kidney_unknown", extra={
-                    "drug": medication.generic, "hold_days": advice.rule.hold_days,
+                    "drug": drug_name(self.writer, medication), "hold_days": advice.rule.hold_days,
                     "renal_hold_days": advice.rule.hold_days_renal_impaired}))
             if advice.last_dose is not None:
                 values["last_dose"] = self.when(advice.last_dose, today)
@@ -234,10 +240,11 @@ class MedicineWording:
                 pieces.append(self.writer.piece("plan.last_dose_before", extra=values))
             if advice.restart_at is not None:
                 pieces.append(self.writer.piece("plan.restart", extra={
-                    "drug": medication.generic, "restart": self.when(advice.restart_at, today)}))
+                    "drug": drug_name(self.writer, medication),
+                    "restart": self.when(advice.restart_at, today)}))
         else:
             pieces.append(self.writer.piece(_PLAN_KEYS[advice.kind], extra=values))
         if advice.inr_check and advice.kind in (AdviceKind.HOLD, AdviceKind.PRESCRIBER_DECIDES):
-            pieces.append(self.writer.piece("plan.inr_check", extra={"drug": medication.generic}))
+            pieces.append(self.writer.piece("plan.inr_check", extra={"drug": drug_name(self.writer, medication)}))
         pieces[0] = _with_drug(pieces[0], medication)
         return pieces, advice.involves_stopping

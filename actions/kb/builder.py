@@ -28,6 +28,7 @@ def _medication_row(med: schema.Medication) -> models.MedicationRow:
     row = models.MedicationRow(
         id=med.id,
         generic=med.generic,
+        generic_names={lang.value: name for lang, name in med.generic_names.items()},
         drug_class=med.drug_class.value,
         schedule=med.schedule.value,
         prescriber_must_approve=med.prescriber_must_approve,
@@ -37,6 +38,8 @@ def _medication_row(med: schema.Medication) -> models.MedicationRow:
     names: dict[str, tuple[str, str, str | None]] = {
         med.generic.lower(): (med.generic, "generic", None)
     }
+    for translated in med.generic_names.values():
+        names.setdefault(translated.lower(), (translated, "generic", None))
     for market in ("us", "uk", "es"):
         for brand in getattr(med.brands, market):
             names.setdefault(brand.lower(), (brand, "brand", market))
@@ -76,6 +79,7 @@ def _rows(kb: KbContent) -> list[models.KbBase]:
             date_order=clinic.date_order.value,
             clock=clinic.clock.value,
             default_language=clinic.default_language.value,
+            market=clinic.market.value,
             arrival_lead_minutes=clinic.arrival_lead_minutes,
             opening_hours=clinic.opening_hours.model_dump(),
             guideline=clinic.guideline,

@@ -37,6 +37,7 @@ class ClinicProfile:
     date_order: str  # "DMY" or "MDY"
     clock: str  # "12h" or "24h"
     default_language: str
+    market: str  # "us" | "uk" | "es": which brand names patients know
     arrival_lead_minutes: int
     opening_hours: dict[str, str]  # weekday name -> "HH:MM-HH:MM" or "closed"
     guideline: str
@@ -111,8 +112,18 @@ class Medication:
     prescriber_must_approve: bool
     approved: bool
     inr_check: bool = False
+    generic_names: dict[str, str] = field(default_factory=dict)  # language -> generic name
+    brands_by_market: dict[str, tuple[str, ...]] = field(default_factory=dict)
     rules: dict[str, MedicationRule] = field(default_factory=dict)
     provenance: Provenance | None = None
+
+    def name_in(self, language: str) -> str:
+        """The generic name as patients of that language read it."""
+        return self.generic_names.get(language, self.generic)
+
+    def brands_in(self, market: str) -> tuple[str, ...]:
+        """The brand names patients of that market know (none: the generic is shown)."""
+        return self.brands_by_market.get(market, ())
 
     def rule_for(self, risk_class: str) -> MedicationRule | None:
         """The rule for a risk class, or None when the entry is not approved."""

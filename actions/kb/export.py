@@ -69,7 +69,8 @@ def _json(data: dict[str, Any]) -> str:
 
 def _names(med: schema.Medication) -> list[str]:
     brands = [*med.brands.us, *med.brands.uk, *med.brands.es]
-    return list(dict.fromkeys(n.lower() for n in [med.generic, *brands]))
+    generics = [med.generic, *med.generic_names.values()]
+    return list(dict.fromkeys(n.lower() for n in [*generics, *brands]))
 
 
 def _per_language(terms: schema.Terms) -> dict[str, list[str]]:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from actions.kb import schema
 from actions.kb.registry import Registry
-from actions.kb.render import GLOBAL_PLACEHOLDERS
+from actions.kb.render import GLOBAL_PLACEHOLDERS, template_values
 
 SINGLE_SECTIONS: dict[str, type[schema.Reviewed]] = {
     "fasting": schema.FastingPolicy,
@@ -380,7 +380,8 @@ def _site_checks(kb: KbContent, add: _Add) -> None:
 def _medication_checks(kb: KbContent, add: _Add) -> None:
     owner: dict[str, str] = {}
     for med in kb.medications:
-        names = [med.generic, *med.brands.us, *med.brands.uk, *med.brands.es, *med.misspellings]
+        names = [med.generic, *med.generic_names.values(), *med.brands.us, *med.brands.uk,
+                 *med.brands.es, *med.misspellings]
         for name in {n.lower() for n in names}:
             other = owner.setdefault(name, med.id)
             if other != med.id:
@@ -446,6 +447,8 @@ def _text_checks(kb: KbContent, problems: list[Problem]) -> None:
         if language is not schema.Language.en and (schema.Language.en, key) not in approved:
             add(group[0], f"no approved English text for '{key}': every translation needs one")
 
+    _length_checks(kb, approved, add)
+
     for key in sorted(required):
         covered = {t.entry.site for t in approved.get((schema.Language.en, key), [])}
         if schema.Site.any not in covered and not (
@@ -453,3 +456,38 @@ def _text_checks(kb: KbContent, problems: list[Problem]) -> None:
         ):
             problems.append(Problem("texts/en", key, "no approved English text for required key "
                                     f"'{key}' (needs site 'any', or both 'lumbar' and 'cervical')"))
+
+
+SHORT_LIMIT = 320  # two SMS segments (GSM-7: 2 x 153 = 306, plus a little for the note)
+DETAIL_LIMIT = 700
+# Typical long values for the placeholders the conversation fills (dates in the longest form).
+_SAMPLE_VALUES = {
+    "drug": "aspirin and dipyridamole", "brands": "Coumadin, Marevan, Aldocumar",
+    "drug_text": "x" * 40, "site_name": "your lower back", "date": "Wed, Dec 30, 2027, 10:30 am",
+    "arrival": "Wed, Dec 30, 10:00 am", "procedure_start": "Wed, Dec 30, 10:30 am",
+    "limit": "Sat, Dec 26, 10:30 am", "last_dose": "Sat, Dec 26, 8:00 am",
+    "restart": "Thu, Dec 31, 10:30 am", "ask_by": "Tue, Dec 22",
+    "light_meal_cutoff": "Wed, Dec 30, 4:00 am", "fatty_meal_cutoff": "Wed, Dec 30, 2:00 am",
+    "clear_liquids_cutoff": "Wed, Dec 30, 8:00 am", "hold_days": "10", "hold_hours": "24",
+    "renal_hold_days": "6", "restart_hours": "24", "max_length": "2000",
+}
+
+
+def _length_checks(kb: KbContent, approved: dict[tuple[schema.Language, str], list[LoadedText]],
+                   add: Callable[[LoadedText, str], None]) -> None:
+    """`short` fits two SMS segments and `detail` 700 characters once filled."""
+    values: dict[str, str] = {**template_values(kb.clinic, kb.fasting, "Mon-Thu 08:00-17:00, "
+                                                "Fri 08:00-16:00"), **_SAMPLE_VALUES}
+    for group in approved.values():
+        for text in group:
+            for field_name, template, limit in (("short", text.entry.short, SHORT_LIMIT),
+                                                ("detail", text.entry.detail, DETAIL_LIMIT)):
+                if not template:
+                    continue
+                try:
+                    filled = template.format_map(values)
+                except (KeyError, ValueError, IndexError):
+                    continue  # reported by the placeholder check
+                if len(filled) > limit:
+                    add(text, f"{field_name} is {len(filled)} characters once filled; keep it "
+                              f"within {limit}")

@@ -60,6 +60,7 @@ class ClinicRow(ReviewedMixin, KbBase):
     date_order: Mapped[str] = mapped_column(String(3))
     clock: Mapped[str] = mapped_column(String(3))
     default_language: Mapped[str] = mapped_column(String(8))
+    market: Mapped[str] = mapped_column(String(4))
     arrival_lead_minutes: Mapped[int] = mapped_column(Integer)
     opening_hours: Mapped[dict[str, Any]] = mapped_column(JSON)
     guideline: Mapped[str] = mapped_column(Text)
@@ -104,6 +105,7 @@ class MedicationRow(ReviewedMixin, KbBase):
 
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
     generic: Mapped[str] = mapped_column(String(80), unique=True)
+    generic_names: Mapped[dict[str, str]] = mapped_column(JSON)
     drug_class: Mapped[str] = mapped_column(String(32), index=True)
     schedule: Mapped[str] = mapped_column(String(16))
     prescriber_must_approve: Mapped[bool]

@@ -51,6 +51,7 @@ def get_clinic(session: Session) -> dto.ClinicProfile | None:
         date_order=row.date_order,
         clock=row.clock,
         default_language=row.default_language,
+        market=row.market,
         arrival_lead_minutes=row.arrival_lead_minutes,
         opening_hours=dict(row.opening_hours),
         guideline=row.guideline,
@@ -103,6 +104,10 @@ def list_procedures(session: Session) -> list[dto.ProcedureVariant]:
 def _medication(row: models.MedicationRow) -> dto.Medication:
     approved = row.status == APPROVED
     brands = tuple(n.name for n in row.names if n.kind == "brand")
+    by_market: dict[str, list[str]] = {}
+    for name in row.names:
+        if name.kind == "brand" and name.market:
+            by_market.setdefault(name.market, []).append(name.name)
     return dto.Medication(
         generic=row.generic,
         drug_class=row.drug_class,
@@ -111,6 +116,8 @@ def _medication(row: models.MedicationRow) -> dto.Medication:
         prescriber_must_approve=row.prescriber_must_approve,
         approved=approved,
         inr_check=row.inr_check if approved else False,
+        generic_names=dict(row.generic_names or {}),
+        brands_by_market={market: tuple(names) for market, names in by_market.items()},
         rules={
             r.risk_class: dto.MedicationRule(
                 risk_class=r.risk_class,

@@ -67,6 +67,14 @@ class TriageLevel(str, Enum):
     urgent = "urgent"  # call the clinic today (out of hours: the clinic's instruction)
 
 
+class Market(str, Enum):
+    """Where the clinic's patients buy their medicines: which brand names they know."""
+
+    us = "us"
+    uk = "uk"
+    es = "es"
+
+
 class Clock(str, Enum):
     """How the clinic's patients read times: "8:00 am" (12h) or "08:00" (24h)."""
 
@@ -222,6 +230,7 @@ class Clinic(Reviewed):
     date_order: DateOrder
     clock: Clock
     default_language: Language
+    market: Market  # brand names shown to patients come from this market
     arrival_lead_minutes: Annotated[int, Field(ge=0, le=180)]
     opening_hours: OpeningHours
     guideline: NonEmpty
@@ -349,6 +358,7 @@ class Medication(Reviewed):
     """One generic drug: its names, class and hold/restart rule per risk class."""
 
     generic: Annotated[str, Field(pattern=r"^[a-z][a-z0-9 -]*$")]
+    generic_names: dict[Language, NonEmpty] = {}  # the generic as patients read it, per language
     drug_class: DrugClass
     schedule: DoseSchedule
     brands: Brands
