@@ -69,7 +69,6 @@ class _Said:
     part: str | None  # from "in the morning", "de la tarde"
     twenty_four: bool  # "09:30", "0930", "21h": a 24-hour form
     approximate: bool
-    qualified: bool  # introduced by "at"/"a las" or followed by am/pm, "sharp", "ish", a part
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ class _Context:
     meridiem: str | None
     part: str | None
     approximate: bool
-    qualified: bool
+    qualified: bool  # introduced by "at"/"a las" or followed by am/pm, "sharp", "ish", a part
     hour_mark: bool  # "21h", "9 horas": the 24-hour clock
 
 
@@ -187,9 +186,7 @@ def _to_clock(said: _Said, match: re.Match[str]) -> ClockTime | None:
         return None
     fixed = said.meridiem is not None or said.part is not None or said.twenty_four
     if said.minutes_before:
-        moment = dt.datetime.combine(dt.date(2000, 1, 2), value) - dt.timedelta(
-            minutes=said.minute
-        )
+        moment = dt.datetime.combine(dt.date(2000, 1, 2), value) - dt.timedelta(minutes=said.minute)
         value = moment.time()
         if value.hour == 0 and not fixed:
             value = value.replace(hour=12)  # "a la una menos cuarto": 12:45 on a 12-hour clock
@@ -214,7 +211,7 @@ def _wall_time(said: _Said) -> dt.time | None:
 
 
 def _hour_in_part(hour: int, half: str) -> int | None:
-    """"5 de la tarde" is 17:00, "10 at night" 22:00, "12 de la noche" midnight."""
+    """ "5 de la tarde" is 17:00, "10 at night" 22:00, "12 de la noche" midnight."""
     if hour > 12:
         return hour if half in ("pm", "night", "midday") and hour <= 23 else None
     if half == "am":
@@ -277,55 +274,75 @@ def _forms(
     oclock = alternation(words.hour_after) if words.hour_after else "(?!)"
     forms = [
         # 9:30, 9h30, 09:30h, 9:30am
-        (rf"{prefix}{_BEFORE_DIGITS}(?P<h>\d{{1,2}})(?::|h|\s:\s?)(?P<m>[0-5]\d)(?![\d:]){ending}",
-         _digits_read(grammar)),
+        (
+            rf"{prefix}{_BEFORE_DIGITS}(?P<h>\d{{1,2}})(?::|h|\s:\s?)(?P<m>[0-5]\d)(?![\d:]){ending}",
+            _digits_read(grammar),
+        ),
         # 9.30, 9.30am (a dotted pair that could be a date needs a qualifier)
-        (rf"{prefix}{_BEFORE_DIGITS}(?P<h>\d{{1,2}})\.(?P<m>[0-5]\d)(?!\d|[./\-]\d){ending}",
-         _digits_read(grammar, dotted=True)),
+        (
+            rf"{prefix}{_BEFORE_DIGITS}(?P<h>\d{{1,2}})\.(?P<m>[0-5]\d)(?!\d|[./\-]\d){ending}",
+            _digits_read(grammar, dotted=True),
+        ),
         # 9 30
-        (rf"{prefix}{_BEFORE_DIGITS}(?P<h>\d{{1,2}})\s(?P<m>[0-5]\d)(?![\d:/.\-]){ending}",
-         _digits_read(grammar, spaced=True)),
+        (
+            rf"{prefix}{_BEFORE_DIGITS}(?P<h>\d{{1,2}})\s(?P<m>[0-5]\d)(?![\d:/.\-]){ending}",
+            _digits_read(grammar, spaced=True),
+        ),
         # 0930, 1730h
-        (rf"{prefix}{_BEFORE_DIGITS}(?P<h>[01]\d|2[0-3])(?P<m>[0-5]\d)(?![\d/.\-]){ending}",
-         _digits_read(grammar, packed=True)),
+        (
+            rf"{prefix}{_BEFORE_DIGITS}(?P<h>[01]\d|2[0-3])(?P<m>[0-5]\d)(?![\d/.\-]){ending}",
+            _digits_read(grammar, packed=True),
+        ),
         # at 9, 9am, nine o'clock, 9ish, 8 sharp, 9 in the morning, a las nueve
-        (rf"{prefix}{_BEFORE_DIGITS}{hour}(?![\d:.,/]\d|\d|\s*(?:st|nd|rd|th)\b)"
-         rf"(?P<oclock>\s*{oclock})?{ending}",
-         _bare_hour_read(grammar)),
+        (
+            rf"{prefix}{_BEFORE_DIGITS}{hour}(?![\d:.,/]\d|\d|\s*(?:st|nd|rd|th)\b)"
+            rf"(?P<oclock>\s*{oclock})?{ending}",
+            _bare_hour_read(grammar),
+        ),
         # noon, midday, midnight, a mediodía
-        (rf"{prefix}(?<![\w])(?:(?P<noon>{alternation(words.noon_words)})"
-         rf"|(?P<midnight>{alternation(words.midnight_words)}))(?![\w]){ending}",
-         _noon_read(grammar)),
+        (
+            rf"{prefix}(?<![\w])(?:(?P<noon>{alternation(words.noon_words)})"
+            rf"|(?P<midnight>{alternation(words.midnight_words)}))(?![\w]){ending}",
+            _noon_read(grammar),
+        ),
     ]
     if words.past_words or words.to_words:
         forms.append(
             # quarter past 10, ten past eight, twenty to eight, 25 minutes to 9
-            (rf"{prefix}(?<![\w])(?:(?P<mw>{minute_word})|(?P<md>\d{{1,2}})\s+minutes?)"
-             rf"(?:\s+minutes?)?\s+(?P<dir>{alternation([*words.past_words, *words.to_words])})"
-             rf"\s+{hour}(?![\d:.]){ending}",
-             _minutes_first_read(grammar)),
+            (
+                rf"{prefix}(?<![\w])(?:(?P<mw>{minute_word})|(?P<md>\d{{1,2}})\s+minutes?)"
+                rf"(?:\s+minutes?)?\s+(?P<dir>{alternation([*words.past_words, *words.to_words])})"
+                rf"\s+{hour}(?![\d:.]){ending}",
+                _minutes_first_read(grammar),
+            ),
         )
     if words.half_before_hour:
         forms.append(
             # half nine (UK): 9:30
-            (rf"{prefix}(?<![\w]){alternation(words.half_before_hour)}\s+{hour}(?![\d:.])"
-             rf"{ending}",
-             _half_read(grammar)),
+            (
+                rf"{prefix}(?<![\w]){alternation(words.half_before_hour)}\s+{hour}(?![\d:.])"
+                rf"{ending}",
+                _half_read(grammar),
+            ),
         )
     if words.plus_words or words.minus_words:
         forms.append(
             # nueve y media, diez menos cuarto, 9 y 10
-            (rf"{prefix}{_BEFORE_DIGITS}{hour}\s+"
-             rf"(?P<dir>{alternation([*words.plus_words, *words.minus_words])})\s+"
-             rf"(?:(?P<mw>\b{minute_word}\b)|(?P<md>\d{{1,2}})(?:\s+minutos?)?)(?![\w:.]){ending}",
-             _hour_first_read(grammar)),
+            (
+                rf"{prefix}{_BEFORE_DIGITS}{hour}\s+"
+                rf"(?P<dir>{alternation([*words.plus_words, *words.minus_words])})\s+"
+                rf"(?:(?P<mw>\b{minute_word}\b)|(?P<md>\d{{1,2}})(?:\s+minutos?)?)(?![\w:.]){ending}",
+                _hour_first_read(grammar),
+            ),
         )
     if words.after_hour_minutes:
         forms.append(
             # nine thirty, 9 forty-five
-            (rf"{prefix}{_BEFORE_DIGITS}{hour}\s+"
-             rf"(?P<aw>\b{alternation(list(words.after_hour_minutes))})(?![\w]){ending}",
-             _after_hour_read(grammar)),
+            (
+                rf"{prefix}{_BEFORE_DIGITS}{hour}\s+"
+                rf"(?P<aw>\b{alternation(list(words.after_hour_minutes))})(?![\w]){ending}",
+                _after_hour_read(grammar),
+            ),
         )
     return tuple(_Form(re.compile(spaced(source), flags), read) for source, read in forms)
 
@@ -343,15 +360,17 @@ def _number(text: str, words: Lexicon) -> int:
 def _context(match: re.Match[str], grammar: _Grammar) -> _Context:
     tail = match.groupdict().get("tail") or ""
     part = next((p for pattern, p in grammar.clock_parts if pattern.search(tail)), None)
-    about = bool(match.groupdict().get("about")) or bool(
-        tail and grammar.about_after.search(tail)
-    )
+    about = bool(match.groupdict().get("about")) or bool(tail and grammar.about_after.search(tail))
     exact = bool(tail and grammar.exact_after.search(tail))
     hour_mark = bool(re.search(r"(?<![\w])(?:h|hrs?|horas?)(?![\w])", tail, re.IGNORECASE))
     ap = match.groupdict().get("ap")
     meridiem = None if ap is None else ("pm" if ap.strip().lower().startswith("p") else "am")
     qualified = bool(
-        match.groupdict().get("pre") or ap or part or about or (exact and not hour_mark)
+        match.groupdict().get("pre")
+        or ap
+        or part
+        or about
+        or (exact and not hour_mark)
         or match.groupdict().get("oclock")
     )
     return _Context(meridiem, part, about, qualified, hour_mark)
@@ -364,9 +383,15 @@ def _followed_by_unit(match: re.Match[str], text: str, grammar: _Grammar) -> boo
 
 
 def _after_date_words(match: re.Match[str], text: str, grammar: _Grammar) -> bool:
-    """"Dec 9 30", "in 2027", "de 1961": the number belongs to a date."""
+    """ "Dec 9 30", "in 2027", "de 1961": the number belongs to a date."""
     start = match.start("h")
     return grammar.date_before.search(text[max(0, start - 14) : start]) is not None
+
+
+def _said(
+    heard: _Context, hour: int, minute: int, *, before: bool = False, twenty_four: bool = False
+) -> _Said:
+    return _Said(hour, minute, before, heard.meridiem, heard.part, twenty_four, heard.approximate)
 
 
 def _digits_read(
@@ -377,49 +402,43 @@ def _digits_read(
     packed: bool = False,
 ) -> Callable[[re.Match[str], str], _Said | None]:
     def read(match: re.Match[str], text: str) -> _Said | None:
-        said = _context(match, grammar)
+        heard = _context(match, grammar)
         hour_text, minute = match.group("h"), int(match.group("m"))
         hour = int(hour_text)
-        qualified = said.qualified
         if _followed_by_unit(match, text, grammar):
             return None
-        if dotted and not (qualified or said.hour_mark or minute > 12):
+        if dotted and not (heard.qualified or heard.hour_mark or minute > 12):
             return None  # "3.12" is a date; "9.30" and "at 3.12" are times
-        if spaced and not qualified and (minute % 5 or _after_date_words(match, text, grammar)):
-            return None
-        if packed and not (qualified or said.hour_mark or hour_text.startswith("0")):
+        unsure = spaced and not heard.qualified
+        if unsure and (minute % 5 or _after_date_words(match, text, grammar)):
+            return None  # "9 30" is a time; "Dec 9 30" a date, "2 37" two numbers
+        if packed and not (heard.qualified or heard.hour_mark or hour_text.startswith("0")):
             return None  # "2026" is a year; "0930", "at 1730", "1730h" are times
-        twenty_four = hour_text.startswith("0") or hour >= 13 or said.hour_mark
-        return _Said(
-            hour, minute, False, said.meridiem, said.part,
-            twenty_four or packed, said.approximate, qualified,
-        )
+        twenty_four = packed or hour_text.startswith("0") or hour >= 13 or heard.hour_mark
+        return _said(heard, hour, minute, twenty_four=twenty_four)
 
     return read
 
 
 def _bare_hour_read(grammar: _Grammar) -> Callable[[re.Match[str], str], _Said | None]:
     def read(match: re.Match[str], text: str) -> _Said | None:
-        said = _context(match, grammar)
-        if not said.qualified or _followed_by_unit(match, text, grammar):
-            return None
+        heard = _context(match, grammar)
+        if not heard.qualified or _followed_by_unit(match, text, grammar):
+            return None  # "9" alone is a number; "at 9", "9am", "9ish", "a las 9" are times
         if match.group("h").isdigit() and _glued_to_date(match, text):
             return None
-        if _only_words_after(match, said) and _is_day_number(match, text, grammar):
+        if _only_words_after(match) and _is_day_number(match, text, grammar):
             return None  # "Dec 3 in the morning" is the 3rd, not 3 am
         hour = _number(match.group("h"), grammar.words)
-        twenty_four = hour >= 13 or hour == 0 or said.hour_mark
-        return _Said(
-            hour, 0, False, said.meridiem, said.part, twenty_four,
-            said.approximate, True,
-        )
+        return _said(heard, hour, 0, twenty_four=hour >= 13 or hour == 0 or heard.hour_mark)
 
     return read
 
 
-def _only_words_after(match: re.Match[str], said: _Context) -> bool:
+def _only_words_after(match: re.Match[str]) -> bool:
     """Qualified only by words after the number ("in the morning", "ish"), not "at" or "am"."""
-    return not (match.groupdict().get("pre") or said.meridiem or match.groupdict().get("oclock"))
+    groups = match.groupdict()
+    return not (groups.get("pre") or groups.get("ap") or groups.get("oclock"))
 
 
 def _is_day_number(match: re.Match[str], text: str, grammar: _Grammar) -> bool:
@@ -428,16 +447,16 @@ def _is_day_number(match: re.Match[str], text: str, grammar: _Grammar) -> bool:
 
 
 def _glued_to_date(match: re.Match[str], text: str) -> bool:
-    """"15/12 a las 9" is fine; the "12" of "15/12 am" is not an hour."""
+    """ "15/12 a las 9" is fine; the "12" of "15/12 am" is not an hour."""
     start = match.start("h")
     return start > 0 and text[start - 1] in "/-."
 
 
 def _noon_read(grammar: _Grammar) -> Callable[[re.Match[str], str], _Said | None]:
     def read(match: re.Match[str], text: str) -> _Said | None:
-        said = _context(match, grammar)
+        heard = _context(match, grammar)
         hour = 12 if match.group("noon") else 0
-        return _Said(hour, 0, False, None, None, True, said.approximate, True)
+        return _Said(hour, 0, False, None, None, True, heard.approximate)
 
     return read
 
@@ -447,30 +466,21 @@ def _minutes_first_read(grammar: _Grammar) -> Callable[[re.Match[str], str], _Sa
     before = {word.lower() for word in words.to_words}
 
     def read(match: re.Match[str], text: str) -> _Said | None:
-        said = _context(match, grammar)
-        if _followed_by_unit(match, text, grammar):
-            return None
+        heard = _context(match, grammar)
         minute = _minutes(match, words)
-        if minute is None or not 0 < minute < 60:
+        if minute is None or not 0 < minute < 60 or _followed_by_unit(match, text, grammar):
             return None
-        direction = match.group("dir").lower()
-        return _Said(
-            _number(match.group("h"), words), minute, direction in before,
-            said.meridiem, said.part, False, said.approximate, True,
-        )
+        hour = _number(match.group("h"), words)
+        return _said(heard, hour, minute, before=match.group("dir").lower() in before)
 
     return read
 
 
 def _half_read(grammar: _Grammar) -> Callable[[re.Match[str], str], _Said | None]:
     def read(match: re.Match[str], text: str) -> _Said | None:
-        said = _context(match, grammar)
         if _followed_by_unit(match, text, grammar):
-            return None
-        return _Said(
-            _number(match.group("h"), grammar.words), 30, False, said.meridiem,
-            said.part, False, said.approximate, True,
-        )
+            return None  # "half 10mg"
+        return _said(_context(match, grammar), _number(match.group("h"), grammar.words), 30)
 
     return read
 
@@ -480,19 +490,15 @@ def _hour_first_read(grammar: _Grammar) -> Callable[[re.Match[str], str], _Said 
     minus = {word.lower() for word in words.minus_words}
 
     def read(match: re.Match[str], text: str) -> _Said | None:
-        said = _context(match, grammar)
-        if match.group("md") and not said.qualified:
+        heard = _context(match, grammar)
+        if match.group("md") and not heard.qualified:
             return None  # "9 y 10" alone could be two numbers; "a las 9 y 10" is a time
-        if _followed_by_unit(match, text, grammar):
-            return None
         minute = _minutes(match, words)
-        if minute is None or not 0 < minute < 60:
+        if minute is None or not 0 < minute < 60 or _followed_by_unit(match, text, grammar):
             return None
         hour = _number(match.group("h"), words)
-        return _Said(
-            hour, minute, match.group("dir").lower() in minus, said.meridiem,
-            said.part, hour >= 13, said.approximate, True,
-        )
+        before = match.group("dir").lower() in minus
+        return _said(heard, hour, minute, before=before, twenty_four=hour >= 13)
 
     return read
 
@@ -501,17 +507,14 @@ def _after_hour_read(grammar: _Grammar) -> Callable[[re.Match[str], str], _Said 
     words = grammar.words
 
     def read(match: re.Match[str], text: str) -> _Said | None:
-        said = _context(match, grammar)
-        if not (said.qualified or not match.group("h").isdigit()):
-            return None
+        heard = _context(match, grammar)
+        if match.group("h").isdigit() and not heard.qualified:
+            return None  # "nine thirty" is a time; "9 thirty" needs "at" or am/pm
         if _followed_by_unit(match, text, grammar):
             return None
         minute = words.after_hour_minutes[re.sub(r"\s+", " ", match.group("aw").lower())]
         hour = _number(match.group("h"), words)
-        return _Said(
-            hour, minute, False, said.meridiem, said.part, hour >= 13,
-            said.approximate, True,
-        )
+        return _said(heard, hour, minute, twenty_four=hour >= 13)
 
     return read
 
