@@ -86,7 +86,7 @@ class _DatePatterns:
     weekday_day: re.Pattern[str]  # "martes 15"
     ends_with_month: re.Pattern[str]
     ends_with_weekday: re.Pattern[str]
-    today: tuple[tuple[re.Pattern[str], str], ...]
+    rewrites: tuple[tuple[re.Pattern[str], str], ...]
     day_offsets: tuple[tuple[re.Pattern[str], int], ...]
     in_count: re.Pattern[str] | None
     ago_count: re.Pattern[str] | None
@@ -137,9 +137,9 @@ def _patterns(languages: tuple[str, ...]) -> _DatePatterns:
         else re.compile("(?!)"),
         ends_with_month=re.compile(rf"\b{month}\.?,?\s*(?:the\s+)?$", flags),
         ends_with_weekday=re.compile(rf"\b{weekday}\.?,?\s*$", flags),
-        today=tuple(
-            (re.compile(rf"\b{spaced(pattern)}\b", flags), replacement)
-            for pattern, replacement in words.today_rewrites
+        rewrites=tuple(
+            (re.compile(rf"\b{spaced(pattern)}", flags), replacement)
+            for pattern, replacement in words.rewrites
         ),
         day_offsets=tuple(
             (re.compile(rf"\b{spaced(pattern)}\b", flags), days)
@@ -256,7 +256,7 @@ def prepare(text: str, today: dt.date, languages: Sequence[str] = _EN) -> str:
     """
     found = _patterns(tuple(languages))
     text = unicodedata.normalize("NFC", text)
-    for pattern, replacement in found.today:
+    for pattern, replacement in found.rewrites:
         text = _substitute(text, pattern, _filled(replacement))
     text = _resolve_relative(text, today, found)
     return expand_day_ordinals(text, today, languages)

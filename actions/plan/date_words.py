@@ -50,9 +50,9 @@ class Lexicon:
     midnight_words: tuple[str, ...] = ()
     # Parts of the day said without a clock time: "first thing", "por la tarde".
     day_parts: tuple[tuple[str, str], ...] = ()
-    # Phrases rewritten to a plain day word first: "this morning" -> "today morning".
-    today_rewrites: tuple[tuple[str, str], ...] = ()
-    today_word: str = "today"
+    # Phrases rewritten before anything is read ({0} is the first group): "this morning" ->
+    # "today morning", "el día 5" -> "el 5" (dateparser reads neither).
+    rewrites: tuple[tuple[str, str], ...] = ()
     relative_words: tuple[str, ...] = ()  # name a day relative to today: "tomorrow", "ayer"
     day_offsets: tuple[tuple[str, int], ...] = ()  # resolved here: "pasado manana" -> +2
     in_words: tuple[str, ...] = ()  # "in two weeks", "dentro de dos semanas"
@@ -137,11 +137,10 @@ ENGLISH = Lexicon(
         ("(?:(?:in|during|on|for) the |the )?evenings?", "evening"),
         ("(?:(?:in|during|on|for) the |the |at )?nights?", "night"),
     ),
-    today_rewrites=(
-        ("this (morning|afternoon|evening)", "today {0}"),
-        ("tonight", "today night"),
+    rewrites=(
+        ("this (morning|afternoon|evening)\\b", "today {0}"),
+        ("tonight\\b", "today night"),
     ),
-    today_word="today",
     relative_words=(
         "today", "tonight", "tomorrow", "tmrw", "yesterday", "fortnight", "from now", "ago",
     ),
@@ -255,8 +254,10 @@ SPANISH = Lexicon(
         ("(?:por|en|durante|de|a) la tarde", "afternoon"),
         ("(?:por|en|durante|de|a) la noche", "night"),
     ),
-    today_rewrites=(("esta (manana|tarde|noche)", "hoy por la {0}"),),
-    today_word="hoy",
+    rewrites=(
+        ("esta (manana|tarde|noche)\\b", "hoy por la {0}"),
+        ("(?:el )?dia (?=\\d)", "el "),
+    ),
     relative_words=(
         "hoy", "manana", "ayer", "anteayer", "antes de ayer", "pasado manana", "dentro de",
         "hace",
@@ -377,12 +378,12 @@ def lexicon(languages: tuple[str, ...]) -> Lexicon:
 
 
 def _merge(tables: Sequence[Lexicon]) -> Lexicon:
-    """Union of the tables; the first language writes dates back and says "today"."""
+    """Union of the tables; the first language's month names write dates back."""
     first = tables[0]
     values: dict[str, object] = {}
     for item in fields(Lexicon):
         name = item.name
-        if name in ("month_names", "date_format", "today_word"):
+        if name in ("month_names", "date_format"):
             values[name] = getattr(first, name)
         elif name in ("weekdays", "months"):
             values[name] = tuple(
