@@ -92,6 +92,8 @@ class _DatePatterns:
     ago_count: re.Pattern[str] | None
     next_week: re.Pattern[str] | None
     weekday_index: dict[str, int]
+    duration: re.Pattern[str]  # "30 minutes": a number that is no day
+    dotted: re.Pattern[str]  # "3.12", "14.03.1961"
 
 
 @lru_cache(maxsize=16)
@@ -164,13 +166,20 @@ def _patterns(languages: tuple[str, ...]) -> _DatePatterns:
         if words.next_week
         else None,
         weekday_index={name: index for index, names in enumerate(words.weekdays) for name in names},
+        duration=re.compile(
+            rf"\b\d+\s*{alternation(words.duration_words)}(?![\w])"
+            if words.duration_words
+            else "(?!)",
+            flags,
+        ),
+        dotted=re.compile(r"(?<![\d.:/])\d{1,2}\.\d{1,2}(?:\.(?:\d{4}|\d{2}))?(?![\d]|[.]\d)"),
     )
 
 
 def has_date_anchor(text: str, languages: Sequence[str] = _EN) -> bool:
     """Whether a dateparser hit names a day at all (not just a time, "a day" or "now")."""
     found = _patterns(tuple(languages))
-    rest = fold(without_times(text, languages))
+    rest = found.duration.sub(" ", fold(without_times(text, languages)))
     return bool(
         re.search(r"\d", rest)
         or found.month.search(rest)
@@ -259,6 +268,7 @@ def prepare(text: str, today: dt.date, languages: Sequence[str] = _EN) -> str:
     for pattern, replacement in found.rewrites:
         text = _substitute(text, pattern, _filled(replacement))
     text = _resolve_relative(text, today, found)
+    text = _dotted_as_slashed(text, found, languages)
     return expand_day_ordinals(text, today, languages)
 
 
@@ -338,6 +348,19 @@ def _resolve_relative(text: str, today: dt.date, found: _DatePatterns) -> str:
 
         text = _substitute(text, found.next_week, next_week_day)
     return text
+
+
+def _dotted_as_slashed(text: str, found: _DatePatterns, languages: Sequence[str]) -> str:
+    """ "3.12" and "14.03.1961" as "3/12", "14/03/1961": dateparser reads no dotted date.
+
+    A dotted pair the clock grammar reads as a time ("9.30", "at 3.12") is left alone.
+    """
+    times = [(clock.start, clock.end) for clock in find_clock_times(text, languages)]
+    chars = list(text)
+    for match in found.dotted.finditer(text):
+        if not any(start < match.end() and match.start() < end for start, end in times):
+            chars[match.start() : match.end()] = match.group().replace(".", "/")
+    return "".join(chars)
 
 
 def _filled(template: str) -> Callable[[re.Match[str]], str]:

@@ -42,6 +42,8 @@ class Lexicon:
     at_words: tuple[str, ...] = ()  # introduce a time: "at", "a las"
     about_words: tuple[str, ...] = ()  # introduce an approximate time: "around", "sobre las"
     about_after: tuple[str, ...] = ()  # follow an approximate time: "ish", "mas o menos"
+    # A window, read as its start and approximate: "between 9 and 10", "entre las 9 y las 10".
+    range_words: tuple[tuple[str, str], ...] = ()
     exact_after: tuple[str, ...] = ()  # follow an exact time: "sharp", "en punto"
     hour_after: tuple[str, ...] = ()  # follow a bare hour: "o'clock", "horas"
     # Said after a clock time, fixing its half of the day: "9 in the morning", "5 de la tarde".
@@ -58,6 +60,7 @@ class Lexicon:
     in_words: tuple[str, ...] = ()  # "in two weeks", "dentro de dos semanas"
     ago_words: tuple[str, ...] = ()  # "hace dos dias" (before the count)
     unit_words: tuple[tuple[str, str], ...] = ()  # ("semanas?", "week")
+    duration_words: tuple[str, ...] = ()  # "30 minutes", "6 horas": a length of time, no day
     next_before: tuple[str, ...] = ()  # "next Friday", "el proximo viernes"
     next_after: tuple[str, ...] = ()  # "el viernes que viene"
     next_week: tuple[str, ...] = ()  # "Friday next week", "el viernes de la semana que viene"
@@ -113,13 +116,14 @@ ENGLISH = Lexicon(
     past_words=("past", "after"),
     to_words=("to", "before", "til"),
     half_before_hour=("half",),
-    at_words=("at", "@", "for", "from", "by"),
+    at_words=("at", "@"),
     about_words=(
         "around", "round about", "about", "approximately", "approx", "roughly", "circa",
         "~", "at around", "at about", "at approximately", "at roughly",
     ),
     about_after=("-?ish", "or so"),
-    exact_after=("sharp", "on the dot", "exactly", "hours", "hrs", "h"),
+    range_words=(("between", "and"), ("from", "to")),
+    exact_after=("sharp", "on the dot", "exactly", "hours", "hrs", "h"),  # "1730 hours"
     hour_after=("o'?\\s?clock",),
     clock_parts=(
         ("in the morning", "morning"), ("in the afternoon", "afternoon"),
@@ -146,6 +150,7 @@ ENGLISH = Lexicon(
     ),
     in_words=("in", "within", "after"),
     unit_words=(("days?", "day"), ("weeks?", "week"), ("months?", "month")),
+    duration_words=("minutes?", "mins?", "hours?", "hrs?"),
     next_before=("next",),
     next_week=("{weekday},? next week", "{weekday} of next week", "next week,? on {weekday}"),
     vague_periods=("(?:this|next|coming) (?:week|month)",),
@@ -169,8 +174,9 @@ ENGLISH = Lexicon(
         "previously", "came", "saw", "seen", "gave", "used to",
     ),
     booking_words=(
-        "booked", "booking", "scheduled", "rescheduled", "planned", "due", "moved", "changed",
-        "postponed", "brought forward", "told", "given", "said", "says", "saying", "letter",
+        "booked", "booking", "scheduled", "reschedul(?:e|ed|ing)", "planned", "due",
+        "mov(?:e|ed|ing)", "chang(?:e|ed|ing)", "postpon(?:e|ed)", "brought forward", "now",
+        "told", "given", "said", "says", "saying", "letter",
         "will", "'ll", "going to", "gonna", "is on", "it's on", "its on", "is at", "coming in",
         "come in", "confirmed",
     ),
@@ -238,6 +244,7 @@ SPANISH = Lexicon(
         "aproximadamente a las", "aprox\\.? a las",
     ),
     about_after=("mas o menos", "o asi", "aproximadamente", "aprox\\.?", "y pico"),
+    range_words=(("entre las", "y las"), ("entre la", "y las"), ("de", "a")),
     exact_after=("en punto", "puntual(?:es)?", "h", "hrs?", "horas?"),
     clock_parts=(
         ("de la manana", "morning"), ("de la madrugada", "early_morning"),
@@ -266,6 +273,7 @@ SPANISH = Lexicon(
     in_words=("dentro de", "en", "de aqui a"),
     ago_words=("hace",),
     unit_words=(("dias?", "day"), ("semanas?", "week"), ("mes(?:es)?", "month")),
+    duration_words=("minutos?", "min", "horas?", "h"),
     next_before=("proximo", "proxima"),
     next_after=("que viene", "proximo", "de la semana que viene", "de la proxima semana"),
     next_week=(
@@ -293,13 +301,14 @@ SPANISH = Lexicon(
     past_event_words=(
         "me operaron", "me opere", "me hicieron", "me pusieron", "me infiltraron",
         "me pincharon", "me inyectaron", "me dieron el alta", "tuve", "tuvo", "fue", "fui",
-        "estuve", "estaba", "hice", "hace", "pasado(?! manana)", "pasada", "ultima", "ultimo",
-        "anterior",
+        "estuve", "estaba", "era", "hice", "hace", "pasado(?! manana)", "pasada", "ultima",
+        "ultimo", "anterior", "deje", "pare", "empece", "cene", "comi", "desayune",
     ),
     booking_words=(
         "me toca", "tengo que ir", "me citaron", "me han citado", "me dijeron", "me han dicho",
-        "me han dado", "sera", "va a ser", "es el", "es a las", "cambiaron", "han cambiado",
-        "movido", "pasado al", "vengo", "venir", "pone", "dice", "confirmado", "programad[oa]",
+        "me han dado", "sera", "va a ser", "es el", "es a las", "cambi\\w*", "mov\\w*",
+        "aplaz\\w*", "adelant\\w*", "retras\\w*", "ahora", "pasado al", "vengo", "venir", "pone",
+        "dice", "confirmad[oa]", "programad[oa]",
     ),
     appointment_nouns=(
         "cita", "procedimiento", "intervencion", "rizotomia", "radiofrecuencia", "ablacion",

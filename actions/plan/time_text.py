@@ -271,6 +271,7 @@ def _forms(
 ) -> tuple[_Form, ...]:
     words = grammar.words
     minute_word = alternation(list(words.minute_words))
+    hour_word = alternation(list(words.hour_words))
     oclock = alternation(words.hour_after) if words.hour_after else "(?!)"
     forms = [
         # 9:30, 9h30, 09:30h, 9:30am
@@ -306,6 +307,16 @@ def _forms(
             _noon_read(grammar),
         ),
     ]
+    for start_word, end_word in words.range_words:
+        forms.append(
+            # between 9 and 10, entre las 9 y las 10: the start of the window, approximately
+            (
+                rf"(?<![\w])(?P<range>{spaced(start_word)})\s+{hour}(?:[:.h](?P<m>[0-5]\d))?"
+                rf"\s+{spaced(end_word)}\s+(?:\d{{1,2}}(?:[:.h][0-5]\d)?|\b{hour_word}\b)"
+                rf"(?![\d:.]){ending}",
+                _range_read(grammar),
+            ),
+        )
     if words.past_words or words.to_words:
         forms.append(
             # quarter past 10, ten past eight, twenty to eight, 25 minutes to 9
@@ -362,7 +373,7 @@ def _context(match: re.Match[str], grammar: _Grammar) -> _Context:
     part = next((p for pattern, p in grammar.clock_parts if pattern.search(tail)), None)
     about = bool(match.groupdict().get("about")) or bool(tail and grammar.about_after.search(tail))
     exact = bool(tail and grammar.exact_after.search(tail))
-    hour_mark = bool(re.search(r"(?<![\w])(?:h|hrs?|horas?)(?![\w])", tail, re.IGNORECASE))
+    hour_mark = bool(re.search(r"(?<![\w])(?:h|hrs?|hours?|horas?)(?![\w])", tail, re.IGNORECASE))
     ap = match.groupdict().get("ap")
     meridiem = None if ap is None else ("pm" if ap.strip().lower().startswith("p") else "am")
     qualified = bool(
@@ -457,6 +468,17 @@ def _noon_read(grammar: _Grammar) -> Callable[[re.Match[str], str], _Said | None
         heard = _context(match, grammar)
         hour = 12 if match.group("noon") else 0
         return _Said(hour, 0, False, None, None, True, heard.approximate)
+
+    return read
+
+
+def _range_read(grammar: _Grammar) -> Callable[[re.Match[str], str], _Said | None]:
+    def read(match: re.Match[str], text: str) -> _Said | None:
+        if _followed_by_unit(match, text, grammar):
+            return None  # "between 2 and 3 days"
+        heard = replace(_context(match, grammar), approximate=True)
+        hour = _number(match.group("h"), grammar.words)
+        return _said(heard, hour, int(match.group("m") or 0), twenty_four=hour >= 13)
 
     return read
 

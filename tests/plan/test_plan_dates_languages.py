@@ -282,3 +282,34 @@ def test_a_part_of_day_far_from_the_day_is_not_its_time() -> None:
 def test_unknown_language_is_refused() -> None:
     with pytest.raises(ValueError, match="no date words"):
         parse("demain à 9 heures", ("fr",))
+
+
+@pytest.mark.parametrize(
+    ("text", "languages", "date", "time", "issues"),
+    [
+        ("I need to stop eating 6 hours before", ("en",), None, None, (NO_DATE,)),
+        ("Dec 3 at 8, arrive 30 minutes early", ("en",), DEC3, t(8), ()),  # no day in "30 min"
+        ("My appointment is at 10.15 on 3.12", ("en",), d(3, 12, 2027), t(10, 15), (AMBIGUOUS,)),
+        ("el 15.12 a las 9", ES, d(12, 15), t(9), ()),  # a dotted date, common in Spain
+        ("Friday between 9 and 10", ("en",), FRI, t(9), (APPROXIMATE,)),
+        ("Friday between 2 and 3pm", ("en",), FRI, t(14), (APPROXIMATE,)),
+        ("el viernes entre las 9 y las 10", ES, FRI, t(9), (APPROXIMATE,)),
+        ("I had to reschedule it to Friday at 9", ("en",), FRI, t(9), ()),
+        ("tuve que cambiarla al viernes a las 9", ES, FRI, t(9), ()),
+        ("era el viernes pero ahora es el lunes a las 9", ES, d(11, 23), t(9), ()),
+        ("it was on Friday but now it's Monday at 9", ("en",), d(11, 23), t(9), ()),
+        ("I'll be there at 7:30 for an 8:00 procedure on Friday", ("en",), FRI, t(8), ()),
+        ("la cita es mañana, ayer cené a las 9", ES, d(11, 19), None, ()),
+        ("dejé el sintrom el lunes", ES, None, None, (NO_DATE, NOT_APPOINTMENT)),
+        ("born 14.03.1961", ("en",), None, None, (NO_DATE, NOT_APPOINTMENT)),
+    ],
+)
+def test_edges_found_while_probing(
+    text: str,
+    languages: tuple[str, ...],
+    date: dt.date | None,
+    time: dt.time | None,
+    issues: Issues,
+) -> None:
+    parsed = parse(text, languages, "DMY" if languages == ES else "MDY")
+    assert (parsed.date, parsed.time, parsed.issues) == (date, time, issues)
