@@ -28,6 +28,8 @@ class MessageContext:
 
     not_appointment: tuple[Span, ...]  # birth dates, ages, sentences about the past
     about_medicine: tuple[Span, ...]  # sentences about when a dose is taken
+    ages: tuple[Span, ...] = ()  # "tengo 64 años" (also in not_appointment)
+    about_appointment: tuple[Span, ...] = ()  # sentences naming the procedure or appointment
 
     def excluded(self) -> tuple[Span, ...]:
         """Everything that must not give the appointment's time."""
@@ -50,19 +52,23 @@ def read_context(text: str, languages: Sequence[str] = ("en",)) -> MessageContex
     """Find the birth dates, ages, past events and medicine sentences in `text` (positions)."""
     found = _patterns(tuple(languages))
     folded = fold(text)
-    spans: list[Span] = []
-    for pattern in (found.birth_before, found.birth_after, found.age):
+    ages = [match.span() for match in found.age.finditer(folded)]
+    spans: list[Span] = list(ages)
+    for pattern in (found.birth_before, found.birth_after):
         spans.extend(match.span() for match in pattern.finditer(folded))
     medicine: list[Span] = []
+    appointment: list[Span] = []
     for start, end in clauses(folded, found):
         clause = folded[start:end]
+        if found.nouns.search(clause):
+            appointment.append((start, end))
         if found.booking.search(clause):
             continue
         if found.past.search(clause):
             spans.append((start, end))
         elif found.dose.search(clause) and not found.nouns.search(clause):
             medicine.append((start, end))
-    return MessageContext(tuple(sorted(spans)), tuple(medicine))
+    return MessageContext(tuple(sorted(spans)), tuple(medicine), tuple(ages), tuple(appointment))
 
 
 def clauses(folded: str, found: _ContextPatterns) -> list[Span]:

@@ -37,6 +37,7 @@ __all__ = [
     "has_date_anchor",
     "has_meridiem",
     "is_vague_period",
+    "names_a_day_or_year",
     "names_calendar_date",
     "next_day_of_month",
     "next_month_day",
@@ -92,8 +93,8 @@ class _DatePatterns:
     ago_count: re.Pattern[str] | None
     next_week: re.Pattern[str] | None
     weekday_index: dict[str, int]
-    duration: re.Pattern[str]  # "30 minutes": a number that is no day
-    dotted: re.Pattern[str]  # "3.12", "14.03.1961"
+    duration: re.Pattern[str]  # "30 minutes": a number that is no day ("in 3 hours" is today)
+    dotted: re.Pattern[str]  # "on 3.12", "14.03.1961"
 
 
 @lru_cache(maxsize=16)
@@ -167,19 +168,25 @@ def _patterns(languages: tuple[str, ...]) -> _DatePatterns:
         else None,
         weekday_index={name: index for index, names in enumerate(words.weekdays) for name in names},
         duration=re.compile(
-            rf"\b\d+\s*{alternation(words.duration_words)}(?![\w])"
+            rf"(?P<lead>\b{alternation(words.in_words)}\s+)?\b\d+\s*"
+            rf"{alternation(words.duration_words)}(?![\w])"
             if words.duration_words
             else "(?!)",
             flags,
         ),
-        dotted=re.compile(r"(?<![\d.:/])\d{1,2}\.\d{1,2}(?:\.(?:\d{4}|\d{2}))?(?![\d]|[.]\d)"),
+        dotted=re.compile(
+            rf"(?P<cue>\b(?:{alternation([*words.dotted_date_cues, weekday])})\.?,?\s+)?"
+            r"(?<![\d.:/])(?P<a>\d{1,2})\.(?P<b>\d{1,2})(?P<year>\.(?:\d{4}|\d{2}))?"
+            r"(?![\d]|[.]\d)",
+            flags,
+        ),
     )
 
 
 def has_date_anchor(text: str, languages: Sequence[str] = _EN) -> bool:
     """Whether a dateparser hit names a day at all (not just a time, "a day" or "now")."""
     found = _patterns(tuple(languages))
-    rest = found.duration.sub(" ", fold(without_times(text, languages)))
+    rest = found.duration.sub(_unless_relative, fold(without_times(text, languages)))
     return bool(
         re.search(r"\d", rest)
         or found.month.search(rest)
@@ -187,6 +194,30 @@ def has_date_anchor(text: str, languages: Sequence[str] = _EN) -> bool:
         or found.relative.search(rest)
         or found.vague_period.search(rest)
     )
+
+
+def names_a_day_or_year(text: str, languages: Sequence[str] = _EN) -> bool:
+    """Like has_date_anchor, but a bare number ("£300", "pain was 8") does not count.
+
+    Why: to say a date was left out (NOT_APPOINTMENT) there must have been a date.
+    """
+    found = _patterns(tuple(languages))
+    rest = found.duration.sub(_unless_relative, fold(without_times(text, languages)))
+    return bool(
+        any(_plausible_numeric_date(match) for match in _NUMERIC_DATE_RE.finditer(rest))
+        or re.search(r"\b(?:19|20)\d{2}\b|\d(?:st|nd|rd|th)\b|\d{4}-\d{1,2}-\d{1,2}", rest)
+        or found.month.search(rest)
+        or found.weekday.search(rest)
+        or found.relative.search(rest)
+    )
+
+
+def _plausible_numeric_date(match: re.Match[str]) -> bool:
+    """ "3/11", "14.03.1961" could be dates; "38.9" (a temperature) and "2.5" (a dose) not."""
+    first, second = int(match.group("a")), int(match.group("b"))
+    if match.group("sep") == "." and match.group("year") is None:
+        return False
+    return 1 <= first <= 31 and 1 <= second <= 31 and min(first, second) <= 12
 
 
 def is_vague_period(text: str, languages: Sequence[str] = _EN) -> bool:
@@ -351,16 +382,27 @@ def _resolve_relative(text: str, today: dt.date, found: _DatePatterns) -> str:
 
 
 def _dotted_as_slashed(text: str, found: _DatePatterns, languages: Sequence[str]) -> str:
-    """ "3.12" and "14.03.1961" as "3/12", "14/03/1961": dateparser reads no dotted date.
+    """ "on 3.12", "el 15.12" and "14.03.1961" with slashes: dateparser reads no dotted date.
 
-    A dotted pair the clock grammar reads as a time ("9.30", "at 3.12") is left alone.
+    Only with a year or after a word that introduces a date: "apixaban 2.5" and "fever 38.9"
+    are no dates. A dotted pair the clock grammar reads as a time ("at 9.30") is left alone.
     """
     times = [(clock.start, clock.end) for clock in find_clock_times(text, languages)]
     chars = list(text)
-    for match in found.dotted.finditer(text):
-        if not any(start < match.end() and match.start() < end for start, end in times):
-            chars[match.start() : match.end()] = match.group().replace(".", "/")
+    for match in found.dotted.finditer(fold(text)):
+        first, second = int(match.group("a")), int(match.group("b"))
+        plausible = 1 <= first <= 31 and 1 <= second <= 31 and min(first, second) <= 12
+        start, end = match.start("a"), match.end()
+        if not plausible or not (match.group("cue") or match.group("year")):
+            continue
+        if not any(a < end and start < b for a, b in times):
+            chars[start:end] = text[start:end].replace(".", "/")
     return "".join(chars)
+
+
+def _unless_relative(match: re.Match[str]) -> str:
+    """ "30 minutes" names no day; "in 3 hours" is later today."""
+    return match.group() if match.group("lead") else " "
 
 
 def _filled(template: str) -> Callable[[re.Match[str]], str]:

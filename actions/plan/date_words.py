@@ -52,6 +52,8 @@ class Lexicon:
     midnight_words: tuple[str, ...] = ()
     # Parts of the day said without a clock time: "first thing", "por la tarde".
     day_parts: tuple[tuple[str, str], ...] = ()
+    greetings: tuple[str, ...] = ()  # "good morning" names no part of the appointment's day
+    dotted_date_cues: tuple[str, ...] = ()  # "on 3.12", "el 15.12": the dotted pair is a date
     # Phrases rewritten before anything is read ({0} is the first group): "this morning" ->
     # "today morning", "el día 5" -> "el 5" (dateparser reads neither).
     rewrites: tuple[tuple[str, str], ...] = ()
@@ -141,6 +143,8 @@ ENGLISH = Lexicon(
         ("(?:(?:in|during|on|for) the |the )?evenings?", "evening"),
         ("(?:(?:in|during|on|for) the |the |at )?nights?", "night"),
     ),
+    greetings=("good (?:morning|afternoon|evening|night)", "morning all", "evening all"),
+    dotted_date_cues=("on", "for", "the", "date", "until", "till", "by", "from"),
     rewrites=(
         ("this (morning|afternoon|evening)\\b", "today {0}"),
         ("tonight\\b", "today night"),
@@ -165,13 +169,14 @@ ENGLISH = Lexicon(
     ),
     birth_after=("(?:is |was )?(?:my )?(?:date of birth|birthday|dob|birth ?date)",),
     age_phrases=(
-        "i'?m {n}(?: years?(?: old)?)?", "i am {n}(?: years?(?: old)?)?",
+        "i'?m {n}(?: years?(?: old)?)?(?= ?(?:$|[,.;!?]|and\\b|years?\\b|yo\\b))",
+        "i am {n}(?: years?(?: old)?)?(?= ?(?:$|[,.;!?]|and\\b|years?\\b|yo\\b))",
         "{n} years? old", "{n} yrs? old", "aged {n}", "age:? {n}", "{n} years of age",
     ),
     past_event_words=(
         "had", "got", "was", "were", "did", "went", "received", "underwent", "took", "stopped",
         "started", "finished", "injected", "operated", "done", "last", "ago", "previous",
-        "previously", "came", "saw", "seen", "gave", "used to",
+        "previously", "came", "saw", "seen", "gave", "used to", "since", "been",
     ),
     booking_words=(
         "booked", "booking", "scheduled", "reschedul(?:e|ed|ing)", "planned", "due",
@@ -261,6 +266,8 @@ SPANISH = Lexicon(
         ("(?:por|en|durante|de|a) la tarde", "afternoon"),
         ("(?:por|en|durante|de|a) la noche", "night"),
     ),
+    greetings=("buenos dias", "buenas tardes", "buenas noches", "buen dia"),
+    dotted_date_cues=("el", "del", "dia", "para", "fecha", "hasta", "desde"),
     rewrites=(
         ("esta (manana|tarde|noche)\\b", "hoy por la {0}"),
         ("(?:el )?dia (?=\\d)", "el "),
@@ -303,6 +310,7 @@ SPANISH = Lexicon(
         "me pincharon", "me inyectaron", "me dieron el alta", "tuve", "tuvo", "fue", "fui",
         "estuve", "estaba", "era", "hice", "hace", "pasado(?! manana)", "pasada", "ultima",
         "ultimo", "anterior", "deje", "pare", "empece", "cene", "comi", "desayune",
+        "desde hace", "desde que", "desde el", "desde la",
     ),
     booking_words=(
         "me toca", "tengo que ir", "me citaron", "me han citado", "me dijeron", "me han dicho",

@@ -25,6 +25,7 @@ from actions.plan.date_search import Hit, find_dates
 from actions.plan.date_text import (
     has_date_anchor,
     is_vague_period,
+    names_a_day_or_year,
     names_calendar_date,
     next_month_day,
     numeric_date,
@@ -151,7 +152,7 @@ def parse_appointment(
         hit for hit in hits if has_date_anchor(hit.text, languages) and _names_a_day(hit, languages)
     ]
     if not dated:
-        return _without_date(message, part_of_day_times, languages)
+        return _without_date(message, languages)
 
     chosen = next((hit for hit in dated if hit.moment.date() >= today), dated[0])
     issues: set[AppointmentIssue] = set()
@@ -207,24 +208,24 @@ def _read_message(prepared: str, languages: Sequence[str]) -> _Message:
     )
 
 
-def _without_date(
-    message: _Message, part_of_day_times: Mapping[str, dt.time], languages: Sequence[str]
-) -> ParsedAppointment:
+def _without_date(message: _Message, languages: Sequence[str]) -> ParsedAppointment:
+    """No day: the time said about the procedure, if any; a part of the day is only named.
+
+    Why no default time here: "good morning" or "coffee in the morning" is no appointment time.
+    """
     issues = {AppointmentIssue.NO_DATE}
-    if any(
-        has_date_anchor(message.text[start:end], languages)
-        for start, end in message.context.not_appointment
-    ):
+    context = message.context
+    ignored = [message.text[start:end] for start, end in context.not_appointment]
+    if context.ages or any(names_a_day_or_year(span, languages) for span in ignored):
         issues.add(AppointmentIssue.NOT_APPOINTMENT)  # only a birth date, an age, a past event
-    clock = message.clocks[0] if message.clocks else None
+    about = [c for c in message.clocks if overlaps((c.start, c.end), context.about_appointment)]
+    candidates = about or list(message.clocks)
+    clock = candidates[0] if candidates else None
     part = message.parts[0].part if message.parts else None
     time: dt.time | None = None
     if clock is not None:
         time = _apply_part_of_day(clock, part)
         _flag_clock(clock, part, issues)
-    elif part is not None and part in part_of_day_times:
-        time = part_of_day_times[part]
-        issues.add(AppointmentIssue.APPROXIMATE_TIME)
     return ParsedAppointment(date=None, time=time, issues=_ordered(issues), part_of_day=part)
 
 

@@ -92,6 +92,7 @@ class _Form:
 class _Grammar:
     forms: tuple[_Form, ...]
     parts: tuple[tuple[re.Pattern[str], str], ...]
+    greetings: re.Pattern[str]
     dose_parts: tuple[tuple[re.Pattern[str], PartOfDay], ...]
     units_after: re.Pattern[str]
     date_before: re.Pattern[str]  # a number after these belongs to a date: "Dec 9 30"
@@ -136,7 +137,7 @@ def find_parts_of_day(text: str, languages: Sequence[str] = ("en",)) -> list[Day
     """Parts of the day named without a clock time, in order ("tomorrow morning", "a primera
     hora"). Clock times are skipped first, so "9 in the morning" is a time, not a part."""
     grammar = _grammar(tuple(languages))
-    folded = fold(without_times(text, languages))
+    folded = grammar.greetings.sub(_spaces, fold(without_times(text, languages)))
     found = [
         (match.start(), match.end(), DayPart(part, match.start(), match.end()))
         for pattern, part in grammar.parts
@@ -159,6 +160,10 @@ def dose_time_words(text: str, languages: Sequence[str] = ("en",)) -> list[PartO
         for match in pattern.finditer(folded)
     ]
     return list(dict.fromkeys(_leftmost_longest(found)))
+
+
+def _spaces(match: re.Match[str]) -> str:
+    return " " * len(match.group())
 
 
 def blank(text: str, spans: Iterable[tuple[int, int]]) -> str:
@@ -243,6 +248,10 @@ def _grammar(languages: tuple[str, ...]) -> _Grammar:
         parts=tuple(
             (re.compile(rf"(?<![\w]){spaced(pattern)}(?![\w])", flags), part)
             for pattern, part in words.day_parts
+        ),
+        greetings=re.compile(
+            rf"(?<![\w]){alternation(words.greetings)}(?![\w])" if words.greetings else "(?!)",
+            flags,
         ),
         dose_parts=tuple(
             (re.compile(rf"(?<![\w])(?:{spaced(pattern)})(?![\w])", flags), part)

@@ -106,12 +106,21 @@ def test_four_digit_time_is_not_a_date_or_year() -> None:
         ("at 5", t(5), (AMBIGUOUS, NO_DATE)),  # a bare early hour stays ambiguous
         ("half five", t(5, 30), (AMBIGUOUS, NO_DATE)),
         ("around 9", t(9), (NO_DATE, APPROXIMATE)),
-        ("in the morning", t(8), (NO_DATE, APPROXIMATE)),
+        ("in the morning", None, (NO_DATE,)),  # named (part_of_day), but no time assumed
+        ("good morning", None, (NO_DATE,)),
+        ("nothing after midnight but my procedure isn't until 1pm", t(13), (NO_DATE,)),
+        ("I was told nothing after midnight, my procedure is at 1pm", t(13), (NO_DATE,)),
     ],
 )
-def test_english_times_without_a_day(text: str, time: dt.time, issues: Issues) -> None:
+def test_english_times_without_a_day(text: str, time: dt.time | None, issues: Issues) -> None:
     parsed = parse(text)
     assert (parsed.date, parsed.time, parsed.issues) == (None, time, issues)
+
+
+def test_a_part_of_day_alone_is_named_not_timed() -> None:
+    parsed = parse("in the morning")
+    assert (parsed.time, parsed.part_of_day) == (None, "morning")
+    assert parse("good morning").part_of_day is None
 
 
 ES = ("es",)
@@ -288,6 +297,25 @@ def test_unknown_language_is_refused() -> None:
     ("text", "languages", "date", "time", "issues"),
     [
         ("I need to stop eating 6 hours before", ("en",), None, None, (NO_DATE,)),
+        ("my procedure is in 3 hours", ("en",), d(11, 18), t(13), ()),  # later today
+        ("apixaban 2.5", ("en",), None, None, (NO_DATE,)),  # a dose, not 2 May
+        ("fever 38.9 since the procedure", ("en",), None, None, (NO_DATE,)),
+        ("i got a bill for £300", ("en",), None, None, (NO_DATE,)),
+        ("I'm 5 minutes away", ("en",), None, None, (NO_DATE,)),
+        (
+            "since the ablation this morning my leg is numb",
+            ("en",),
+            None,
+            None,
+            (NO_DATE, NOT_APPOINTMENT),
+        ),
+        (
+            "been sick all night, procedure this afternoon",
+            ("en",),
+            d(11, 18),
+            t(12),
+            (APPROXIMATE,),
+        ),
         ("Dec 3 at 8, arrive 30 minutes early", ("en",), DEC3, t(8), ()),  # no day in "30 min"
         ("My appointment is at 10.15 on 3.12", ("en",), d(3, 12, 2027), t(10, 15), (AMBIGUOUS,)),
         ("el 15.12 a las 9", ES, d(12, 15), t(9), ()),  # a dotted date, common in Spain
