@@ -46,6 +46,7 @@ class _ContextPatterns:
     nouns: re.Pattern[str]
     dose: re.Pattern[str]
     clause_end: re.Pattern[str]
+    cutoff_before: re.Pattern[str]
 
 
 def read_context(text: str, languages: Sequence[str] = ("en",)) -> MessageContext:
@@ -69,6 +70,16 @@ def read_context(text: str, languages: Sequence[str] = ("en",)) -> MessageContex
         elif found.dose.search(clause) and not found.nouns.search(clause):
             medicine.append((start, end))
     return MessageContext(tuple(sorted(spans)), tuple(medicine), tuple(ages), tuple(appointment))
+
+
+def is_cut_off(text: str, start: int, languages: Sequence[str] = ("en",)) -> bool:
+    """Whether the time at `start` is a limit ("nothing after midnight", "antes de las 8").
+
+    Why: fasting instructions sit next to the day ("Friday, nothing after midnight") and
+    must not become the procedure time.
+    """
+    before = fold(text[max(0, start - 24) : start])
+    return _patterns(tuple(languages)).cutoff_before.search(before) is not None
 
 
 def clauses(folded: str, found: _ContextPatterns) -> list[Span]:
@@ -107,6 +118,10 @@ def _patterns(languages: tuple[str, ...]) -> _ContextPatterns:
         booking=_words(words.booking_words),
         nouns=_words(words.appointment_nouns),
         dose=_words(words.dose_words),
+        cutoff_before=re.compile(
+            rf"(?<![\w]){alternation(words.cutoff_words)}\s*$" if words.cutoff_words else "(?!)",
+            flags,
+        ),
         clause_end=re.compile(
             rf"{_SENTENCE_END}|\s(?:{'|'.join(spaced(j) for j in words.clause_joiners)})(?=\s)"
             if words.clause_joiners

@@ -76,6 +76,7 @@ class Lexicon:
     past_event_words: tuple[str, ...] = ()  # "I had", "me operaron": something that happened
     booking_words: tuple[str, ...] = ()  # "booked", "told", "me citaron": says when it will be
     appointment_nouns: tuple[str, ...] = ()  # "procedure", "cita": what the sentence is about
+    cutoff_words: tuple[str, ...] = ()  # "nothing after midnight": a limit, not the appointment
     dose_words: tuple[str, ...] = ()  # "I take", "me tomo": the sentence is about a medicine
     dose_parts: tuple[tuple[str, PartOfDay], ...] = ()  # "with breakfast" -> morning
     # "and my ...", "y la ...": where one message's clauses meet (a joiner before a new subject)
@@ -189,6 +190,7 @@ ENGLISH = Lexicon(
         "appointments?", "appt", "procedures?", "rhizotomy", "ablation", "rfa", "surgery",
         "admission",
     ),
+    cutoff_words=("after", "before", "since", "no later than", "not later than", "up to"),
     dose_words=(
         "take", "takes", "taking", "dose", "doses", "pill", "pills", "tablet", "tablets",
         "inject", "injection of", "swallow",
@@ -322,6 +324,7 @@ SPANISH = Lexicon(
         "cita", "procedimiento", "intervencion", "rizotomia", "radiofrecuencia", "ablacion",
         "operacion", "ingreso",
     ),
+    cutoff_words=("despues de", "antes de", "a partir de", "desde", "hasta"),
     dose_words=(
         "tomo", "toma", "tomar", "me tomo", "dosis", "pastillas?", "comprimidos?", "me pincho",
         "me pongo", "me inyecto",

@@ -20,7 +20,7 @@ from enum import Enum
 from types import MappingProxyType
 
 from actions.plan.clock import add_months, clinic_zone, require_aware
-from actions.plan.date_context import MessageContext, Span, overlaps, read_context
+from actions.plan.date_context import MessageContext, Span, is_cut_off, overlaps, read_context
 from actions.plan.date_search import Hit, find_dates
 from actions.plan.date_text import (
     has_date_anchor,
@@ -202,7 +202,12 @@ def _read_message(prepared: str, languages: Sequence[str]) -> _Message:
     return _Message(
         text=prepared,
         searched=blank(prepared, [*spoken, *context.not_appointment]),
-        clocks=tuple(c for c in clocks if not overlaps((c.start, c.end), excluded)),
+        clocks=tuple(
+            c
+            for c in clocks
+            if not overlaps((c.start, c.end), excluded)
+            and not is_cut_off(prepared, c.start, languages)
+        ),
         parts=tuple(p for p in parts if not overlaps((p.start, p.end), excluded)),
         context=context,
     )

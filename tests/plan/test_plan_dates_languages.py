@@ -297,6 +297,10 @@ def test_unknown_language_is_refused() -> None:
     ("text", "languages", "date", "time", "issues"),
     [
         ("I need to stop eating 6 hours before", ("en",), None, None, (NO_DATE,)),
+        ("procedure Friday, nothing to eat after midnight", ("en",), FRI, None, ()),  # a limit
+        ("Friday, can I eat before 6am", ("en",), FRI, None, ()),
+        ("Friday at 9, nothing after midnight", ("en",), FRI, t(9), ()),
+        ("la cita es el viernes, no comer después de las 12", ES, FRI, None, ()),
         ("my procedure is in 3 hours", ("en",), d(11, 18), t(13), ()),  # later today
         ("apixaban 2.5", ("en",), None, None, (NO_DATE,)),  # a dose, not 2 May
         ("fever 38.9 since the procedure", ("en",), None, None, (NO_DATE,)),
