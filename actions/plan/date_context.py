@@ -42,6 +42,8 @@ class _ContextPatterns:
     birth_after: re.Pattern[str]  # "14/3/61 is my date of birth"
     age: re.Pattern[str]
     past: re.Pattern[str]
+    past_markers: re.Pattern[str]
+    booked_for: re.Pattern[str]
     booking: re.Pattern[str]
     nouns: re.Pattern[str]
     dose: re.Pattern[str]
@@ -65,11 +67,21 @@ def read_context(text: str, languages: Sequence[str] = ("en",)) -> MessageContex
             appointment.append((start, end))
         if found.booking.search(clause):
             continue
-        if found.past.search(clause):
+        if _already_happened(clause, found):
             spans.append((start, end))
         elif found.dose.search(clause) and not found.nouns.search(clause):
             medicine.append((start, end))
     return MessageContext(tuple(sorted(spans)), tuple(medicine), tuple(ages), tuple(appointment))
+
+
+def _already_happened(clause: str, found: _ContextPatterns) -> bool:
+    """ "I had an injection on 3/11", "my last procedure was": yes. "I got an appointment for
+    Friday", "my appointment was set for the 5th": no, a past tense that reports the booking."""
+    if found.past_markers.search(clause):
+        return True
+    if not found.past.search(clause):
+        return False
+    return not (found.nouns.search(clause) and found.booked_for.search(clause))
 
 
 def is_cut_off(text: str, start: int, languages: Sequence[str] = ("en",)) -> bool:
@@ -115,6 +127,8 @@ def _patterns(languages: tuple[str, ...]) -> _ContextPatterns:
         ),
         age=re.compile(rf"(?<![\w])(?:{'|'.join(ages)})(?![\w])", flags),
         past=_words(words.past_event_words),
+        past_markers=_words(words.past_markers),
+        booked_for=_words(words.booked_for),
         booking=_words(words.booking_words),
         nouns=_words(words.appointment_nouns),
         dose=_words(words.dose_words),

@@ -73,7 +73,9 @@ class Lexicon:
     birth_words: tuple[str, ...] = ()  # "born", "fecha de nacimiento"
     birth_after: tuple[str, ...] = ()  # after the date: "14/3/61 is my date of birth"
     age_phrases: tuple[str, ...] = ()  # "tengo 64 anos" ({n} is the number)
-    past_event_words: tuple[str, ...] = ()  # "I had", "me operaron": something that happened
+    past_event_words: tuple[str, ...] = ()  # "I had", "was": a past tense, maybe of the booking
+    past_markers: tuple[str, ...] = ()  # "last", "ago", "me operaron": plainly already happened
+    booked_for: tuple[str, ...] = ()  # "an appointment for Friday", "cita para el viernes"
     booking_words: tuple[str, ...] = ()  # "booked", "told", "me citaron": says when it will be
     appointment_nouns: tuple[str, ...] = ()  # "procedure", "cita": what the sentence is about
     cutoff_words: tuple[str, ...] = ()  # "nothing after midnight": a limit, not the appointment
@@ -176,11 +178,15 @@ ENGLISH = Lexicon(
     ),
     past_event_words=(
         "had", "got", "was", "were", "did", "went", "received", "underwent", "took", "stopped",
-        "started", "finished", "injected", "operated", "done", "last", "ago", "previous",
-        "previously", "came", "saw", "seen", "gave", "used to", "since", "been",
+        "started", "finished", "injected", "operated", "done", "came", "saw", "seen", "gave",
     ),
+    past_markers=(
+        "last", "ago", "previous", "previously", "used to", "since", "been",
+    ),
+    booked_for=("for",),
     booking_words=(
-        "booked", "booking", "scheduled", "reschedul(?:e|ed|ing)", "planned", "due",
+        "booked", "booking", "scheduled", "reschedul(?:e|ed|ing)", "planned", "due", "set for",
+        "gave me", "given", "slot",
         "mov(?:e|ed|ing)", "chang(?:e|ed|ing)", "postpon(?:e|ed)", "brought forward", "now",
         "told", "given", "said", "says", "saying", "letter",
         "will", "'ll", "going to", "gonna", "is on", "it's on", "its on", "is at", "coming in",
@@ -308,12 +314,16 @@ SPANISH = Lexicon(
     birth_after=("(?:es )?(?:mi )?(?:fecha de nacimiento|cumpleanos)",),
     age_phrases=("tengo {n} anos", "{n} anos de edad", "edad:? {n}", "cumplo {n}"),
     past_event_words=(
-        "me operaron", "me opere", "me hicieron", "me pusieron", "me infiltraron",
-        "me pincharon", "me inyectaron", "me dieron el alta", "tuve", "tuvo", "fue", "fui",
-        "estuve", "estaba", "era", "hice", "hace", "pasado(?! manana)", "pasada", "ultima",
-        "ultimo", "anterior", "deje", "pare", "empece", "cene", "comi", "desayune",
-        "desde hace", "desde que", "desde el", "desde la",
+        "tuve", "tuvo", "fue", "fui", "estuve", "estaba", "era", "hice", "deje", "pare",
+        "empece", "cene", "comi", "desayune",
     ),
+    past_markers=(
+        "me operaron", "me opere", "me hicieron", "me pusieron", "me infiltraron",
+        "me pincharon", "me inyectaron", "me dieron el alta", "hace", "pasado(?! manana)",
+        "pasada", "ultima", "ultimo", "anterior", "desde hace", "desde que", "desde el",
+        "desde la",
+    ),
+    booked_for=("para",),
     booking_words=(
         "me toca", "tengo que ir", "me citaron", "me han citado", "me dijeron", "me han dicho",
         "me han dado", "sera", "va a ser", "es el", "es a las", "cambi\\w*", "mov\\w*",

@@ -229,6 +229,8 @@ def test_spanish_without_a_day(text: str, time: dt.time | None, issues: Issues) 
         ("me operaron el 5 de mayo", ES),
         ("me hicieron una infiltración el 3 de noviembre", ES),
         ("me pusieron la inyección hace dos semanas", ES),
+        ("la operación fue el 5 de mayo", ES),
+        ("I had the rhizotomy this morning", ("en",)),
     ],
 )
 def test_dates_that_are_not_the_appointment(text: str, languages: tuple[str, ...]) -> None:
@@ -247,6 +249,12 @@ def test_dates_that_are_not_the_appointment(text: str, languages: tuple[str, ...
         ("I had an injection on 3/11 and my procedure is on the 20th", ("en",), FRI, None),
         ("I'm 64 and my procedure is Dec 3 at 8", ("en",), DEC3, t(8)),
         ("I was told it's on Friday at 9", ("en",), FRI, t(9)),
+        ("I got an appointment for Friday at 9", ("en",), FRI, t(9)),  # past tense, the booking
+        ("my appointment was set for Friday at 9", ("en",), FRI, t(9)),
+        ("they gave me Friday at 9", ("en",), FRI, t(9)),
+        ("I already have my appointment on Friday at 9", ("en",), FRI, t(9)),
+        ("me dieron cita para el viernes a las 9", ES, FRI, t(9)),
+        ("ya tengo cita el viernes a las 9", ES, FRI, t(9)),
         ("it was moved to Friday at 9", ("en",), FRI, t(9)),
         ("nací el 14/03/1961 y la cita es el 14 a las 8", ES, d(12, 14), t(8)),
         (
