@@ -8,6 +8,7 @@ settings are chosen in one place.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -70,10 +71,8 @@ def find_dates(
     hits: list[Hit] = []
     cursor = 0
     for matched, moment, period in found or []:
-        start = text.find(matched, cursor)
-        if start < 0:
-            start = max(text.find(matched), 0)
-        cursor = start + len(matched)
+        start, end = _locate(text, matched, cursor)
+        cursor = end
         data = parser.get_date_data(matched)
         if data.date_obj is not None:
             moment = data.date_obj
@@ -84,9 +83,9 @@ def find_dates(
         part = data.part_of_day.value if data.part_of_day is not None else None
         hits.append(
             Hit(
-                text=matched,
+                text=text[start:end],
                 start=start,
-                end=start + len(matched),
+                end=end,
                 moment=_clinic_wall_time(moment, clinic_zone),
                 parts=parts,
                 period=str(period or "day"),
@@ -94,3 +93,20 @@ def find_dates(
             )
         )
     return hits
+
+
+def _locate(text: str, matched: str, cursor: int) -> tuple[int, int]:
+    """Where dateparser's phrase is in `text`.
+
+    Why not `str.find`: dateparser collapses runs of whitespace in what it returns ("5 de
+    diciembre" for "5 de   diciembre"), and the parser blanks clock times out with spaces.
+    """
+    tokens = matched.split()
+    if not tokens:
+        return cursor, cursor
+    pattern = re.compile(r"\s*".join(re.escape(token) for token in tokens), re.IGNORECASE)
+    found = pattern.search(text, cursor) or pattern.search(text)
+    if found is None:
+        start = max(text.find(matched), 0)
+        return start, start + len(matched)
+    return found.span()

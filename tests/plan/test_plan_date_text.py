@@ -11,9 +11,13 @@ from actions.plan.date_text import (
     expand_day_ordinals,
     find_time,
     has_date_anchor,
+    is_vague_period,
     next_day_of_month,
     numeric_date,
+    prepare,
+    says_next_weekday,
     spell_out_hours,
+    weekday_named,
 )
 
 TODAY = dt.date(2026, 11, 18)
@@ -100,3 +104,68 @@ def test_numeric_date() -> None:
     assert found is not None and (found.first, found.second, found.year) == (3, 12, 2027)
     assert numeric_date("2026-12-03") is None
     assert numeric_date("8:30") is None
+
+
+ES = ("es",)
+
+
+@pytest.mark.parametrize(
+    ("text", "languages", "expected"),
+    [
+        ("el martes 15 a las 9", ES, "el martes 15 de diciembre de 2026 a las 9"),
+        ("el día 3", ES, "el 3 de diciembre de 2026"),
+        ("el 3", ES, "el 3 de diciembre de 2026"),
+        ("el 14 a las 8", ES, "el 14 de diciembre de 2026 a las 8"),
+        ("el 15 de diciembre", ES, "el 15 de diciembre"),
+        ("el 5/12", ES, "el 5/12"),
+        ("tomo una el 1 de cada mes", ES, "tomo una el 1 de cada mes"),
+        ("pasado mañana", ES, "20 de noviembre de 2026"),
+        ("antes de ayer", ES, "16 de noviembre de 2026"),
+        ("dentro de dos semanas", ES, "2 de diciembre de 2026"),
+        ("en 3 días", ES, "21 de noviembre de 2026"),
+        ("dentro de un mes", ES, "18 de diciembre de 2026"),
+        ("el viernes de la semana que viene", ES, "viernes 27 de noviembre de 2026"),
+        ("esta tarde", ES, "hoy por la tarde"),
+        ("in two weeks", ("en",), "December 2 2026"),
+        ("Friday next week", ("en",), "Friday November 27 2026"),
+        ("this morning", ("en",), "today morning"),
+        ("the 20th at 8am", ("en",), "November 20 2026 at 8am"),
+    ],
+)
+def test_prepare(text: str, languages: tuple[str, ...], expected: str) -> None:
+    assert prepare(text, TODAY, languages) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "anchored"),
+    [
+        ("mañana", True),
+        ("manana", True),
+        ("el miércoles", True),
+        ("hoy", True),
+        ("15 de diciembre", True),
+        ("dentro de dos semanas", True),
+        ("la semana que viene", True),
+        ("a las 9:30", False),
+        ("un día", False),
+    ],
+)
+def test_spanish_date_anchor(text: str, anchored: bool) -> None:
+    assert has_date_anchor(text, ES) is anchored
+
+
+def test_spanish_weekdays_and_periods() -> None:
+    assert weekday_named("el sábado", ES) == 5
+    assert weekday_named("el MIERCOLES", ES) == 2
+    assert says_next_weekday("el jueves que viene", ES)
+    assert says_next_weekday("el próximo jueves", ES)
+    assert not says_next_weekday("el jueves", ES)
+    assert is_vague_period("la semana que viene", ES)
+    assert is_vague_period("el mes que viene", ES)
+    assert not is_vague_period("el 5 del mes que viene", ES)
+
+
+def test_english_helpers_keep_their_default_language() -> None:
+    assert weekday_named("next Tues") == 1
+    assert says_next_weekday("next Friday")
+    assert not has_date_anchor("el jueves")
