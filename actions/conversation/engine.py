@@ -227,6 +227,9 @@ class Engine:
                 self.buttons.append(Button(self.writer.label("label.human"),
                                            self.writer.label("question.human")))
 
+    def _languages(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((self.turn.language, "en")))
+
     def _site(self) -> Optional[str]:
         return self.hypothetical_site or self.state.procedure_site
 
@@ -577,7 +580,7 @@ class Engine:
                 return ANSWERED
             return UNUSABLE
         if pending.ask == "dose_times":
-            times = facts_mod.dose_times_from(self.turn.text)
+            times = facts_mod.dose_times_from(self.turn.text, self._languages())
             if times:
                 drugs = pending.medications or self.state.last_medications
                 dose_times = dict(self.state.dose_times)

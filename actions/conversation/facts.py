@@ -18,6 +18,7 @@ from actions.conversation.cues import Cues, normalise
 from actions.conversation.turn import State, Turn
 from actions.kb.snapshot import KbSnapshot
 from actions.plan.dates import AppointmentIssue, ParsedAppointment, parse_appointment
+from actions.plan.time_text import dose_time_words, find_clock_times
 
 # A negation right before a mention: "not Eliquis", "no es el cuello", "instead of the neck".
 _NEGATED_BEFORE = re.compile(
@@ -256,29 +257,9 @@ def _confirmed(merge: Merge, start: dt.datetime) -> Merge:
     return merge
 
 
-def clock_times(text: str) -> list[dt.time]:
-    """Every clock time in a message ("9am and 9pm"), in order."""
-    from actions.plan.date_text import find_time
-
-    found: list[dt.time] = []
-    rest = text
-    for _ in range(4):
-        clock = find_time(rest)
-        if clock is None:
-            break
-        found.append(clock.value)
-        shorter = without_times_once(rest)
-        if shorter == rest:
-            break
-        rest = shorter
-    return found
-
-
-def without_times_once(text: str) -> str:
-    """The text without its first clock time."""
-    from actions.plan.date_text import _TIME_RE
-
-    return _TIME_RE.sub(" ", text, count=1)
+def clock_times(text: str, languages: tuple[str, ...] = ("en",)) -> list[dt.time]:
+    """Every clock time in a message ("9am and 9pm", "a las 9 y a las 21h"), in order."""
+    return [clock.value for clock in find_clock_times(text, languages)]
 
 
 # The latest wall time of each part of the day: a dose "in the evening" is taken as late as
@@ -287,21 +268,12 @@ LATEST_IN_PART = {
     "morning": dt.time(11, 59), "afternoon": dt.time(16, 59), "evening": dt.time(20, 59),
     "night": dt.time(23, 59),
 }
-_PART_WORDS = {
-    "morning": re.compile(r"\b(morning|breakfast|mañana|manana|desayuno|am\b)", re.I),
-    "afternoon": re.compile(r"\b(afternoon|lunch|mediod[ií]a|comida|almuerzo)", re.I),
-    "evening": re.compile(r"\b(evening|dinner|supper|tea ?time|cena|tarde)", re.I),
-    "night": re.compile(r"\b(night|bed ?time|before bed|noche|antes de dormir|acostarme)", re.I),
-}
-
-
-def dose_times_from(text: str) -> tuple[dt.time, ...]:
+def dose_times_from(text: str, languages: tuple[str, ...] = ("en",)) -> tuple[dt.time, ...]:
     """The patient's usual dose times: clock times, else the latest time of each part of the
     day they name ("once a day with dinner" -> 20:59)."""
-    times = clock_times(text)
+    times = clock_times(text, languages)
     if times:
         return tuple(sorted(set(times)))
-    plain = normalise(text)
-    parts = [LATEST_IN_PART[name] for name, pattern in _PART_WORDS.items()
-             if pattern.search(plain)]
+    parts = [LATEST_IN_PART[part.value] for part in dose_time_words(text, languages)
+             if part.value in LATEST_IN_PART]
     return tuple(sorted(set(parts)))

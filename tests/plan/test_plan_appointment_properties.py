@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from actions.plan.clock import wall_instant
 from actions.plan.dates import AppointmentIssue, ParsedAppointment, parse_appointment
-from actions.plan.formatting import MONTH_ABBREVIATIONS
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 ZONES = ("America/New_York", "Europe/Madrid", "Australia/Sydney", "UTC")
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -67,7 +68,7 @@ def write_date(day: dt.date, language: str, style: str, order: str) -> Written:
     """`day` written the way a patient would, in one of the supported forms."""
     if language == "en":
         forms = {
-            "abbreviation": f"{MONTH_ABBREVIATIONS[day.month - 1]} {day.day} {day.year}",
+            "abbreviation": f"{MONTHS[day.month - 1]} {day.day} {day.year}",
             "day_month": f"{day.day} {EN_MONTHS[day.month - 1]} {day.year}",
             "ordinal_of": f"the {_ordinal(day.day)} of {EN_MONTHS[day.month - 1]} {day.year}",
             "yearless": f"{EN_MONTHS[day.month - 1]} {day.day}",

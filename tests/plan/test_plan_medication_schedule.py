@@ -8,18 +8,19 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from actions.kb.dto import Medication, MedicationRule
-from actions.plan.clock import UTC, PartOfDay
+from actions.plan.clock import UTC, PartOfDay, part_of_day
 from actions.plan.fasting import arrival_time
 from actions.plan.medication_schedule import (
     AdviceKind,
     Contact,
-    DoseTimes,
     advise,
     ask_deadline,
 )
 
 NY = ZoneInfo("America/New_York")
 NOW = dt.datetime(2026, 11, 18, 10, 0, tzinfo=NY)
+TWICE = (dt.time(8), dt.time(20))  # the patient's usual times for a twice-daily drug
+MORNING = (dt.time(8),)
 
 
 class Rule:
@@ -81,14 +82,12 @@ def at(year: int, month: int, day: int, hour: int, minute: int = 0) -> dt.dateti
 def test_acceptance_apixaban_cervical_ten_days_ahead() -> None:
     start = at(2026, 11, 28, 8)
     assert arrival_time(start, 30) == at(2026, 11, 28, 7, 30)
-    advice = advise(APIXABAN, "intermediate", start, NOW)
+    advice = advise(APIXABAN, "intermediate", start, NOW, dose_times=TWICE)
     assert advice.kind is AdviceKind.HOLD
     # No dose within 72 h before 08:00 on the 28th: the 08:00 dose on the 25th is the last one.
     assert advice.no_dose_from == at(2026, 11, 25, 8)
     assert advice.last_dose == at(2026, 11, 25, 8)
-    assert advice.dose_part is PartOfDay.MORNING
     assert advice.restart_at == at(2026, 11, 29, 8)
-    assert advice.restart_part is PartOfDay.MORNING
     assert not advice.last_dose_in_past
     assert advice.contact is Contact.PRESCRIBER  # stopping it needs the prescriber's approval
     assert (advice.ask_by, advice.ask_today) == (dt.date(2026, 11, 24), False)
@@ -110,9 +109,15 @@ def test_too_late_starts_exactly_at_the_hold_boundary() -> None:
     assert advise(APIXABAN, "intermediate", start, before).kind is AdviceKind.HOLD
 
 
+def test_without_the_patients_dose_times_only_the_limit_is_given() -> None:
+    advice = advise(APIXABAN, "intermediate", at(2026, 11, 28, 8), NOW)
+    assert advice.kind is AdviceKind.HOLD
+    assert advice.no_dose_from == at(2026, 11, 25, 8) and advice.last_dose is None
+
+
 def test_last_allowed_dose_already_taken_is_not_too_late() -> None:
     # Hold starts at 14:00 today; the 08:00 dose this morning was the last allowed one.
-    advice = advise(APIXABAN, "intermediate", at(2026, 11, 21, 14), NOW)
+    advice = advise(APIXABAN, "intermediate", at(2026, 11, 21, 14), NOW, dose_times=TWICE)
     assert advice.kind is AdviceKind.HOLD
     assert advice.last_dose == at(2026, 11, 18, 8)
     assert advice.last_dose_in_past
@@ -128,36 +133,39 @@ def test_last_allowed_dose_already_taken_is_not_too_late() -> None:
     ],
 )
 def test_morning_or_evening_dose(start_hour: int, last_dose: dt.datetime, part: PartOfDay) -> None:
-    advice = advise(APIXABAN, "intermediate", at(2026, 11, 28, start_hour), NOW)
-    assert (advice.last_dose, advice.dose_part) == (last_dose, part)
+    advice = advise(APIXABAN, "intermediate", at(2026, 11, 28, start_hour), NOW, dose_times=TWICE)
+    assert advice.last_dose == last_dose
+    assert part_of_day(last_dose.time()) is part
 
 
-def test_once_daily_uses_the_morning_dose() -> None:
-    advice = advise(WARFARIN, "intermediate", at(2026, 12, 10, 8), NOW)
+def test_once_daily_morning_dose() -> None:
+    advice = advise(WARFARIN, "intermediate", at(2026, 12, 10, 8), NOW, dose_times=MORNING)
     assert advice.kind is AdviceKind.HOLD
     assert advice.last_dose == at(2026, 12, 5, 8)
-    advice = advise(WARFARIN, "intermediate", at(2026, 12, 10, 7, 59), NOW)
+    advice = advise(WARFARIN, "intermediate", at(2026, 12, 10, 7, 59), NOW, dose_times=MORNING)
     assert advice.last_dose == at(2026, 12, 4, 8)
 
 
-def test_configurable_dose_times() -> None:
-    evening_only = DoseTimes(once_daily=(dt.time(18),))
+def test_once_daily_evening_dose() -> None:
+    evening_only = (dt.time(18),)
     advice = advise(WARFARIN, "intermediate", at(2026, 12, 10, 8), NOW, dose_times=evening_only)
-    assert (advice.last_dose, advice.dose_part) == (at(2026, 12, 4, 18), PartOfDay.EVENING)
+    assert advice.last_dose == at(2026, 12, 4, 18)
 
 
 def test_spring_forward_hold_counts_real_hours() -> None:
     # DST starts 14 Mar 2027. 72 real hours before Mon 15 Mar 08:00 EDT is Fri 12 Mar 07:00 EST,
     # so the Friday 08:00 dose is inside the window and Thursday evening's is the last.
-    advice = advise(APIXABAN, "intermediate", at(2027, 3, 15, 8), at(2027, 3, 1, 8))
+    advice = advise(APIXABAN, "intermediate", at(2027, 3, 15, 8), at(2027, 3, 1, 8),
+                    dose_times=TWICE)
     assert advice.no_dose_from == at(2027, 3, 12, 7)
-    assert (advice.last_dose, advice.dose_part) == (at(2027, 3, 11, 20), PartOfDay.EVENING)
+    assert advice.last_dose == at(2027, 3, 11, 20)
     assert advice.restart_at == at(2027, 3, 16, 8)
 
 
 def test_fall_back_hold_counts_real_hours() -> None:
     # DST ends 1 Nov 2026. 72 real hours before Mon 2 Nov 08:00 EST is Fri 30 Oct 09:00 EDT.
-    advice = advise(APIXABAN, "intermediate", at(2026, 11, 2, 8), at(2026, 10, 20, 8))
+    advice = advise(APIXABAN, "intermediate", at(2026, 11, 2, 8), at(2026, 10, 20, 8),
+                    dose_times=TWICE)
     assert advice.no_dose_from == at(2026, 10, 30, 9)
     assert advice.last_dose == at(2026, 10, 30, 8)
 
@@ -166,7 +174,7 @@ def test_repeated_wall_time_is_read_at_its_later_instant() -> None:
     # 01:30 happens twice on 1 Nov 2026; only the first is before the hold starts (06:00 UTC),
     # so the dose that night is not allowed and the previous night's is the last.
     start = dt.datetime(2026, 11, 4, 6, 0, tzinfo=UTC).astimezone(NY)
-    night = DoseTimes(once_daily=(dt.time(1, 30),))
+    night = (dt.time(1, 30),)
     nightly = drug("x", {"high": HOLD_3}, schedule="once_daily")
     advice = advise(nightly, "high", start, at(2026, 10, 20, 8), dose_times=night)
     assert advice.last_dose is not None
@@ -176,7 +184,7 @@ def test_repeated_wall_time_is_read_at_its_later_instant() -> None:
 def test_skipped_wall_time_is_read_at_its_later_instant() -> None:
     # 02:30 does not exist on 14 Mar 2027 (it would be 03:30 EDT, after the hold starts).
     start = at(2027, 3, 17, 3)
-    night = DoseTimes(once_daily=(dt.time(2, 30),))
+    night = (dt.time(2, 30),)
     advice = advise(
         drug("x", {"high": HOLD_3}, schedule="once_daily"),
         "high",
@@ -194,14 +202,14 @@ def test_weekly_drug_gets_no_invented_dose_day() -> None:
     weekly = drug("semaglutide", {"low": weekly_hold}, schedule="weekly")
     advice = advise(weekly, "low", at(2026, 12, 10, 8), NOW)
     assert advice.kind is AdviceKind.HOLD
-    assert advice.last_dose is None and advice.dose_part is None
+    assert advice.last_dose is None
     assert advice.no_dose_from == at(2026, 12, 3, 8)
-    assert advice.contact is None and advice.ask_by is None
+    assert advice.contact is Contact.PRESCRIBER and advice.ask_by is None
 
 
 def test_hold_in_hours() -> None:
     nsaid = drug("ibuprofen", {"low": Rule("hold", hold_hours=24, restart_hours=0)})
-    advice = advise(nsaid, "low", at(2026, 12, 10, 8), NOW)
+    advice = advise(nsaid, "low", at(2026, 12, 10, 8), NOW, dose_times=MORNING)
     assert advice.last_dose == at(2026, 12, 9, 8)
     assert advice.restart_at == at(2026, 12, 10, 8)
 

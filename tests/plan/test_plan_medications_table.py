@@ -16,7 +16,7 @@ import yaml
 
 from actions.kb.dto import Medication, MedicationRule
 from actions.plan.clock import UTC
-from actions.plan.medication_schedule import DEFAULT_DOSE_TIMES, AdviceKind, advise
+from actions.plan.medication_schedule import AdviceKind, advise
 
 CATALOGUE = Path(__file__).resolve().parents[2] / "data" / "kb" / "medications.yml"
 RISK_CLASSES = ("low", "intermediate", "high")
@@ -38,6 +38,7 @@ def _rule(risk_class: str, raw: dict[str, Any]) -> MedicationRule:
         hold_days=raw.get("hold_days"),
         hold_hours=raw.get("hold_hours"),
         restart_hours=raw.get("restart_hours"),
+        hold_days_renal_impaired=raw.get("hold_days_renal_impaired"),
     )
 
 
@@ -62,6 +63,7 @@ def load_catalogue() -> list[Medication]:
 
 
 CASES = [(med, risk) for med in load_catalogue() for risk in RISK_CLASSES]
+DOSE_TIMES = (dt.time(8), dt.time(20))  # a patient's usual times
 
 
 def test_catalogue_is_not_empty() -> None:
@@ -72,7 +74,7 @@ def test_catalogue_is_not_empty() -> None:
     ("medication", "risk_class"), CASES, ids=[f"{m.generic}-{r}" for m, r in CASES]
 )
 def test_advice_matches_the_rule(medication: Medication, risk_class: str) -> None:
-    advice = advise(medication, risk_class, START, NOW)
+    advice = advise(medication, risk_class, START, NOW, dose_times=DOSE_TIMES)
     rule = medication.rule_for(risk_class)
     if not medication.approved:
         assert advice.kind is AdviceKind.NOT_REVIEWED
@@ -85,24 +87,21 @@ def test_advice_matches_the_rule(medication: Medication, risk_class: str) -> Non
             assert advice.ask_by is not None and advice.ask_by < START.date()
         return
 
-    hold = rule.hold_window
+    hold = rule.window_for(True)  # kidneys not asked: the longer hold where there is one
     assert hold is not None and advice.no_dose_from is not None
     assert START.astimezone(UTC) - advice.no_dose_from.astimezone(UTC) == hold
-    times = DEFAULT_DOSE_TIMES.for_schedule(medication.schedule)
-    if times is None:
-        assert advice.last_dose is None
-    else:
-        assert advice.last_dose is not None
-        assert advice.last_dose.astimezone(UTC) + hold <= START.astimezone(UTC)
-        assert advice.last_dose.time() in times
-        # the next usual dose would fall inside the hold window
-        later = [
-            dt.datetime.combine(advice.last_dose.date() + dt.timedelta(days=days), at, ZONE)
-            for days in (0, 1)
-            for at in times
-        ]
-        following = min(x for x in later if x.astimezone(UTC) > advice.last_dose.astimezone(UTC))
-        assert following.astimezone(UTC) + hold > START.astimezone(UTC)
+    times = DOSE_TIMES
+    assert advice.last_dose is not None
+    assert advice.last_dose.astimezone(UTC) + hold <= START.astimezone(UTC)
+    assert advice.last_dose.time() in times
+    # the next usual dose would fall inside the hold window
+    later = [
+        dt.datetime.combine(advice.last_dose.date() + dt.timedelta(days=days), at, ZONE)
+        for days in (0, 1)
+        for at in times
+    ]
+    following = min(x for x in later if x.astimezone(UTC) > advice.last_dose.astimezone(UTC))
+    assert following.astimezone(UTC) + hold > START.astimezone(UTC)
     if rule.restart_hours is not None:
         assert advice.restart_at is not None
         restart = advice.restart_at.astimezone(UTC) - START.astimezone(UTC)
