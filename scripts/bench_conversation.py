@@ -2,7 +2,8 @@
 
     make bench-conversation                      # start a stack per clinic profile, run the
                                                  # held-out suites eval/conversations/test_*.yml
-    scripts/bench_conversation.py --url http://127.0.0.1:5005 --suites eval/conversations/dev_en.yml --show-failures
+    scripts/bench_conversation.py --url http://127.0.0.1:5005 \
+        --suites eval/conversations/dev_en.yml --show-failures
 
 A turn is fully right when the assistant's reply (all its messages for that turn, joined by a
 space) contains every `must` group (a string or a list of alternatives; "re:" = a regular
@@ -292,7 +293,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     for topic, share in summary["per_topic"].items():
         print(f"  {topic:22s} {share['fully_right']:4d}/{share['turns']:<4d} "
               f"{100 * (share['share'] or 0):5.1f} %")
-    print(f"written to {Path(args.results).relative_to(REPO) if Path(args.results).is_relative_to(REPO) else args.results}")
+    print(f"written to {args.results}")
     return 0
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Optional
+from typing import Any, Mapping, Optional
 
 from actions.kb.registry import AnswerSpec, ConversationCues, Registry, TopicSpec, cue_pattern
 
@@ -31,7 +31,7 @@ def without_accents(text: str) -> str:
     return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
 
 
-def _words(cues: dict, language: str) -> list[str]:  # type: ignore[type-arg]
+def _words(cues: Mapping[Any, list[str]], language: str) -> list[str]:
     return [c for lang, words in cues.items() if getattr(lang, "value", lang) == language
             for c in words]
 

@@ -221,14 +221,19 @@ class Engine:
             request = requests[0]
             key = self.state.last_key
             if key and self.writer.has_detail(key, self._site()):
-                self.buttons.append(Button(self.writer.label("label.more"),
-                                           self.writer.label("label.more")))
+                self.buttons.append(self._button("label.more"))
             if request.topic.id == "anxiety":
-                self.buttons.append(Button(self.writer.label("label.human"),
-                                           self.writer.label("question.human")))
+                self.buttons.append(self._button("label.human", "question.human"))
 
     def _languages(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys((self.turn.language, "en")))
+
+    def _button(self, label: str, payload: Optional[str] = None) -> Button:
+        """A quick reply; it sends its own label (or a KB question) as plain text."""
+        return Button(self.writer.label(label), self.writer.label(payload or label))
+
+    def _site_buttons(self) -> list[Button]:
+        return [self._button("label.lower_back"), self._button("label.neck")]
 
     def _site(self) -> Optional[str]:
         return self.hypothetical_site or self.state.procedure_site
@@ -263,10 +268,7 @@ class Engine:
                 self._ask_site(topic, answer)
                 return
             self._say([self.writer.piece(key)], topic, answer, key=key)
-            self.buttons = [Button(self.writer.label("label.lower_back"),
-                                   self.writer.label("label.lower_back")),
-                            Button(self.writer.label("label.neck"),
-                                   self.writer.label("label.neck"))]
+            self.buttons = self._site_buttons()
             return
         self._say([self.writer.piece(key, site)], topic, answer, key=key)
 
@@ -312,9 +314,7 @@ class Engine:
 
     def _ask_site(self, topic: TopicSpec, answer: AnswerSpec) -> None:
         self.pieces.append([self.writer.piece("question.site")])
-        self.buttons = [Button(self.writer.label("label.lower_back"),
-                               self.writer.label("label.lower_back")),
-                        Button(self.writer.label("label.neck"), self.writer.label("label.neck"))]
+        self.buttons = self._site_buttons()
         self.state = self.state.update(pending=Pending("site", topic.id, answer.key),
                                        last_topic=topic.id, last_key=answer.key)
 
@@ -352,10 +352,7 @@ class Engine:
             return
         if site is None and not all(same_rule_everywhere(self.kb, n) for n in names):
             self.pieces.append([self.writer.piece("question.site")])
-            self.buttons = [Button(self.writer.label("label.lower_back"),
-                                   self.writer.label("label.lower_back")),
-                            Button(self.writer.label("label.neck"),
-                                   self.writer.label("label.neck"))]
+            self.buttons = self._site_buttons()
             self.state = self.state.update(
                 pending=Pending("site", topic.id, answer.key, medications=names),
                 last_topic=topic.id, last_key=answer.key, last_medications=names)
@@ -438,9 +435,8 @@ class Engine:
         return rule is not None and rule.hold_days_renal_impaired is not None
 
     def _ask(self, ask: str, topic: TopicSpec, answer: AnswerSpec, attempts: int = 0) -> None:
-        keys = {"appointment": "question.appointment", "appointment_time": "question.appointment_time",
-                "site": "question.site", "medication": "question.medication",
-                "kidney": "question.kidney", "has_driver": "question.has_driver"}
+        keys = {ask: f"question.{ask}" for ask in ("appointment", "appointment_time", "site",
+                                                    "medication", "kidney", "has_driver")}
         extra: dict[str, object] = {}
         if ask == "appointment_time" and self.state.appointment_candidate:
             extra["date"] = self._candidate_date_text()
@@ -449,14 +445,11 @@ class Engine:
             extra["drug"] = drug
         self.pieces.append([self.writer.piece(keys[ask], extra=extra)])
         if ask == "site":
-            self.buttons = [Button(self.writer.label("label.lower_back"),
-                                   self.writer.label("label.lower_back")),
-                            Button(self.writer.label("label.neck"), self.writer.label("label.neck"))]
+            self.buttons = self._site_buttons()
         elif ask in ("kidney", "has_driver"):
-            self.buttons = [Button(self.writer.label("label.yes"), self.writer.label("label.yes")),
-                            Button(self.writer.label("label.no"), self.writer.label("label.no"))]
+            self.buttons = [self._button("label.yes"), self._button("label.no")]
         elif ask == "medication":
-            self.buttons = [Button(self.writer.label("label.none"), self.writer.label("label.none"))]
+            self.buttons = [self._button("label.none")]
         self.state = self.state.update(pending=Pending(ask, topic.id, answer.key, attempts),
                                        last_topic=topic.id, last_key=answer.key)
 
@@ -609,8 +602,7 @@ class Engine:
                "too_far": "date.too_far"}.get(issue or "", "question.confirm_date")
         self.pieces.append([self.writer.piece(key, extra={"date": date_text})])
         if key == "question.confirm_date":
-            self.buttons = [Button(self.writer.label("label.yes"), self.writer.label("label.yes")),
-                            Button(self.writer.label("label.no"), self.writer.label("label.no"))]
+            self.buttons = [self._button("label.yes"), self._button("label.no")]
         self.state = self.state.update(pending=Pending("confirm_date", "plan", "plan.main"))
 
     def _explain(self, pending: Pending) -> None:
@@ -627,7 +619,7 @@ class Engine:
             self.pieces[-1].append(self.writer.piece("question.left"))
             return
         self.pieces.append([self.writer.piece(key, extra={"drug": drug})])
-        self.buttons = [Button(self.writer.label("label.leave"), self.writer.label("label.leave"))]
+        self.buttons = [self._button("label.leave")]
 
     # ------------------------------------------------------------------ no topic
     def _more(self) -> None:
@@ -641,8 +633,7 @@ class Engine:
     def _add_more_button(self) -> None:
         key = self.state.last_key
         if key and self.writer.has_detail(key, self._site()) and not self.buttons:
-            self.buttons.append(Button(self.writer.label("label.more"),
-                                       self.writer.label("label.more")))
+            self.buttons.append(self._button("label.more"))
 
     def _noted(self) -> None:
         self.pieces.append([self.writer.piece("assistant.noted")])
@@ -697,12 +688,10 @@ class Engine:
         self.state = self.state.update(misses=misses)
         if misses >= 2:
             self.pieces.append([self.writer.piece("assistant.fallback_contact")])
-            self.buttons = [Button(self.writer.label("label.human"),
-                                   self.writer.label("question.human"))]
+            self.buttons = [self._button("label.human", "question.human")]
             return
         self.pieces.append([self.writer.piece("assistant.fallback")])
-        self.buttons = [Button(self.writer.label(f"label.{t.id}"),
-                               self.writer.label(f"question.{t.id}"))
+        self.buttons = [self._button(f"label.{t.id}", f"question.{t.id}")
                         for t in self._closest_topics()]
 
     def _closest_topics(self) -> list[TopicSpec]:

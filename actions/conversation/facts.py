@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from actions.conversation.cues import Cues, normalise
+from actions.conversation.cues import Cues
 from actions.conversation.turn import State, Turn
 from actions.kb.snapshot import KbSnapshot
 from actions.plan.dates import AppointmentIssue, ParsedAppointment, parse_appointment
@@ -67,12 +67,14 @@ class Facts:
 def read_facts(kb: KbSnapshot, turn: Turn, cues: Cues, now: dt.datetime) -> Facts:
     """Medicines, site, appointment and the kind of message (correction, "none", stopped)."""
     text = turn.text
-    meds, negated_meds = [], []
+    meds: list[str] = []
+    negated_meds: list[str] = []
     for mention in turn.mentions("medication"):
         target = negated_meds if _negated(text, mention.start) else meds
         if mention.value not in target:
             target.append(mention.value)
-    sites, negated_sites = [], []
+    sites: list[str] = []
+    negated_sites: list[str] = []
     for mention in turn.mentions("procedure_site"):
         if mention.value not in ("lumbar", "cervical"):
             continue

@@ -15,9 +15,9 @@ from typing import Optional
 from actions.conversation.writer import Piece, Writer
 from actions.kb import dto
 from actions.kb.snapshot import KbSnapshot
+from actions.plan.clock import clinic_zone
 from actions.plan.formatting import DateStyle, format_date, format_datetime
 from actions.plan.medication_schedule import AdviceKind, DoseAdvice, advise
-from actions.plan.clock import clinic_zone
 
 BLEEDING_CLASSES = frozenset({"anticoagulant", "antiplatelet", "nsaid", "supplement"})
 MAX_ECHO = 40  # characters of a patient's own words echoed back (an unknown drug name)
@@ -191,7 +191,8 @@ class MedicineWording:
             return [self.not_reviewed(medication)]
         if advice.rule is not None and advice.rule.restart_hours is not None:
             return [_with_drug(self.writer.piece("blood_thinners.restart_rule", extra={
-                "drug": drug_name(self.writer, medication), "restart_hours": advice.rule.restart_hours}),
+                "drug": drug_name(self.writer, medication),
+                "restart_hours": advice.rule.restart_hours}),
                 medication)]
         return self.general(name, site)
 
@@ -215,8 +216,8 @@ class MedicineWording:
             return [self.writer.piece(key, extra=extra)], False
         if advice is None or advice.kind is AdviceKind.NOT_REVIEWED:
             if checklist:
-                return [self.writer.piece("plan.checklist_call_clinic",
-                                          extra={"drug": drug_name(self.writer, medication)})], False
+                extra = {"drug": drug_name(self.writer, medication)}
+                return [self.writer.piece("plan.checklist_call_clinic", extra=extra)], False
             return [self.not_reviewed(medication)], False
         values = _values(self.writer, medication, site)
         if advice.ask_by is not None:
@@ -245,6 +246,7 @@ class MedicineWording:
         else:
             pieces.append(self.writer.piece(_PLAN_KEYS[advice.kind], extra=values))
         if advice.inr_check and advice.kind in (AdviceKind.HOLD, AdviceKind.PRESCRIBER_DECIDES):
-            pieces.append(self.writer.piece("plan.inr_check", extra={"drug": drug_name(self.writer, medication)}))
+            pieces.append(self.writer.piece("plan.inr_check",
+                                            extra={"drug": drug_name(self.writer, medication)}))
         pieces[0] = _with_drug(pieces[0], medication)
         return pieces, advice.involves_stopping

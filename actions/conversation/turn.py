@@ -57,7 +57,7 @@ class Turn:
             Entity(str(e.get("entity")), str(e.get("value")), int(e.get("start") or 0),
                    int(e.get("end") or 0))
             for e in latest.get("entities") or []
-            if e.get("entity") and isinstance(e.get("value"), (str, int, float))
+            if e.get("entity") and isinstance(e.get("value"), str | int | float)
         )
         return cls(
             text=str(latest.get("text") or ""),
@@ -102,7 +102,7 @@ class Pending:
 
 
 def _text_list(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, (list, tuple)):
+    if not isinstance(value, list | tuple):
         return ()
     return tuple(dict.fromkeys(str(v) for v in value if isinstance(v, str) and v))
 
@@ -163,8 +163,8 @@ class State:
             last_medications=_text_list(slots.get("last_medications")),
             last_site=_text(slots.get("last_site")),
             pending=Pending.from_slot(slots.get("pending")),
-            misses=int(slots.get("misses") or 0) if isinstance(slots.get("misses"),
-                                                                 (int, float)) else 0,
+            misses=int(slots.get("misses") or 0)
+            if isinstance(slots.get("misses"), int | float) else 0,
             handoff_requested=_bool(slots.get("handoff_requested")),
         )
 

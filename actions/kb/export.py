@@ -230,7 +230,7 @@ def patient_texts(kb: KbContent) -> dict[str, Any]:
     }
 
 
-class _Partial(dict):  # type: ignore[type-arg]
+class _Partial(dict[str, str]):
     """Fill the clinic's values; keep a conversation placeholder ({drug}) for the caller."""
 
     def __missing__(self, key: str) -> str:

@@ -27,7 +27,7 @@ Safety definitions (documented because they are safety decisions):
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Optional
 
@@ -102,27 +102,25 @@ def advise(
     if not medication.approved:
         return DoseAdvice(AdviceKind.NOT_REVIEWED, drug, risk, Contact.CLINIC)
     rule = medication.rule_for(risk_class)
-    base = {"rule": rule, "provenance": medication.provenance, "inr_check": medication.inr_check}
+    base = DoseAdvice(AdviceKind.CALL_CLINIC, drug, risk, Contact.CLINIC, rule=rule,
+                      provenance=medication.provenance, inr_check=medication.inr_check)
     if rule is None or rule.action == "call_clinic":
-        return DoseAdvice(AdviceKind.CALL_CLINIC, drug, risk, Contact.CLINIC, **base)
+        return base
     if rule.action == "continue":
-        return DoseAdvice(AdviceKind.USUALLY_CONTINUED, drug, risk, Contact.CLINIC, **base)
+        return replace(base, kind=AdviceKind.USUALLY_CONTINUED)
     if rule.action == "prescriber_decides":
-        ask = _ask(medication, procedure_start, now, default_ask_window)
-        return DoseAdvice(AdviceKind.PRESCRIBER_DECIDES, drug, risk, Contact.PRESCRIBER,
-                          ask_by=ask[0], ask_today=ask[1], **base)
-    if rule.action == "hold":
-        hold = rule.window_for(renal_impaired is not False)
-        if hold is None:
-            return DoseAdvice(AdviceKind.CALL_CLINIC, drug, risk, Contact.CLINIC, **base)
-        renal_unknown = rule.hold_days_renal_impaired is not None and renal_impaired is None
-        advice = DoseAdvice(AdviceKind.HOLD, drug, risk, Contact.PRESCRIBER, hold=hold,
-                            renal_unknown=renal_unknown, **base)
-        if procedure_start is None or now is None:
-            return advice
-        return _dated_hold(advice, medication, procedure_start, now, dose_times,
-                           default_ask_window)
-    return DoseAdvice(AdviceKind.CALL_CLINIC, drug, risk, Contact.CLINIC, **base)
+        ask_by, ask_today = _ask(medication, procedure_start, now, default_ask_window)
+        return replace(base, kind=AdviceKind.PRESCRIBER_DECIDES, contact=Contact.PRESCRIBER,
+                       ask_by=ask_by, ask_today=ask_today)
+    hold = rule.window_for(renal_impaired is not False) if rule.action == "hold" else None
+    if hold is None:
+        return base
+    advice = replace(base, kind=AdviceKind.HOLD, contact=Contact.PRESCRIBER, hold=hold,
+                     renal_unknown=rule.hold_days_renal_impaired is not None
+                     and renal_impaired is None)
+    if procedure_start is None or now is None:
+        return advice
+    return _dated_hold(advice, medication, procedure_start, now, dose_times, default_ask_window)
 
 
 def _ask(
@@ -150,24 +148,17 @@ def _dated_hold(
     ask_by, ask_today = ask_deadline(medication, start, now, window)
     if not is_before(now, no_dose_from):
         local_today = now.astimezone(zone(start)).date()
-        return DoseAdvice(
-            AdviceKind.TOO_LATE, advice.drug, advice.risk_class, Contact.CLINIC,
-            rule=advice.rule, provenance=advice.provenance, inr_check=advice.inr_check,
-            hold=advice.hold, renal_unknown=advice.renal_unknown, no_dose_from=no_dose_from,
-            ask_by=local_today, ask_today=True,
-        )
+        return replace(advice, kind=AdviceKind.TOO_LATE, contact=Contact.CLINIC,
+                       no_dose_from=no_dose_from, ask_by=local_today, ask_today=True)
     last_dose = last_scheduled_dose(no_dose_from, dose_times) if dose_times else None
     restart_hours = advice.rule.restart_hours
     restart_at = None if restart_hours is None else shift(start, dt.timedelta(hours=restart_hours))
-    return DoseAdvice(
-        AdviceKind.HOLD, advice.drug, advice.risk_class, Contact.PRESCRIBER,
-        rule=advice.rule, provenance=advice.provenance, inr_check=advice.inr_check,
-        hold=advice.hold, renal_unknown=advice.renal_unknown, no_dose_from=no_dose_from,
-        last_dose=last_dose,
+    must_ask = medication.prescriber_must_approve
+    return replace(
+        advice, no_dose_from=no_dose_from, last_dose=last_dose,
         last_dose_in_past=last_dose is not None and is_before(last_dose, now),
-        restart_at=restart_at,
-        ask_by=ask_by if medication.prescriber_must_approve else None,
-        ask_today=ask_today if medication.prescriber_must_approve else False,
+        restart_at=restart_at, ask_by=ask_by if must_ask else None,
+        ask_today=ask_today if must_ask else False,
     )
 
 
