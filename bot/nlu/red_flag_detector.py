@@ -228,7 +228,7 @@ class RedFlagDetector(GraphComponent, IntentClassifier, EntityExtractorMixin):
     def _defers(self, message: Message, hits: List[RedFlagHit]) -> bool:
         """True when only non-emergency flags matched and the classifier is sure of an intent
         that already routes the patient to the clinic (see `defer_to_intents`)."""
-        emergency_ids = {f.id for f in self._vocabulary.red_flags if f.action == "emergency"}
+        emergency_ids = {f.id for f in self._vocabulary.red_flags if f.level == "emergency"}
         if any(hit.red_flag_id in emergency_ids for hit in hits):
             return False
         intent = message.get(INTENT) or {}

@@ -165,7 +165,9 @@ def parse_vocabulary(raw: Any, source: Text = "<memory>") -> KbVocabulary:
     )
 
 
-def _language_patterns(item: Dict[Text, Any], key: Text, where: Text) -> Dict[Text, Tuple[Text, ...]]:
+def _language_patterns(
+    item: Dict[Text, Any], key: Text, where: Text
+) -> Dict[Text, Tuple[Text, ...]]:
     value = item.get(key, {})
     if not isinstance(value, dict):
         raise VocabularyError(f"{where}: '{key}' must be an object of language -> patterns.")

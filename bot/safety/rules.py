@@ -308,7 +308,7 @@ class RuleMatcher:
         return bool(self._minimising and self._minimising.search(normalise(text)))
 
     def _first_affirmed(self, flag: _CompiledFlag, text: str,
-                        scopes: _Scopes) -> "RuleHit | str | None":
+                        scopes: _Scopes) -> RuleHit | str | None:
         """The flag's hit, else why its matches were set aside (None: nothing matched)."""
         entry = flag.entry
         self_harm = entry.category in SELF_HARM_CATEGORIES
