@@ -15,8 +15,11 @@ from typing import Any, Optional, Sequence
 
 logger = logging.getLogger(__name__)
 
-# Below this confidence the hint (conversation or clinic language) is kept.
+# Below this confidence the hint (conversation or clinic language) is kept. One or two words
+# say little: on the dev set's first words, lingua was never wrong on one word at >= 0.95 or
+# on two words at >= 0.8, and never on three or more at >= 0.6 (scripts/bench_triage.py).
 MINIMUM_CONFIDENCE = 0.6
+MINIMUM_CONFIDENCE_BY_WORDS = {1: 0.95, 2: 0.8}
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class LanguageDetector:
     _CODES = {"en": "ENGLISH", "es": "SPANISH"}
 
     def __init__(self, languages: Sequence[str] = ("en", "es"), default: str = "en",
-                 minimum_confidence: float = MINIMUM_CONFIDENCE) -> None:
+                 minimum_confidence: Optional[float] = None) -> None:
         self.languages = tuple(languages)
         self.default = default
         self.minimum_confidence = minimum_confidence
@@ -63,6 +66,11 @@ class LanguageDetector:
         """Load the models now (they take a few hundred milliseconds)."""
         self._lingua()
 
+    def _minimum(self, text: str) -> float:
+        if self.minimum_confidence is not None:
+            return self.minimum_confidence
+        return MINIMUM_CONFIDENCE_BY_WORDS.get(len(text.split()), MINIMUM_CONFIDENCE)
+
     def detect(self, text: str, hint: Optional[str] = None) -> Detected:
         """The message's language; the hint (else the default) when lingua is unsure."""
         fallback = hint if hint in self.languages else None
@@ -73,7 +81,7 @@ class LanguageDetector:
                 top = values[0]
                 code = next((c for c, name in self._CODES.items()
                              if name == top.language.name), None)
-                if code in self.languages and top.value >= self.minimum_confidence:
+                if code in self.languages and top.value >= self._minimum(text):
                     return Detected(code, "lingua", float(top.value))
                 if fallback is None and code in self.languages:
                     return Detected(code, "lingua", float(top.value))
