@@ -105,7 +105,8 @@ _RESOLUTION_WORDS: Mapping[str, Tuple[str, ...]] = {
         "better now", "less each day", "less every day", "smaller every day",
         "smaller each day", "gets smaller", "getting smaller", "easing off", "eased off",
         "cleared up", "all clear", "recovered", "fine now", "ok now", "okay now",
-        "normal again", "feeling came back",
+        "normal again", "feeling came back", "nothing since", "not since",
+        "ya esta perfecta", "ya esta perfecto", "ya estoy perfecta", "ya estoy perfecto",
         "feeling has come back", "feeling is coming back", "sensation came back",
         "finished the antibiotics", "finished my antibiotics", "finished antibiotics",
         "se me ha pasado", "se me paso", "se ha pasado", "se le ha pasado", "se le paso",
@@ -218,6 +219,9 @@ class _Scopes:
                 continue
             if _HEDGE_AFTER_NEGATION.match(between) or _CONTINUATION.search(between):
                 continue
+            if cue.group() in ("casi", "nearly", "almost") and re.match(
+                    r"\s*(?:no|not|ni|can'?t|cannot|couldn'?t)\b", between):
+                continue  # "casi no la noto", "almost can't breathe": barely, not "not"
             if cue.group() == "never" and re.search(r"\bbefore\b|\bantes\b",
                                                    self.text[position:position + 60]):
                 continue  # "never had a seizure before": a first time, not a negation

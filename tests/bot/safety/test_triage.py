@@ -51,7 +51,7 @@ def test_the_acceptance_messages(triage: Triage) -> None:
 
 
 def test_the_classifier_catches_what_no_pattern_names(triage: Triage, patterns: Triage) -> None:
-    text = "its all numb down there and i cant feel when i wipe"
+    text = "my legs feel like they belong to a stranger and wont do what i tell them"
     assert patterns.assess(text).level == "routine"  # if a pattern is added, pick another
     verdict = triage.assess(text)
     assert verdict.level == "emergency"
