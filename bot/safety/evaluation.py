@@ -167,14 +167,14 @@ def predict_all(detect: Callable[[Sequence[str], Sequence[str]], Sequence[Predic
 
 def table(result: Mapping[str, Any], title: str) -> str:
     """The headline rows as a fixed-width table."""
-    rows = [title, f"{'figure':<34}{'lang':<5}{'k/n':>10}{'rate':>8}  {'95% CI':<15}{'target':>8}"]
+    rows = [title, f"{'figure':<38}{'lang':<5}{'k/n':>10}{'rate':>8}  {'95% CI':<15}{'target':>8}"]
 
     def line(label: str, figure: Optional[Mapping[str, Any]], language: str,
              target: str = "") -> None:
         if not figure or not figure["n"]:
             return
         low, high = figure["ci95"]
-        rows.append(f"{label:<34}{language:<5}{figure['k']:>4}/{figure['n']:<5}"
+        rows.append(f"{label:<38}{language:<5}{figure['k']:>4}/{figure['n']:<5}"
                     f"{100 * figure['rate']:>7.1f}%  [{100 * low:5.1f},{100 * high:5.1f}]"
                     f"{target:>8}")
 
