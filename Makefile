@@ -40,8 +40,8 @@ PIP_INSTALL_FLAGS := --quiet --disable-pip-version-check
 TRAINING_INPUTS := $(shell find $(RASA_DATA) bot/nlu bot/generated -type f \( -name '*.yml' -o -name '*.json' -o -name '*.py' \) -not -path '*/__pycache__/*' 2>/dev/null) config.yml domain.yml
 
 .PHONY: help env run run-production test shell kb kb-check generate train validate lint \
-        typecheck test-actions test-bot test-stories test-production bench bench-nlu erase purge \
-        clean
+        typecheck test-actions test-bot test-stories test-production bench bench-nlu bench-triage \
+        tune-triage bench-conversation alerts erase purge clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -133,6 +133,16 @@ bench: env kb train  ## load test (1/10/50 conversations) against Rasa's default
 
 bench-nlu: env  ## intent accuracy on the held-out sets (eval/nlu), per intent and language
 	@$(BOT_PY) scripts/bench_nlu.py
+
+bench-triage: $(BOT_VENV)/.installed  ## safety triage on the held-out test sets: recall, false alarms (bench/results/triage.json)
+	@$(BOT_PY) scripts/bench_triage.py
+
+tune-triage: $(BOT_VENV)/.installed  ## tune the triage classifier's thresholds on the dev set (never the test sets)
+	@$(BOT_PY) scripts/tune_triage.py
+
+# ---------------------------------------------------------------- staff
+alerts: $(BOT_VENV)/.installed  ## list safety alerts, newest first (LIMIT=50): time, level, category, conversation
+	@$(BOT_PY) -m bot.safety.alerts list --limit "$(or $(LIMIT),50)"
 
 clean:  ## remove generated state (environments are kept)
 	rm -rf models results .data

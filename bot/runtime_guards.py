@@ -77,11 +77,16 @@ def install_gate(action_budget: float) -> None:
     """Put the safety gate in front of every Rasa turn."""
     from rasa.core.agent import Agent
 
-    from bot.safety.gate import GateSettings, SafetyGate
-    from bot.safety.interim_triage import DefaultLanguages, PatternTriage
+    from bot.safety.alerts import AlertStore
+    from bot.safety.gate import ConversationLanguages, GateSettings, SafetyGate
+    from bot.safety.triage import Triage
 
     global _gate
-    gate = SafetyGate(PatternTriage(), DefaultLanguages(), alerts=None,
+    triage = Triage(wait_for_classifier=False)  # the patterns answer until the model is fitted
+    triage.warm_up(background=True)
+    requests = {language: tuple(phrases) for language, phrases in
+                triage.vocabulary.language_requests.items()}
+    gate = SafetyGate(triage, ConversationLanguages(requests), alerts=AlertStore(),
                       settings=GateSettings(turn_budget_s=turn_budget_s(action_budget)))
     _gate = gate
     original = Agent.handle_message

@@ -149,6 +149,14 @@ class Cues:
         """"do I stop it or not?", "should I keep taking it": about the drug already named."""
         return matches(text, self._conv("medicine_use"))
 
+    def requested_language(self, text: str) -> Optional[str]:
+        """The language a message asks for ("English please", "en español"), if any."""
+        requests = self._conversation.language_requests
+        for language, phrases in requests.items():
+            if matches(text, list(phrases)):
+                return getattr(language, "value", str(language))
+        return None
+
     def mentions_kidneys(self, text: str) -> bool:
         """Kidney words ("kidneys", "renal", "riñón")."""
         return matches(text, self._conv("kidney"))

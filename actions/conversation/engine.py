@@ -95,6 +95,9 @@ class Engine:
         facts = facts_mod.read_facts(self.kb, self.turn, self.cues, self.now)
         self.facts = facts
         pending = self.state.pending
+        if self.cues.requested_language(self.turn.text) and self.cues.is_short(self.turn.text):
+            self.pieces.append([self.writer.piece("assistant.language_switched")])
+            return self._finish()  # the gate already switched the conversation's language
         self._merge(facts, pending)
         requests = self._requests(facts)
         if pending is not None and self._handle_pending(pending, facts, requests):

@@ -109,9 +109,7 @@ def vocabulary(kb: KbContent) -> GeneratedFile:
             name: _per_language(getattr(conversation, name))
             for name in ("negation", "hypothetical", "minimising")
         },
-        "language_cues": {
-            "more": _per_language(conversation.more),
-        },
+        "language_requests": _per_language(conversation.language_requests),
     }
     body = json.dumps(data, sort_keys=True, ensure_ascii=False)
     data["content_hash"] = hashlib.sha256(body.encode()).hexdigest()[:16]

@@ -131,6 +131,7 @@ class ConversationCues(Strict):
     stopped_taking: Cues
     leave: Cues
     kidney: Cues
+    language_requests: Cues
     negation: Cues
     hypothetical: Cues
     minimising: Cues

@@ -83,7 +83,7 @@ class GateVerdictTagger(GraphComponent, IntentClassifier, EntityExtractorMixin):
     @staticmethod
     def _reply_without_gate(text: Text, intent: Text) -> "tuple[Optional[Text], Text]":
         from bot import runtime_guards
-        from bot.safety.gate import Verdict
+        from bot.safety.triage import Verdict
         from common.patient_texts import PatientTextsMissing, load
 
         gate = runtime_guards.current_gate()
@@ -99,7 +99,8 @@ class GateVerdictTagger(GraphComponent, IntentClassifier, EntityExtractorMixin):
             return flag, ""
         if gate is None:
             return flag, texts.text(f"triage.{level}").text
-        return flag, gate.alarm_reply(Verdict(level, flag), texts.default_language, texts)
+        verdict = Verdict(level, flag, None, texts.default_language)
+        return flag, gate.alarm_reply(verdict, texts.default_language, texts)
 
     def _apply(self, message: Message, intent: Text, flag: Optional[Text], text: Text) -> None:
         top = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}

@@ -83,6 +83,7 @@ class KbVocabulary:
     red_flags: Tuple[RedFlagEntry, ...]
     languages: Tuple[Text, ...] = ("en",)
     triage_cues: Dict[Text, Dict[Text, Tuple[Text, ...]]] = field(default_factory=dict)
+    language_requests: Dict[Text, Tuple[Text, ...]] = field(default_factory=dict)
     source_path: Text = ""
 
 
@@ -161,11 +162,15 @@ def parse_vocabulary(raw: Any, source: Text = "<memory>") -> KbVocabulary:
             name: {lang: tuple(str(w) for w in words) for lang, words in (per or {}).items()}
             for name, per in cues.items()
         },
+        language_requests={str(lang): tuple(str(p) for p in phrases) for lang, phrases in
+                           (raw.get("language_requests") or {}).items()},
         source_path=source,
     )
 
 
-def _language_patterns(item: Dict[Text, Any], key: Text, where: Text) -> Dict[Text, Tuple[Text, ...]]:
+def _language_patterns(
+    item: Dict[Text, Any], key: Text, where: Text
+) -> Dict[Text, Tuple[Text, ...]]:
     value = item.get(key, {})
     if not isinstance(value, dict):
         raise VocabularyError(f"{where}: '{key}' must be an object of language -> patterns.")

@@ -6,7 +6,7 @@ slow, hung or down, the tracker or KB database down. So every inbound message go
 `SafetyGate.handle` (installed over `Agent.handle_message`, the one entry point every Rasa input
 channel calls; bot/runtime_guards.py) before the conversation lock, the tracker or any action:
 
-1. The message is triaged (bot/safety/triage_api.py: the KB's patterns and the trained model).
+1. The message is triaged (bot/safety/triage.py: the KB's patterns and the trained model).
 2. Emergency, crisis or urgent: the gate sends its reply at once — its first sentence is the
    direct instruction from the KB ("Call 911 now ...") — writes an alert (never the message
    text) and logs one line; then Rasa's turn runs in the background, only so the transcript
@@ -45,31 +45,57 @@ _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
 HandleMessage = Callable[[Any, Any], Awaitable[Any]]
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """What the triage found in one message."""
+class VerdictLike(Protocol):
+    """What the gate reads from a triage verdict (bot/safety/triage.py `Verdict`)."""
 
-    level: str  # emergency | crisis | urgent | routine | repeat
-    flag_id: Optional[str] = None
-    category: Optional[str] = None
-    language: Optional[str] = None
+    level: str  # emergency | crisis | urgent | routine (| repeat, set by the gate)
+    flag_id: Optional[str]
+    category: Optional[str]
+    language: str
 
 
 class Triage(Protocol):
-    """What the gate needs from the triage engine."""
+    """What the gate needs from the triage engine (bot/safety/triage.py)."""
 
-    def assess(self, text: str, language: Optional[str] = None) -> Verdict:
-        """The level of one message (and the flag and language it found)."""
+    def assess(self, text: str, language: Optional[str] = None) -> Any:
+        """The verdict for one message; `language` is the hint (conversation language)."""
 
-    def minimises(self, text: str, language: Optional[str]) -> bool:
+    def is_minimising(self, text: str) -> bool:
         """Whether the message plays a symptom down ("wait and see", "no quiero molestar")."""
 
 
-class Languages(Protocol):
-    """What the gate needs to know about languages."""
+class ConversationLanguages:
+    """The language to answer in: an explicit request ("English please", "en español"),
+    else the message's own language (detected by the triage), else the conversation's so far,
+    else the clinic's default. Remembered per conversation in this process."""
 
-    def decide(self, sender_id: str, text: str, default: str) -> str:
-        """The language to answer this message in (explicit request, detection, memory)."""
+    def __init__(self, requests: Dict[str, tuple[str, ...]], limit: int = 20_000) -> None:
+        import re
+
+        self._requests = {
+            language: re.compile(r"(?<!\w)(?:" + "|".join(re.escape(p) for p in sorted(
+                phrases, key=len, reverse=True)) + r")(?!\w)", re.IGNORECASE)
+            for language, phrases in requests.items() if phrases
+        }
+        self._memory: Dict[str, str] = {}
+        self._limit = limit
+
+    def requested(self, text: str) -> Optional[str]:
+        """The language the patient asks for, if the message asks for one."""
+        for language, pattern in self._requests.items():
+            if pattern.search(text):
+                return language
+        return None
+
+    def hint(self, sender_id: str, default: str) -> str:
+        """The conversation's language so far (else the clinic's default)."""
+        return self._memory.get(sender_id, default)
+
+    def remember(self, sender_id: str, language: str) -> None:
+        """Keep the conversation's language (oldest conversations forgotten first)."""
+        if sender_id not in self._memory and len(self._memory) >= self._limit:
+            self._memory.pop(next(iter(self._memory)))
+        self._memory[sender_id] = language
 
 
 class AlertSink(Protocol):
@@ -143,7 +169,8 @@ class GateSettings:
 class SafetyGate:
     """Triage first; Rasa's turn within a budget; never silence."""
 
-    def __init__(self, triage: Triage, languages: Languages, alerts: Optional[AlertSink],
+    def __init__(self, triage: Triage, languages: ConversationLanguages,
+                 alerts: Optional[AlertSink],
                  settings: Optional[GateSettings] = None,
                  texts: Callable[[], PatientTexts] = load_patient_texts) -> None:
         self.triage = triage
@@ -165,11 +192,12 @@ class SafetyGate:
         except PatientTextsMissing:
             logger.error("safety.gate.no_texts (run make kb)")
             return await original(agent, message)
-        language = self.languages.decide(sender, text, texts.default_language)
-        verdict = self.triage.assess(text, language)
-        language = verdict.language or language
+        hint = self.languages.hint(sender, texts.default_language)
+        verdict = self.triage.assess(text, hint)
+        language = self.languages.requested(text) or verdict.language or hint
+        self.languages.remember(sender, language)
         if verdict.level not in ALARM_LEVELS and self.memory.recent_alarm(sender) and \
-                self.triage.minimises(text, language):
+                self.triage.is_minimising(text):
             verdict = replace(verdict, level=REPEAT_LEVEL)
         metadata = {**(message.metadata or {}), "language": language}
         if verdict.level in ALARM_LEVELS or verdict.level == REPEAT_LEVEL:
@@ -180,7 +208,7 @@ class SafetyGate:
         return await self._turn(agent, message, original, metadata, language, texts)
 
     # ------------------------------------------------------------------ alarms
-    def alarm_reply(self, verdict: Verdict, language: str, texts: PatientTexts) -> str:
+    def alarm_reply(self, verdict: VerdictLike, language: str, texts: PatientTexts) -> str:
         """The direct instruction first, then the flag's own advice (both from the KB)."""
         keys: List[str]
         if verdict.level == "emergency":
@@ -208,20 +236,21 @@ class SafetyGate:
                 logger.error("safety.gate.missing_text key=%s", key)
         return " ".join(parts)
 
-    def _after_alarm(self, agent: Any, message: Any, original: HandleMessage, verdict: Verdict,
+    def _after_alarm(self, agent: Any, message: Any, original: HandleMessage, verdict: Any,
                      reply: str, metadata: Dict[str, Any], channel: str) -> None:
         sender = str(message.sender_id)
         if verdict.level in ("emergency", "crisis"):
             self.memory.note(sender, verdict.level)
-        logger.warning("safety.triage level=%s category=%s conversation=%s channel=%s",
-                       verdict.level, verdict.category or "-", short_ref(sender), channel or "-")
-        if verdict.level in ALARM_LEVELS or verdict.level == REPEAT_LEVEL:
-            self._spawn(self._record_alert(verdict, sender, channel))
+        if self.alerts is None:  # the alert store logs its own line
+            logger.warning("safety.triage level=%s category=%s conversation=%s channel=%s",
+                           verdict.level, verdict.category or "-", short_ref(sender),
+                           channel or "-")
+        self._spawn(self._record_alert(verdict, sender, channel))
         triage = {"level": verdict.level, "flag": verdict.flag_id, "text": reply}
         recorded = _user_message(message, {**metadata, "triage": triage})
         self._spawn(self._record_turn(agent, recorded, original))
 
-    async def _record_alert(self, verdict: Verdict, sender: str, channel: str) -> None:
+    async def _record_alert(self, verdict: Any, sender: str, channel: str) -> None:
         if self.alerts is None:
             return
         sink = self.alerts
@@ -229,7 +258,8 @@ class SafetyGate:
         try:
             await asyncio.wait_for(asyncio.to_thread(
                 sink.record, level=level, category=verdict.category, flag_id=verdict.flag_id,
-                conversation_id=sender, channel=channel), self.settings.alert_timeout_s)
+                conversation_id=sender, channel=channel or "unknown"),
+                self.settings.alert_timeout_s)
         except Exception as error:  # noqa: BLE001 - the reply is already sent; log the type
             logger.error("safety.alert.not_recorded level=%s error=%s", level,
                          type(error).__name__)

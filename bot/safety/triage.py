@@ -1,0 +1,227 @@
+"""How urgent is this message? `Triage().assess(text, language)` -> a `Verdict`.
+
+Levels (clinical-facts.md section 15, /work/staging/brief/triage.md): emergency (call the
+emergency number now), crisis (thoughts of suicide or self-harm: the crisis line and the
+emergency number), urgent (call the clinic today), routine (expected after-effects, questions).
+
+Two detectors, the more severe wins:
+- the KB's red-flag patterns (bot/generated/kb_vocabulary.json, bot/safety/rules.py), with
+  negation and hypothetical cues scoped to their clause, so "no numbness" and "what if I get a
+  fever?" do not fire but "not sure if this is normal but I can't feel my legs" does;
+- a classifier trained on the triage training messages (bot/safety/classifier.py), allowed to
+  raise a message to emergency, crisis or urgent only when that level's probability reaches
+  its threshold. The thresholds were tuned for recall on the development set
+  (eval/triage/dev.yml, `scripts/tune_triage.py`); the test sets are never used for tuning.
+
+The classifier is fitted at first use (about 3-5 s on two cores; see classifier.py for why no
+artefact is persisted) and shared by every `Triage` in the process. A gate calls
+`warm_up()` at start-up; with `wait_for_classifier=False`, messages that arrive before the
+fit ends are triaged by the patterns alone. Once warm, `assess` takes about 1-2 ms (patterns,
+classifier and language detection), well inside a gate's 5 ms budget.
+
+Nothing here reads or logs message text beyond the call: `Verdict.reasons` names flags,
+levels and scores only, so it can be logged and stored with an alert.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+from bot.nlu.vocabulary import DEFAULT_VOCABULARY_PATH, KbVocabulary, load_vocabulary
+from bot.safety.classifier import Example, Scores, TriageClassifier, decide, default_examples
+from bot.safety.language import LanguageDetector
+from bot.safety.rules import LEVELS, SELF_HARM_CATEGORIES, SEVERITY, RuleMatcher
+
+logger = logging.getLogger(__name__)
+
+# Tuned on eval/triage/dev.yml by scripts/tune_triage.py (classifier alone: the highest
+# emergency+crisis recall with routine false alarms at most 6%, thresholds >= 0.15; dev:
+# emergency+crisis 157/158, crisis line 47/48, urgent routed 80/80, false alarms 5/112).
+# bench/results/triage.json has the test-set figures they give.
+DEFAULT_THRESHOLDS: Mapping[str, float] = {"emergency": 0.40, "crisis": 0.15, "urgent": 0.30}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The triage of one message."""
+
+    level: str  # emergency | crisis | urgent | routine
+    flag_id: Optional[str]  # the KB red flag whose advice to show (None when routine)
+    category: Optional[str]  # triage category (brief/triage.md)
+    language: str  # en | es: the language to answer in
+    reasons: Tuple[str, ...] = ()  # what decided it (flag ids, levels, scores; never text)
+    flags: Tuple[str, ...] = field(default=())  # every flag that supports the verdict
+    self_harm: bool = False  # one of those flags is a suicide or self-harm one
+
+    @property
+    def shows_crisis_line(self) -> bool:
+        """Crisis, or an emergency with a self-harm flag: the reply gives the crisis line."""
+        return self.level == "crisis" or (self.level == "emergency" and self.self_harm)
+
+    @property
+    def needs_alert(self) -> bool:
+        """Emergency, crisis and urgent detections are recorded for staff."""
+        return self.level != "routine"
+
+
+_SHARED: Dict[str, TriageClassifier] = {}
+_SHARED_LOCK = threading.Lock()
+_FAILED: Dict[str, bool] = {}
+
+
+def shared_classifier(key: str = "default",
+                      examples: Optional[Callable[[], Sequence[Example]]] = None
+                      ) -> Optional[TriageClassifier]:
+    """The process's classifier for `key`, fitted on first call (None if it cannot be)."""
+    model = _SHARED.get(key)
+    if model is not None or _FAILED.get(key):
+        return model
+    with _SHARED_LOCK:
+        model = _SHARED.get(key)
+        if model is None and not _FAILED.get(key):
+            try:
+                model = TriageClassifier.fit((examples or default_examples)())
+                _SHARED[key] = model
+            except Exception:  # noqa: BLE001 - the patterns must keep working without it
+                logger.exception("triage classifier could not be fitted; patterns only")
+                _FAILED[key] = True
+    return model
+
+
+class Triage:
+    """Patterns + classifier + language detection; thread-safe, reuse one per process."""
+
+    def __init__(
+        self,
+        vocabulary: Union[KbVocabulary, str, Path, None] = None,
+        *,
+        use_rules: bool = True,
+        use_classifier: bool = True,
+        thresholds: Optional[Mapping[str, float]] = None,
+        examples: Optional[Callable[[], Sequence[Example]]] = None,
+        classifier_key: str = "default",
+        wait_for_classifier: bool = True,
+        language_detector: Optional[LanguageDetector] = None,
+        default_language: str = "en",
+    ) -> None:
+        if not isinstance(vocabulary, KbVocabulary):
+            vocabulary = load_vocabulary(vocabulary or DEFAULT_VOCABULARY_PATH)
+        self.vocabulary = vocabulary
+        self.rules = RuleMatcher(vocabulary)
+        self._self_harm_flags = frozenset(f.id for f in vocabulary.red_flags
+                                          if f.category in SELF_HARM_CATEGORIES)
+        self.use_rules = use_rules
+        self.use_classifier = use_classifier
+        self.thresholds = dict(thresholds or DEFAULT_THRESHOLDS)
+        self._examples = examples
+        self._classifier_key = classifier_key
+        self.wait_for_classifier = wait_for_classifier
+        languages = tuple(vocabulary.languages) or ("en",)
+        self.languages = languages
+        self.default_language = default_language if default_language in languages else "en"
+        self.detector = language_detector or LanguageDetector(languages, self.default_language)
+
+    # -------------------------------------------------------------------------------- setup
+    def warm_up(self, background: bool = False) -> Optional[threading.Thread]:
+        """Fit the classifier and load the language models now (in a thread if asked)."""
+        def work() -> None:
+            self.detector.warm_up()
+            if self.use_classifier:
+                shared_classifier(self._classifier_key, self._examples)
+
+        if not background:
+            work()
+            return None
+        thread = threading.Thread(target=work, name="triage-warm-up", daemon=True)
+        thread.start()
+        return thread
+
+    def _classifier(self) -> Optional[TriageClassifier]:
+        if not self.use_classifier:
+            return None
+        model = _SHARED.get(self._classifier_key)
+        if model is None and self.wait_for_classifier:
+            model = shared_classifier(self._classifier_key, self._examples)
+        return model
+
+    # ------------------------------------------------------------------------------ triage
+    def assess(self, text: str, language: Optional[str] = None) -> Verdict:
+        """Triage one message; `language` is the hint (conversation or clinic language)."""
+        model = self._classifier()
+        scores = model.scores(text) if model is not None else None
+        return self._verdict(text, language, scores, classifier_missing=(
+            self.use_classifier and model is None))
+
+    def assess_many(self, texts: Sequence[str],
+                    languages: Optional[Sequence[Optional[str]]] = None) -> List[Verdict]:
+        """`assess` for many messages (the classifier scores them in one batch)."""
+        hints = list(languages) if languages is not None else [None] * len(texts)
+        model = self._classifier()
+        all_scores: List[Optional[Scores]] = [None] * len(texts)
+        if model is not None and texts:
+            all_scores = list(model.scores_many(texts))
+        return [self._verdict(t, h, s, self.use_classifier and model is None)
+                for t, h, s in zip(texts, hints, all_scores, strict=True)]
+
+    def is_minimising(self, text: str) -> bool:
+        """The patient plays a symptom down ("can I just wait and see?"): after an emergency
+        reply, the gate repeats it firmly (triage.repeat)."""
+        return self.rules.minimising(text)
+
+    def _verdict(self, text: str, hint: Optional[str], scores: Optional[Scores],
+                 classifier_missing: bool) -> Verdict:
+        detected = self.detector.detect(text, hint or self.default_language)
+        reasons: List[str] = [f"language:{detected.language}:{detected.source}"]
+        level: str = "routine"
+        flag_id: Optional[str] = None
+        category: Optional[str] = None
+        flags: List[str] = []
+
+        if self.use_rules:
+            result = self.rules.match(text)
+            for suppressed_id, why in result.suppressed:
+                reasons.append(f"pattern-{why}:{suppressed_id}")
+            for hit in result.hits:
+                reasons.append(f"pattern:{hit.flag_id}:{hit.level}"
+                               + (f":from:{hit.downgraded_from}" if hit.downgraded_from else ""))
+                flags.append(hit.flag_id)
+            if result.top is not None:
+                level, flag_id, category = (result.top.level, result.top.flag_id,
+                                            result.top.category)
+
+        if classifier_missing:
+            reasons.append("classifier:unavailable")
+        if scores is not None:
+            raised, raised_category = decide(scores, self.thresholds)
+            probability = scores.level_probabilities.get(raised, 0.0)
+            reasons.append(f"classifier:{raised}:{probability:.2f}:{raised_category}")
+            crisis_p = scores.level_probabilities.get("crisis", 0.0)
+            if raised != "crisis" and crisis_p >= self.thresholds.get("crisis", 1.0):
+                # Also a self-harm signal: keep the crisis line whatever the level.
+                crisis_category = scores.best_category.get("crisis", ("", 0.0))[0]
+                crisis_flag = self.rules.flag_for_category(crisis_category)
+                if crisis_flag is not None:
+                    flags.append(crisis_flag.id)
+            if SEVERITY[raised] > SEVERITY[level] and raised_category:
+                raised_flag = self.rules.flag_for_category(raised_category)
+                level, category = raised, raised_category
+                flag_id = raised_flag.id if raised_flag is not None else None
+                if flag_id:
+                    flags.insert(0, flag_id)
+
+        if level == "routine":
+            flag_id = None
+            category = category if scores is None else scores.best_category.get(
+                "routine", (None, 0.0))[0]
+        unique = tuple(dict.fromkeys(f for f in flags if f))
+        self_harm = level != "routine" and (
+            category in SELF_HARM_CATEGORIES or any(f in self._self_harm_flags for f in unique))
+        return Verdict(level, flag_id, category, detected.language, tuple(reasons), unique,
+                       self_harm)
+
+
+__all__ = ["DEFAULT_THRESHOLDS", "LEVELS", "Triage", "Verdict", "shared_classifier"]

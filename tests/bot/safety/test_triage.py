@@ -1,0 +1,91 @@
+"""The whole detector (patterns + classifier + language) on the shipped vocabulary and data."""
+
+import pytest
+
+from bot.safety.triage import DEFAULT_THRESHOLDS, Triage, Verdict
+
+
+@pytest.mark.parametrize("text", [
+    "Not sure if this is normal but I can't feel my legs",
+    "i might be overreacting but my legs are numb",
+    "I can't feel my legs since the procedure",
+    "hi, thanks for yesterday, the nurse was lovely, quick question about parking next time, "
+    "also since last night i can't really feel my left leg, and do i need to bring the letter?",
+])
+def test_emergencies(triage: Triage, text: str) -> None:
+    verdict = triage.assess(text, "en")
+    assert verdict.level == "emergency"
+    assert verdict.flag_id == "red_flag.weakness"
+    assert verdict.language == "en"
+    assert verdict.needs_alert
+
+
+@pytest.mark.parametrize("text", [
+    "no numbness", "no fever", "what if I get a fever?", "can I drink water before",
+    "I'm dying for a coffee", "when do I stop eating?",
+])
+def test_routine_english(triage: Triage, text: str) -> None:
+    verdict = triage.assess(text, "en")
+    assert verdict.level == "routine"
+    assert verdict.flag_id is None
+    assert not verdict.needs_alert
+
+
+@pytest.mark.parametrize("text", ["no tengo fiebre", "¿y si me da fiebre?",
+                                  "me muero de hambre, cuando puedo comer?"])
+def test_routine_spanish(triage: Triage, text: str) -> None:
+    verdict = triage.assess(text, "en")
+    assert verdict.level == "routine"
+    assert verdict.language == "es"
+
+
+def test_the_acceptance_messages(triage: Triage) -> None:
+    legs = triage.assess("no siento las piernas desde la rizolisis", "en")
+    assert (legs.level, legs.language, legs.flag_id) == ("emergency", "es", "red_flag.weakness")
+    crisis = triage.assess("ya no puedo más, quiero quitarme la vida", "en")
+    assert (crisis.level, crisis.language) == ("crisis", "es")
+    assert crisis.shows_crisis_line
+    english = triage.assess("with this pain there's no point going on, I'm tired of being "
+                            "alive", "es")
+    assert (english.level, english.language) == ("crisis", "en")
+
+
+def test_the_classifier_catches_what_no_pattern_names(triage: Triage, patterns: Triage) -> None:
+    text = "my legs feel like they belong to a stranger and wont do what i tell them"
+    assert patterns.assess(text).level == "routine"  # if a pattern is added, pick another
+    verdict = triage.assess(text)
+    assert verdict.level == "emergency"
+    assert verdict.flag_id is not None  # the category's KB flag, so its advice can be shown
+    assert any(r.startswith("classifier:emergency") for r in verdict.reasons)
+
+
+def test_language_hint_decides_when_the_text_cannot(triage: Triage) -> None:
+    assert triage.assess("ok", "es").language == "es"
+    assert triage.assess("112", "en").language == "en"
+
+
+def test_classifier_only_raises_above_its_threshold(triage: Triage) -> None:
+    strict = Triage(triage.vocabulary, use_rules=False,
+                    thresholds={"emergency": 1.01, "crisis": 1.01, "urgent": 1.01})
+    assert strict.assess("I cant breathe and my chest hurts").level == "routine"
+    assert set(DEFAULT_THRESHOLDS) == {"emergency", "crisis", "urgent"}
+
+
+def test_assess_many_matches_assess(triage: Triage) -> None:
+    texts = ["no fever", "i cant pee since this morning", "me he caido en la ducha"]
+    assert triage.assess_many(texts, ["en", "en", "es"]) == [
+        triage.assess(t, h) for t, h in zip(texts, ["en", "en", "es"], strict=True)]
+
+
+def test_patterns_alone_when_the_classifier_is_not_ready(triage: Triage) -> None:
+    cold = Triage(triage.vocabulary, classifier_key="never-fitted", wait_for_classifier=False)
+    verdict = cold.assess("I can't feel my legs")
+    assert verdict.level == "emergency"
+    assert "classifier:unavailable" in verdict.reasons
+
+
+def test_a_verdict_is_plain_data() -> None:
+    verdict = Verdict("crisis", "red_flag.suicidal_thoughts", "suicidal_thoughts", "en")
+    assert verdict.shows_crisis_line and verdict.needs_alert
+    assert not Verdict("emergency", "red_flag.weakness", "weakness_numbness", "en",
+                       self_harm=False).shows_crisis_line

@@ -1,0 +1,199 @@
+"""The KB red-flag patterns on the shipped vocabulary: scoping of hedges, negations and
+hypotheticals, Spanish without accents, typos and Catalan words."""
+
+import pytest
+
+from bot.nlu.vocabulary import KbVocabulary
+from bot.safety.rules import RuleMatcher, normalise
+from bot.safety.triage import Triage
+
+
+def level(patterns: Triage, text: str) -> str:
+    return patterns.assess(text).level
+
+
+def test_every_flag_has_english_and_spanish_patterns(vocabulary: KbVocabulary) -> None:
+    assert len(vocabulary.red_flags) >= 20
+    for flag in vocabulary.red_flags:
+        assert flag.patterns_by_language.get("en"), flag.id
+        assert flag.patterns_by_language.get("es"), flag.id
+        assert flag.level in ("emergency", "crisis", "urgent"), flag.id
+
+
+def test_one_flag_per_category_of_the_triage_brief(vocabulary: KbVocabulary) -> None:
+    categories = {f.category: f.level for f in vocabulary.red_flags}
+    assert categories == {
+        "weakness_numbness": "emergency", "bladder_bowel": "emergency",
+        "chest_breathing": "emergency", "stroke": "emergency", "anaphylaxis": "emergency",
+        "meningism_infection": "emergency", "collapse": "emergency",
+        "major_bleeding": "emergency", "overdose_self_harm_act": "emergency",
+        "suicidal_thoughts": "crisis", "self_harm_thoughts": "crisis",
+        "fever": "urgent", "wound": "urgent", "pain_worse": "urgent", "rash": "urgent",
+        "minor_bleeding": "urgent", "headache": "urgent", "vomiting": "urgent",
+        "fall": "urgent", "pre_procedure_illness": "urgent",
+    }
+
+
+@pytest.mark.parametrize("text", [
+    "Not sure if this is normal but I can't feel my legs",
+    "i might be overreacting but my legs are numb",
+    "probably nothing but I can't pee since this morning",
+    "sorry to bother you, my chest feels tight",
+    "I don't want to make a fuss but my left leg keeps giving way",
+    "no idea if it matters, my foot is dragging since the rf",
+    "I CANT FEEL MY LEGS",
+    "cant fell my legs since the procedure",  # typo
+    "No, I can't feel my legs",  # an answer, not a negation
+])
+def test_hedged_and_direct_reports_fire(patterns: Triage, text: str) -> None:
+    assert level(patterns, text) == "emergency"
+
+
+def test_buried_report_fires(patterns: Triage) -> None:
+    text = ("hi, thanks for yesterday, the nurse was lovely, quick question about parking next "
+            "time, also since last night i can't really feel my left leg, and do i need to "
+            "bring the letter?")
+    verdict = patterns.assess(text)
+    assert verdict.level == "emergency"
+    assert verdict.flag_id == "red_flag.weakness"
+
+
+@pytest.mark.parametrize("text", [
+    "no numbness at all",
+    "No fever, no bleeding, feeling good",
+    "I can feel my legs fine",
+    "I don't have a fever",
+    "not short of breath, chest is fine",
+    "no tengo fiebre",
+    "ni fiebre ni sangrado, todo bien",
+    "sin escalofrios, la herida limpia",
+    "the numbness in my legs wore off by teatime and I walked fine",
+    "se me durmio la pierna pero ya se me ha pasado",
+])
+def test_negated_and_faded_symptoms_do_not_fire(patterns: Triage, text: str) -> None:
+    assert level(patterns, text) == "routine"
+
+
+@pytest.mark.parametrize("text", [
+    "what if I get a fever?",
+    "will my legs be numb after?",
+    "what should I do if I can't pee after the procedure?",
+    "if i get a temperature afterwards, who do i call?",
+    "¿y si me da fiebre?",
+    "y si despues se me duermen las piernas?",
+    "que hago si luego tengo fiebre?",
+    "is there a risk of paralysis?",
+])
+def test_hypothetical_questions_do_not_fire(patterns: Triage, text: str) -> None:
+    assert level(patterns, text) == "routine"
+
+
+def test_a_cue_governs_only_its_own_clause(patterns: Triage) -> None:
+    assert level(patterns, "no fever, but my legs are numb since this morning") == "emergency"
+    assert level(patterns, "what if it hurts? also my chest is tight right now") == "emergency"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("no siento las piernas desde la rizolisis", "red_flag.weakness"),
+    ("no siento las piernas desde la rizólisis", "red_flag.weakness"),
+    ("no quiero molestar pero no siento las piernas", "red_flag.weakness"),
+    ("tinc la cama esquerra adormida", "red_flag.weakness"),  # Catalan
+    ("no puedo orinar desde la intervencion", "red_flag.bladder_bowel"),
+    ("me duele mucho el pecho y me cuesta respirar", "red_flag.chest_breathing"),
+    ("se me estan hinchando los labios y la lengua", "red_flag.anaphylaxis"),
+    ("tengo 39 de fiebre y el cuello muy rigido", "red_flag.meningism"),
+    ("mi marido se ha desmayado y no se despierta", "red_flag.collapse"),
+    ("he vomitado sangre", "red_flag.major_bleeding"),
+    ("me he tomado todas las pastillas de tramadol", "red_flag.self_harm_act"),
+])
+def test_spanish_emergencies(patterns: Triage, text: str, expected: str) -> None:
+    verdict = patterns.assess(text)
+    assert (verdict.level, verdict.flag_id) == ("emergency", expected)
+
+
+@pytest.mark.parametrize("text", [
+    "ya no puedo más, quiero quitarme la vida",
+    "with this pain there's no point going on, I'm tired of being alive",
+    "everyone would be better off without me",
+    "what if I just ended it all",  # any phrasing: hypothetical cues do not hide it
+    "i keep wanting to cut myself, havent done it",
+    "tengo ganas de hacerme daño",
+])
+def test_suicide_and_self_harm_thoughts_are_crisis(patterns: Triage, text: str) -> None:
+    verdict = patterns.assess(text)
+    assert verdict.level == "crisis"
+    assert verdict.shows_crisis_line
+
+
+def test_an_overdose_is_an_emergency_with_the_crisis_line(patterns: Triage) -> None:
+    verdict = patterns.assess("I took all my tramadol an hour ago")
+    assert verdict.level == "emergency"
+    assert verdict.flag_id == "red_flag.self_harm_act"
+    assert verdict.shows_crisis_line
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("temp is 38.4 tonight, had the rf 2 days ago", "red_flag.fever"),
+    ("tengo 38,3 de fiebre desde esta tarde", "red_flag.fever"),
+    ("the needle spots on my back are red and hot and a bit swollen", "red_flag.wound"),
+    ("got a red itchy rash on my back, no swelling anywhere else", "red_flag.rash"),
+    ("slipped getting out of the shower, didnt hurt myself", "red_flag.fall"),
+    ("me he caido al salir de la ducha pero no me he hecho nada", "red_flag.fall"),
+    ("my procedure is thursday and the GP put me on antibiotics", "red_flag.pre_procedure_illness"),
+    ("cant stop throwing up since i got home", "red_flag.vomiting"),
+    ("terrible headache since the neck rf yesterday, painkillers not helping", None),
+])
+def test_urgent_flags(patterns: Triage, text: str, expected: str) -> None:
+    verdict = patterns.assess(text)
+    assert verdict.level == "urgent"
+    if expected:
+        assert verdict.flag_id == expected
+
+
+def test_a_bleed_that_stopped_is_urgent_not_an_emergency(patterns: Triage) -> None:
+    verdict = patterns.assess("it bled through the plaster but it stopped when I pressed on it")
+    assert verdict.level == "urgent"
+    assert verdict.flag_id == "red_flag.minor_bleeding"
+    assert patterns.assess("the bleeding won't stop, the towel is soaked").level == "emergency"
+
+
+def test_fever_with_a_stiff_neck_is_an_emergency_unless_the_neck_is_negated(
+        patterns: Triage) -> None:
+    assert patterns.assess("fever of 39 and a stiff neck").level == "emergency"
+    assert patterns.assess("fever of 39 but no stiff neck").level == "urgent"
+
+
+@pytest.mark.parametrize("text", [
+    "I'm dying for a coffee, can I have one before?",
+    "me muero de hambre, cuando puedo comer?",
+    "this form is killing me, which one do I sign?",
+    "when do I stop eating before the procedure?",
+    "can I drink water before",
+])
+def test_harmless_messages_are_routine(patterns: Triage, text: str) -> None:
+    assert level(patterns, text) == "routine"
+
+
+def test_minimising_after_an_emergency(patterns: Triage) -> None:
+    assert patterns.is_minimising(
+        "i dont want to make a fuss, can i just wait and see how it is tomorrow?")
+    assert patterns.is_minimising("no quiero molestar, prefiero esperar a mañana")
+    assert not patterns.is_minimising("ok I am calling them now")
+
+
+def test_normalise_strips_accents_case_and_curly_apostrophes() -> None:
+    expected = "no siento las piernas, ¿que hago?"
+    assert normalise("  No SIENTO   las piernas, ¿qué hago?  ") == expected
+    assert normalise("I can\u2019t feel") == "i can't feel"
+
+
+def test_reasons_name_flags_never_text(patterns: Triage) -> None:
+    verdict = patterns.assess("no fever but my legs are numb")
+    assert any(r.startswith("pattern:red_flag.weakness") for r in verdict.reasons)
+    assert not any("legs" in r for r in verdict.reasons)
+
+
+def test_matcher_flags_are_in_kb_order(vocabulary: KbVocabulary) -> None:
+    matcher = RuleMatcher(vocabulary)
+    assert [f.id for f in matcher.flags] == [f.id for f in vocabulary.red_flags]
+    assert matcher.flag_for_category("fever").id == "red_flag.fever"
