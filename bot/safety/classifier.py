@@ -46,7 +46,8 @@ NLU_ROUTINE_INTENTS = frozenset({
     "ask_sedation", "ask_procedure_steps", "ask_procedure_info", "ask_logistics",
     "ask_what_to_bring", "ask_diagnostic_block", "ask_eligibility", "ask_effectiveness",
     "ask_plan", "request_human", "greet", "goodbye", "thank", "affirm", "deny",
-    "bot_challenge", "inform",
+    "bot_challenge", "inform", "express_anxiety", "ask_risks", "ask_recovery", "ask_more",
+    "ask_capabilities", "out_of_scope",
 })
 SEED = 0
 _ENTITY = re.compile(r"\[([^\]]+)\]\{[^}]*\}|\[([^\]]+)\]\([^)]*\)")
@@ -89,7 +90,8 @@ def load_triage_examples(paths: Iterable[Path]) -> List[Example]:
 def load_nlu_routine_examples(directory: Path = NLU_DIR) -> List[Example]:
     """Examples of the routine intents in Rasa NLU files, entity markup removed."""
     examples: List[Example] = []
-    for path in sorted(directory.glob("*.yml")):
+    for path in sorted(directory.rglob("*.yml")):
+        language = "es" if "es" in path.relative_to(directory).parts[:-1] else "en"
         document = _read_yaml(path)
         for block in document.get("nlu", []) or []:
             if not isinstance(block, dict) or block.get("intent") not in NLU_ROUTINE_INTENTS:
@@ -100,7 +102,7 @@ def load_nlu_routine_examples(directory: Path = NLU_DIR) -> List[Example]:
                     continue
                 text = _ENTITY.sub(lambda m: m.group(1) or m.group(2), line[2:]).strip()
                 if text:
-                    examples.append(Example(text, "routine", "other_question", "en"))
+                    examples.append(Example(text, "routine", "other_question", language))
     return examples
 
 
