@@ -511,8 +511,9 @@ def test_conversation_id_is_a_keyed_hash() -> None:
     assert first != conversation_id_for("+15550104243", ID_SECRET)
 
 
-def test_channel_registers_as_twilio() -> None:
-    assert SecureTwilioInput.name() == "twilio"
+def test_channel_never_sends_on_its_own() -> None:
+    """Replies go back in the webhook's TwiML only (the /webhooks/twilio/webhook route that
+    every test above posts to); the channel has no outbound sender."""
     assert SecureTwilioInput("AC", "t", "+1").get_output_channel() is None
 
 
