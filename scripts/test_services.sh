@@ -25,7 +25,11 @@ apt_install() {
     exit 1
   fi
   echo "Installing $* from Debian packages..." >&2
-  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+  if [ -z "${APT_UPDATED:-}" ]; then  # once per run: the package lists are fresh after it
+    apt-get update -qq >&2
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
 }
 
 as_pg_owner() {  # initdb/postgres refuse to run as root
@@ -88,7 +92,10 @@ install_chromium() {
 }
 
 install_npm() {
-  command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+  # Debian's nodejs has no npm (its own package); NodeSource's nodejs includes it and conflicts
+  # with Debian's npm, so npm is only installed when nodejs did not bring it.
+  command -v node >/dev/null 2>&1 || apt_install nodejs
+  command -v npm >/dev/null 2>&1 || apt_install npm
   command -v npm
 }
 

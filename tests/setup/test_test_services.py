@@ -191,11 +191,20 @@ def test_missing_postgresql_is_installed_and_started(machine: FreshMachine) -> N
     assert any(re.search(r"-h 127\.0\.0\.1", c) for c in machine.calls() if c.startswith("pg_ctl"))
 
 
-def test_missing_npm_is_installed(machine: FreshMachine) -> None:
+def test_missing_node_and_npm_are_installed(machine: FreshMachine) -> None:
+    """Debian's nodejs brings no npm: both are installed, after one `apt-get update`."""
     result = machine.run("npm")
     assert result.returncode == 0, result.stderr
-    _installs(machine, "nodejs", "npm")
+    assert machine.apt_calls() == ["apt-get update -qq", "apt-get install -y -qq nodejs",
+                                   "apt-get install -y -qq npm"]
     assert result.stdout.strip() == str(machine.installed / "npm")
+
+
+def test_missing_npm_beside_an_installed_node_is_installed(machine: FreshMachine) -> None:
+    machine.preinstall("nodejs")
+    result = machine.run("npm")
+    assert result.returncode == 0, result.stderr
+    _installs(machine, "npm")
 
 
 @pytest.mark.parametrize(("service", "packages"), [
