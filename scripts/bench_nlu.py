@@ -23,7 +23,6 @@ import hashlib
 import json
 import logging
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -358,23 +357,6 @@ def data_fingerprint(paths: Iterable[Path]) -> str:
             digest.update(str(path).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
-
-
-def git_head() -> Optional[str]:
-    """The commit of the work tree, with "+dirty" when it has uncommitted changes."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return head + ("+dirty" if dirty else "")
 
 
 def load_examples(data_path: str) -> Any:
@@ -991,7 +973,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             "data": args.data,
             "data_sha256": data_fingerprint(Path(args.data).rglob("*.yml")),
             "config_sha256": data_fingerprint([Path(args.config)]),
-            "git_head": git_head(),
+            "git_head": facts["git_commit"],
             "date": facts["date"],
             "machine": facts["machine"],
             "folds": args.folds,
