@@ -303,7 +303,8 @@ def main() -> int:
         result["runs"] = [r for r in kept.get("runs", []) if r.get("system") not in systems]
         result.update({k: v for k, v in kept.items()
                        if k not in {"runs", "machine", "date", "started_utc", "git_commit",
-                                    "settings"} and not any(
+                                    "settings", "load_average_at_start",
+                                    "load_average_at_end"} and not any(
                            k.startswith(s) or (s == "ours" and k in {"train_s", "rss_mb"})
                            for s in systems)})
     for system in systems:
@@ -315,6 +316,7 @@ def main() -> int:
             result["train_s"], result["rss_mb"] = round(train_s, 1), rss
         else:
             result[f"{system}_train_s"], result[f"{system}_rss_mb"] = round(train_s, 1), rss
+    result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result["settings"] = {"min_messages_per_level": args.messages,
                           "questions_per_conversation": len(SCRIPT),
                           "tracker_store": "sqlite (local profile)", "rasa_processes": 1}

@@ -74,7 +74,9 @@ def run_facts() -> Dict[str, Any]:
     """The facts stored at the top of every result file."""
     now = dt.datetime.now(dt.timezone.utc)
     return {"date": now.date().isoformat(), "started_utc": now.isoformat(timespec="seconds"),
-            "git_commit": git_commit(), "machine": machine()}
+            "git_commit": git_commit(), "machine": machine(),
+            # other work on the machine skews timings: the 1/5/15-minute load when it started
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
 
 
 def result_path(facts: Dict[str, Any], kind: str = "") -> Path:
