@@ -40,8 +40,17 @@ PIP_INSTALL_FLAGS := --quiet --disable-pip-version-check
 TRAINING_INPUTS := $(shell find $(RASA_DATA) bot/nlu bot/generated -type f \( -name '*.yml' -o -name '*.json' -o -name '*.py' \) -not -path '*/__pycache__/*' 2>/dev/null) config.yml domain.yml
 
 .PHONY: help env run run-production test shell kb kb-check generate train validate lint \
-        typecheck test-actions test-bot test-stories test-production bench bench-nlu bench-triage \
-        tune-triage bench-conversation alerts erase purge clean
+        typecheck kb-up-to-date test-actions test-bot test-stories test-stack test-production \
+        test-browser bench bench-nlu bench-triage tune-triage bench-conversation alerts erase \
+        purge clean
+
+# Every pytest run is in random order (pytest-randomly); the seed is printed, and
+# `make <target> RANDOM_SEED=<seed>` repeats an order. PYTEST_ARGS is passed on (e.g. -k, -x).
+ifndef RANDOM_SEED
+RANDOM_SEED := $(shell od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+endif
+PYTEST_ARGS ?=
+PYTEST_OPTS = -q -p randomly --randomly-seed=$(RANDOM_SEED) $(PYTEST_ARGS)
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -103,29 +112,54 @@ purge: $(ACT_VENV)/.installed  ## delete conversations idle for more than DAYS d
 	@$(ACT_PY) scripts/purge.py --days "$(or $(DAYS),90)"
 
 # ---------------------------------------------------------------- quality
+# `make test` (scripts/run_tests.sh, what CI runs) is these targets in order; nothing here
+# is defined twice.
 lint: env  ## ruff on both environments
-	$(ACT_VENV)/bin/ruff check actions tests scripts
-	$(BOT_VENV)/bin/ruff check bot
+	$(ACT_VENV)/bin/ruff check actions common tests scripts rasa_sdk_plugins bench privacy \
+	  --exclude tests/bot,tests/browser,tests/stack
+	$(BOT_VENV)/bin/ruff check bot tests/bot tests/browser tests/stack
 
 typecheck: env  ## mypy, each package in its own environment
-	$(ACT_VENV)/bin/mypy actions
+	$(ACT_VENV)/bin/mypy actions common rasa_sdk_plugins privacy
 	$(BOT_VENV)/bin/mypy bot
 
-test-actions: env  ## pytest in the action-server environment (SQLite and PostgreSQL)
-	@scripts/test_services.sh postgres
-	$(ACT_PY) -m pytest tests/actions tests/kb tests/plan tests/data -q
+kb-up-to-date: $(ACT_VENV)/.installed  ## KB valid; derived files up to date; no patient text outside the KB
+	$(ACT_PY) -m actions.kb.cli check data/kb
+	$(ACT_PY) -m actions.kb.cli generate data/kb --check
+	$(ACT_PY) -m actions.kb.literals
+
+test-actions: env  ## pytest, action-server environment: set-up scripts, KB on SQLite and PostgreSQL
+	@echo "pytest random order seed: $(RANDOM_SEED)"
+	@url="$${TEST_POSTGRES_URL:-$$(scripts/test_services.sh postgres)}" || exit 1; \
+	export TEST_POSTGRES_URL="$$url" REQUIRE_POSTGRES=1; \
+	$(ACT_PY) -m pytest tests/setup tests/kb tests/actions tests/plan tests/data $(PYTEST_OPTS)
 
 test-bot: env  ## pytest in the Rasa environment (NLU components, channels)
-	$(BOT_PY) -m pytest tests/bot -q
+	@echo "pytest random order seed: $(RANDOM_SEED)"
+	$(BOT_PY) -m pytest tests/bot $(PYTEST_OPTS)
 
 test-stories: train  ## end-to-end test stories against the trained model
 	$(RASA) test core --stories tests/stories --model models/rhizotomy-assistant.tar.gz --fail-on-prediction-errors --e2e --out results/stories
 
-test-production: env kb train  ## production-mode tests: PostgreSQL, Redis, restarts, failures, fuzzing
-	@scripts/test_services.sh postgres >/dev/null && scripts/test_services.sh redis >/dev/null
-	$(BOT_PY) -m pytest tests/production -q
+test-stack: env kb train  ## safety end to end: Rasa alone (no action server) answers emergencies
+	@echo "pytest random order seed: $(RANDOM_SEED)"
+	$(BOT_PY) -m pytest tests/stack $(PYTEST_OPTS)
 
-test: env  ## everything CI runs: lint, types, KB, unit tests, data validation, training, stories
+test-production: env kb train  ## production-mode tests: PostgreSQL, Redis, restarts, failures, fuzzing
+	@echo "pytest random order seed: $(RANDOM_SEED)"
+	@pg="$${TEST_POSTGRES_URL:-$$(scripts/test_services.sh postgres)}" || exit 1; \
+	redis="$${TEST_REDIS_URL:-$$(scripts/test_services.sh redis)}" || exit 1; \
+	export TEST_POSTGRES_URL="$$pg" TEST_REDIS_URL="$$redis"; \
+	$(BOT_PY) -m pytest tests/production $(PYTEST_OPTS)
+
+test-browser: env kb train  ## the website chat and SMS in Debian's Chromium against the real stack
+	@echo "pytest random order seed: $(RANDOM_SEED)"
+	@scripts/test_services.sh chromium >/dev/null
+	@scripts/test_services.sh npm >/dev/null
+	@[ -d node_modules/axe-core ] || npm ci --no-audit --no-fund --silent
+	$(BOT_PY) -m pytest tests/browser $(PYTEST_OPTS)
+
+test: env  ## everything CI runs (scripts/run_tests.sh): each target above, in order
 	@scripts/run_tests.sh
 
 bench: env kb train  ## load test (1/10/50 conversations) against Rasa's default pipeline: bench/results
@@ -136,6 +170,9 @@ bench-nlu: env  ## intent accuracy on the held-out sets (eval/nlu), per intent a
 
 bench-triage: $(BOT_VENV)/.installed  ## safety triage on the held-out test sets: recall, false alarms (bench/results/triage.json)
 	@$(BOT_PY) scripts/bench_triage.py
+
+bench-conversation: env kb train  ## scenario suites (eval/conversations) against the running stack: bench/results/conversation.json
+	@$(BOT_PY) scripts/bench_conversation.py
 
 tune-triage: $(BOT_VENV)/.installed  ## tune the triage classifier's thresholds on the dev set (never the test sets)
 	@$(BOT_PY) scripts/tune_triage.py

@@ -9,14 +9,18 @@ so the ratio isolates what our pipeline and policies cost.
 For each system: train (timed; cached under bench/models by a fingerprint of the inputs, so a
 re-run reuses it with its recorded time), start the action server and one Rasa process like
 the local profile (`make run`: SQLite tracker, in-memory locks) on free ports, warm up, then
-drive 1, 10 and 50 concurrent conversations (200 messages per level, 30 s timeout per
-request) with realistic patient messages that call custom actions; each conversation is one
-patient's 10 questions, then a new patient takes that slot. A reply counts as an error
-if it is not a 200 with a bot message, or if it is the "please call" fallback.
+drive 1, 10 and 50 concurrent conversations (30 s timeout per request) with realistic patient
+messages that call custom actions. Every conversation is one new patient asking the 10
+questions of SCRIPT in order; a level runs max(concurrency, 200 / 10) conversations, so 200
+messages at 1 and 10 conversations and 500 at 50 (each of the 50 patients asks all 10). A
+reply counts as an error if it is not a 200 with a bot message, or if it is the "please call"
+fallback.
 
-Writes bench/results/latest.json:
-{"runs": [{"system", "concurrency", "p50_ms", "p95_ms", "p99_ms", "msgs_per_s", "errors"}],
- "train_s", "baseline_train_s", "rss_mb": {"rasa", "actions"}, "baseline_rss_mb": {...}}
+Writes bench/results/<UTC date>-<machine>.json (bench/run_info.py; committed, the README quotes
+it): {"date", "git_commit", "machine": {"nproc", "ram_gb", "cpu_model", "python", ...},
+"runs": [{"system", "concurrency", "conversations", "messages", "p50_ms", "p95_ms", "p99_ms",
+"msgs_per_s", "errors"}], "train_s", "baseline_train_s", "rss_mb": {"rasa", "actions"},
+"baseline_rss_mb": {...}}
 """
 
 from __future__ import annotations
@@ -40,17 +44,17 @@ from typing import Any, Dict, List, Tuple
 
 import aiohttp
 import yaml  # type: ignore[import-untyped]  # no stubs in the bot environment
+from run_info import result_path, run_facts  # bench/ is on sys.path: this file runs as a script
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "bench"
 MODELS = BENCH / "models"
-RESULTS = BENCH / "results"
 BOT_BIN = REPO / ".venv" / "bot" / "bin"
 ACT_BIN = REPO / ".venv" / "actions" / "bin"
 DATA = ["data/nlu", "data/rules", "data/stories"]
 SYSTEMS = {"ours": REPO / "config.yml", "baseline": BENCH / "baseline_config.yml"}
 LEVELS = (1, 10, 50)
-MESSAGES_PER_LEVEL = 200
+MESSAGES_PER_LEVEL = 200  # at least; more when concurrency x 10 questions is more
 REQUEST_TIMEOUT_S = 30.0
 STARTUP_TIMEOUT_S = 420
 # One patient's questions, in order; each calls a custom action (KB lookup) or a form.
@@ -207,44 +211,48 @@ def rss_mb(pid: int) -> float:
     return round(total, 1)
 
 
-async def drive(url: str, concurrency: int, total: int, unavailable: str,
+async def drive(url: str, concurrency: int, messages: int, unavailable: str,
                 run_id: str) -> Dict[str, Any]:
-    """`concurrency` conversations at a time, each a patient sending the 10-question script in
-    order (then a new patient), `total` messages in all."""
+    """`concurrency` conversations at a time; each is a new patient asking the whole SCRIPT
+    in order. max(concurrency, messages / len(SCRIPT)) conversations in all."""
     latencies: List[float] = []
     errors = 0
-    per_worker = [total // concurrency + (1 if i < total % concurrency else 0)
-                  for i in range(concurrency)]
+    conversations = max(concurrency, -(-messages // len(SCRIPT)))
+    waiting: asyncio.Queue[int] = asyncio.Queue()
+    for number in range(conversations):
+        waiting.put_nowait(number)
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
 
-    async def patient(index: int, count: int, session: aiohttp.ClientSession) -> None:
+    async def slot(session: aiohttp.ClientSession) -> None:
         nonlocal errors
-        for turn in range(count):
-            # a patient asks the script's questions, then the next patient starts
-            sender = f"bench-{run_id}-{concurrency}-{index}-{turn // len(SCRIPT)}"
-            body = {"sender": sender, "message": SCRIPT[(index + turn) % len(SCRIPT)]}
-            started = time.perf_counter()
-            try:
-                async with session.post(f"{url}/webhooks/rest/webhook", json=body) as response:
-                    reply = await response.json(content_type=None)
-                    ok = response.status == 200 and bool(reply) and not any(
-                        m.get("text") == unavailable for m in reply)
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
-                ok = False
-            latencies.append((time.perf_counter() - started) * 1000)
-            errors += 0 if ok else 1
+        while not waiting.empty():
+            sender = f"bench-{run_id}-{concurrency}-{waiting.get_nowait()}"
+            for question in SCRIPT:
+                body = {"sender": sender, "message": question}
+                started = time.perf_counter()
+                try:
+                    async with session.post(f"{url}/webhooks/rest/webhook",
+                                            json=body) as response:
+                        reply = await response.json(content_type=None)
+                        ok = response.status == 200 and bool(reply) and not any(
+                            m.get("text") == unavailable for m in reply)
+                except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+                    ok = False
+                latencies.append((time.perf_counter() - started) * 1000)
+                errors += 0 if ok else 1
 
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         started = time.perf_counter()
-        await asyncio.gather(*(patient(i, n, session) for i, n in enumerate(per_worker)))
+        await asyncio.gather(*(slot(session) for _ in range(concurrency)))
         wall = time.perf_counter() - started
     ordered = sorted(latencies)
 
     def percentile(q: float) -> float:
         return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
 
-    return {"concurrency": concurrency, "p50_ms": round(statistics.median(ordered), 1),
+    return {"concurrency": concurrency, "conversations": conversations,
+            "messages": len(ordered), "p50_ms": round(statistics.median(ordered), 1),
             "p95_ms": percentile(0.95), "p99_ms": percentile(0.99),
             "msgs_per_s": round(len(ordered) / wall, 1), "errors": errors}
 
@@ -277,7 +285,7 @@ def bench_system(system: str, model: Path, levels: Tuple[int, ...],
 
 
 def main() -> int:
-    """Train (or reuse) both models, bench both, write bench/results/latest.json."""
+    """Train (or reuse) both models, bench both, write bench/results/<date>-<machine>.json."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=MESSAGES_PER_LEVEL)
@@ -286,14 +294,17 @@ def main() -> int:
     args = parser.parse_args()
     levels = tuple(int(level) for level in args.levels.split(","))
     systems = [s for s in args.systems.split(",") if s in SYSTEMS]
-    result: Dict[str, Any] = {"runs": []}
-    previous = RESULTS / "latest.json"
-    if previous.exists() and set(systems) != set(SYSTEMS):
-        # re-running one system keeps the other system's figures from the last run
-        kept = json.loads(previous.read_text())
+    facts = run_facts()
+    out = result_path(facts)
+    result: Dict[str, Any] = {**facts, "runs": []}
+    if out.exists() and set(systems) != set(SYSTEMS):
+        # re-running one system keeps the other system's figures from today's file
+        kept = json.loads(out.read_text())
         result["runs"] = [r for r in kept.get("runs", []) if r.get("system") not in systems]
         result.update({k: v for k, v in kept.items()
-                       if k not in {"runs", "machine"} and not any(
+                       if k not in {"runs", "machine", "date", "started_utc", "git_commit",
+                                    "settings", "load_average_at_start",
+                                    "load_average_at_end"} and not any(
                            k.startswith(s) or (s == "ours" and k in {"train_s", "rss_mb"})
                            for s in systems)})
     for system in systems:
@@ -305,10 +316,13 @@ def main() -> int:
             result["train_s"], result["rss_mb"] = round(train_s, 1), rss
         else:
             result[f"{system}_train_s"], result[f"{system}_rss_mb"] = round(train_s, 1), rss
-    result["machine"] = {"cpus": os.cpu_count(), "messages_per_level": args.messages,
-                         "tracker_store": "sqlite (local profile)"}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
+    result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    result["settings"] = {"min_messages_per_level": args.messages,
+                          "questions_per_conversation": len(SCRIPT),
+                          "tracker_store": "sqlite (local profile)", "rasa_processes": 1}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out.relative_to(REPO)}")
     print(json.dumps(result, indent=2))
     report_ratios(result)
     return 0

@@ -51,13 +51,20 @@ def answers(base_url: str, timeout_s: float, channel: str = "rest") -> bool:
 
 
 def _alive(pid: int) -> bool:
+    """True while the process runs. A process that exited but was not reaped yet by its
+    parent (a zombie, state Z) still accepts signal 0, so /proc is read as well."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            state = stat.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (not Linux): signal 0 is all we know
+    return state not in {"Z", "X"}
 
 
 def main() -> int:

@@ -3,25 +3,48 @@
 from __future__ import annotations
 
 import ast
-import inspect
+import functools
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
-from rasa_sdk import Action
-from rasa_sdk.executor import ActionExecutor
-from rasa_sdk.utils import all_subclasses
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _registered_actions() -> set[str]:
-    """Names of the concrete actions the SDK registers from the `actions` package."""
-    ActionExecutor().register_package("actions")  # imports every module, as the server does
-    return {
-        cls().name() for cls in all_subclasses(Action)
-        if cls.__module__.startswith("actions.") and not inspect.isabstract(cls)
-    }
+# Run in a fresh interpreter: rasa_sdk registers every Action subclass imported in the
+# process, and this test process has also imported the test modules' own actions.
+_REGISTRY_PROBE = """
+import inspect, json
+from rasa_sdk import Action
+from rasa_sdk.executor import ActionExecutor
+from rasa_sdk.utils import all_subclasses
+def qualified(cls):
+    return f"{cls.__module__}.{cls.__qualname__}"
+executor = ActionExecutor()
+executor.register_package("actions")
+print(json.dumps({
+    "registered": {name: qualified(type(run.__self__)) for name, run in executor.actions.items()},
+    "names": {name: type(run.__self__)().name() for name, run in executor.actions.items()},
+    "classes": {qualified(cls): {
+                    "abstract": inspect.isabstract(cls),
+                    "subclassed": any(sub.__module__.startswith("actions.")
+                                      for sub in cls.__subclasses__())}
+                for cls in all_subclasses(Action) if cls.__module__.startswith("actions.")},
+}))
+"""
+
+
+@functools.lru_cache(maxsize=1)
+def _server_view() -> dict[str, Any]:
+    """What `python -m rasa_sdk --actions actions` registers: action name -> class, and every
+    Action class of the package (abstract or not, subclassed or not)."""
+    result = subprocess.run([sys.executable, "-c", _REGISTRY_PROBE], cwd=REPO,
+                            capture_output=True, text=True, timeout=120, check=True)
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
 def _responses() -> set[str]:
@@ -33,15 +56,24 @@ def _responses() -> set[str]:
 
 def test_every_action_is_in_the_domain(domain: dict[str, Any]) -> None:
     listed = set(domain["actions"])
-    registered = _registered_actions()
+    registered = set(_server_view()["registered"])
     assert registered - listed == set(), "implemented but not in domain.yml"
     assert listed - registered == set(), "in domain.yml but not implemented"
 
 
-def test_no_abstract_base_registered() -> None:
-    for cls in all_subclasses(Action):
-        if cls.__module__.startswith("actions.") and inspect.isabstract(cls):
-            assert cls.__name__ not in _registered_actions()
+def test_the_server_registers_every_concrete_action_and_no_base_class() -> None:
+    """A shared base class must be abstract, or rasa_sdk registers it as an action too
+    (engineering notes 1.2): the registry holds exactly the concrete classes."""
+    view = _server_view()
+    classes = view["classes"]
+    concrete = {name for name, facts in classes.items() if not facts["abstract"]}
+    assert set(view["registered"].values()) == concrete
+    bases = [name for name, facts in classes.items() if facts["subclassed"]]
+    assert bases, "no shared base class found: the check below would be empty"
+    for base in bases:
+        assert classes[base]["abstract"], f"{base} is subclassed but not abstract"
+        assert base not in view["registered"].values()
+    assert view["names"] == {name: name for name in view["registered"]}
 
 
 def test_every_response_used_in_python_exists() -> None:

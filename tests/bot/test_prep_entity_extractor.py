@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
 
 import pytest
+from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
@@ -221,11 +222,18 @@ def test_missing_vocabulary_gives_a_clear_error(
         make_extractor({"vocabulary_path": str(tmp_path / "missing.json")})
 
 
-def test_defaults_document_every_key() -> None:
-    config = PrepEntityExtractor.get_default_config()
-    assert config["vocabulary_path"] == "bot/generated/kb_vocabulary.json"
-    assert config["fuzzy_cutoff"] == pytest.approx(0.85)
-    assert PrepEntityExtractor.required_packages() == ["spacy"]
+def test_default_config_reads_the_shipped_vocabulary(
+    monkeypatch: pytest.MonkeyPatch, model_storage: Any, execution_context: Any
+) -> None:
+    """With no vocabulary_path, run from the repository root (as Rasa is), the component uses
+    the KB-generated vocabulary: dabigatran is in the shipped KB, not in the test fixture."""
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    extractor = PrepEntityExtractor.create(
+        PrepEntityExtractor.get_default_config(), model_storage,
+        Resource("prep_entity_extractor"), execution_context,
+    )
+    assert isinstance(extractor, PrepEntityExtractor)
+    assert found(extractor, "I take Pradaxa") == [("dabigatran", "Pradaxa")]
 
 
 def test_common_words_near_other_brand_names(

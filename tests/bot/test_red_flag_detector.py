@@ -41,6 +41,8 @@ def fires(detector: RedFlagDetector, text: str) -> bool:
     return bool(message.get(INTENT)["name"] == EMERGENCY)
 
 
+# Every sentence runs on the SHIPPED vocabulary (bot/generated/kb_vocabulary.json, generated
+# from data/kb/red_flags.yml by `make kb-export`), so a change to a pattern is tested here.
 POSITIVE = [
     ("I can't feel my legs", "red_flag.weakness"),
     ("cant feel my legs", "red_flag.weakness"),
@@ -58,50 +60,73 @@ POSITIVE = [
     ("I don't know why but I can't feel my legs", "red_flag.weakness"),
     ("I don't know why I can't feel my legs", "red_flag.weakness"),
     ("no idea what's going on, my legs are so weak", "red_flag.weakness"),
-    ("I have a fever", "red_flag.fever"),
-    ("temperature of 39 and shivering", "red_flag.fever"),
-    ("not sure but I think I have a fever", "red_flag.fever"),
-    ("the needle site is bleeding", "red_flag.bleeding"),
+    ("I have a fever", "red_flag.infection"),
+    ("temperature of 39 and shivering", "red_flag.infection"),
+    ("not sure but I think I have a fever", "red_flag.infection"),
+    ("the needle site is red and there's pus", "red_flag.infection"),
     ("it will not stop bleeding", "red_flag.bleeding"),
     ("blood is soaking through the dressing", "red_flag.bleeding"),
+    ("the bleeding won't stop", "red_flag.bleeding"),
     ("No fever, but my legs are numb", "red_flag.weakness"),
     ("my legs are numb, what should I do?", "red_flag.weakness"),
     ("no my legs are numb", "red_flag.weakness"),
     ("no I can't feel my legs", "red_flag.weakness"),
     ("I'm not kidding I can't feel my legs", "red_flag.weakness"),
     ("I don't have a fever and I can't feel my legs", "red_flag.weakness"),
+    ("I've lost control of my bladder since this morning", "red_flag.bladder_bowel"),
+    ("my groin is numb", "red_flag.bladder_bowel"),
+    ("severe back pain and a fever since yesterday", "red_flag.back_pain_fever"),
+    ("worst headache of my life", "red_flag.headache"),
+    ("I keep throwing up", "red_flag.vomiting"),
+    ("since the procedure the pain is unbearable", "red_flag.severe_pain"),
+    ("I have chest pain", "red_flag.chest_stroke"),
+    ("my face is drooping on one side", "red_flag.chest_stroke"),
+    ("my throat is swelling", "red_flag.anaphylaxis"),
+    ("my husband passed out", "red_flag.collapse"),
+    ("I want to die", "red_flag.self_harm"),
 ]
 
+# Sentences a patient might send that the shipped patterns do not catch, kept here on purpose
+# (the test asserts they are still missed, so a pattern change that starts catching one is
+# noticed and the sentence moves to POSITIVE). Each says why it is not simply fixed.
+KNOWN_MISSES = [
+    # red_flags.yml flags "bleeding at a needle site that does not stop"; a little bleeding at
+    # the puncture is expected, so whether any bleeding is urgent is the clinic's decision.
+    ("the needle site is bleeding", "red_flag.bleeding"),
+]
+
+# Each negated or hypothetical sentence contains a shipped pattern match (checked by
+# test_negative_cases_do_contain_a_pattern_match): it would fire if the cue were ignored.
 NEGATED = [
-    "no numbness at all",
-    "I don't have a fever",
-    "i dont have a fever",
-    "I do not have any fever",
-    "I have never had a fever",
-    "not bleeding",
-    "the wound isn't bleeding",
-    "I haven't got a fever",
-    "no longer bleeding",
-    "denies fever",
-    "without numbness",
-    "No fever, no bleeding, no numbness",
+    "I don't have numbness in my legs",
+    "i dont have numbness in my feet",
+    "I'm not running a fever",
+    "no, I haven't developed a fever",
+    "I do not have a temperature of 39",
+    "the wound is not bleeding a lot",
+    "no longer bleeding through the dressing",
+    "there isn't a lot of blood",
+    "denies chest pain",
+    "I can walk without my legs giving way",
+    "I haven't lost control of my bladder",
+    "I have not passed out",
+    "No chest pain, no shortness of breath, no numbness in my groin",
 ]
 
 HYPOTHETICAL = [
     "what if I can't feel my legs after",
-    "if I get a fever what do i do",
-    "will my legs be numb",
+    "if I'm running a fever what do i do",
     "will my legs feel numb afterwards?",
     "What if, after the procedure, I can't feel my legs?",
-    "in case there's bleeding, who do I call?",
-    "could I get a fever from this?",
+    "in case the bleeding won't stop, who do I call?",
+    "could I end up with a temperature of 39 from this?",
     "might my legs feel weak after?",
     "what happens if my legs feel numb",
-    "is it possible to get a fever after rhizotomy?",
+    "is it possible to have chest pain after rhizotomy?",
     "should i worry if my legs feel weak tomorrow",
-    "what should i do if the wound is bleeding",
-    "will I have numbness",
-    "would I notice bleeding",
+    "what should i do if the bleeding won't stop",
+    "will I have numbness in my legs",
+    "would I be bleeding through the dressing",
 ]
 
 
@@ -115,8 +140,16 @@ def test_affirmed_red_flags_fire(detector: RedFlagDetector, text: str, red_flag:
     assert red_flag in red_flags(message)
 
 
-def test_at_least_fifteen_positive_phrasings() -> None:
-    assert len(POSITIVE) >= 15
+def test_every_shipped_red_flag_has_positive_sentences(shipped_vocabulary_path: Path) -> None:
+    shipped = {flag.id for flag in load_vocabulary(shipped_vocabulary_path).red_flags}
+    assert shipped - {red_flag for _, red_flag in POSITIVE} == set()
+
+
+@pytest.mark.parametrize("text, red_flag", KNOWN_MISSES)
+def test_known_misses_are_still_missed(detector: RedFlagDetector, text: str, red_flag: str,
+                                       shipped_vocabulary_path: Path) -> None:
+    assert red_flag in {flag.id for flag in load_vocabulary(shipped_vocabulary_path).red_flags}
+    assert not fires(detector, text), "now caught: move it to POSITIVE"
 
 
 @pytest.mark.parametrize("text", NEGATED)
@@ -130,9 +163,12 @@ def test_hypothetical_mentions_do_not_fire(detector: RedFlagDetector, text: str)
 
 
 @pytest.mark.parametrize("text", NEGATED + HYPOTHETICAL)
-def test_negative_cases_do_contain_a_pattern_match(text: str, vocabulary_path: Path) -> None:
+def test_negative_cases_do_contain_a_pattern_match(
+    text: str, shipped_vocabulary_path: Path
+) -> None:
     """Guards the two tests above: each phrase would fire if the cue were ignored."""
-    patterns = [p for flag in load_vocabulary(vocabulary_path).red_flags for p in flag.patterns]
+    vocabulary = load_vocabulary(shipped_vocabulary_path)
+    patterns = [p for flag in vocabulary.red_flags for p in flag.patterns]
     normalised = text.lower().replace("\u2019", "'")
     assert any(re.search(pattern, normalised) for pattern in patterns)
 
@@ -152,9 +188,10 @@ def test_entity_span_points_into_the_original_text(detector: RedFlagDetector) ->
 
 
 def test_one_entity_per_red_flag_and_all_red_flags(detector: RedFlagDetector) -> None:
-    message = diet_message("I have a fever, my legs are numb and the numbness spreads, bleeding")
+    message = diet_message("I have a fever, my legs are numb and my legs are so weak, "
+                           "and the bleeding won't stop")
     detector.process([message])
-    assert red_flags(message) == ["red_flag.fever", "red_flag.weakness", "red_flag.bleeding"]
+    assert red_flags(message) == ["red_flag.infection", "red_flag.weakness", "red_flag.bleeding"]
 
 
 def test_works_without_a_previous_classifier(detector: RedFlagDetector) -> None:
@@ -240,18 +277,12 @@ def test_missing_vocabulary_gives_a_clear_error(
         make_detector({"vocabulary_path": str(tmp_path / "nope.json")})
 
 
-
-def test_non_emergency_flag_defers_to_a_confident_illness_report(tmp_path: Path) -> None:
-    """Pre-procedure illness keeps its intent when only a call-the-clinic flag matched;
-    an emergency-level flag always wins."""
-    import json
-
-    data = json.loads((Path(__file__).parent / "fixtures" / "kb_vocabulary.json").read_text())
-    data["red_flags"].append({"id": "red_flag.test_fever", "action": "call_clinic_now",
-                              "patterns": ["\\bi feel shivery\\b"]})
-    path = tmp_path / "vocabulary.json"
-    path.write_text(json.dumps(data))
-    detector = RedFlagDetector({"vocabulary_path": str(path)}, load_vocabulary(str(path)))
+def test_non_emergency_flag_defers_to_a_confident_illness_report(
+    detector: RedFlagDetector,
+) -> None:
+    """Pre-procedure illness keeps its intent when only a call-the-clinic flag matched
+    (a fever is red_flag.infection, call_clinic_now, in the shipped KB); an emergency-level
+    flag always wins."""
 
     def run(text: str, intent: str, confidence: float) -> str:
         message = Message.build(text=text)
@@ -260,10 +291,10 @@ def test_non_emergency_flag_defers_to_a_confident_illness_report(tmp_path: Path)
         detector.process([message])
         return str(message.get(INTENT)["name"])
 
-    assert run("i feel shivery and my procedure is tomorrow", "report_illness", 0.9) \
+    assert run("i have a fever and my procedure is tomorrow", "report_illness", 0.9) \
         == "report_illness"
-    assert run("i feel shivery and my procedure is tomorrow", "report_illness", 0.3) \
+    assert run("i have a fever and my procedure is tomorrow", "report_illness", 0.3) \
         == "report_emergency"
-    assert run("i feel shivery since the procedure", "ask_recovery", 0.9) == "report_emergency"
-    assert run("i feel shivery and i cant feel my legs", "report_illness", 0.9) \
+    assert run("i have a fever since the procedure", "ask_recovery", 0.9) == "report_emergency"
+    assert run("i have a fever and i cant feel my legs", "report_illness", 0.9) \
         == "report_emergency"

@@ -8,7 +8,6 @@ with test Twilio credentials (tests/browser/conftest.py), so no Twilio account i
 from __future__ import annotations
 
 import sqlite3
-import time
 import xml.etree.ElementTree as ET
 from typing import Dict, List
 
@@ -21,15 +20,18 @@ from bot.channels.sms_segments import MAX_MESSAGE_CHARS, encoding_of, segment_co
 
 pytestmark = pytest.mark.slow
 
+# One number per test: the first message from a number gets the notice, so a test that shares
+# a number with another would depend on which of them runs first.
 PHONE = "+15550104711"
+OTHER_PHONE = "+15550104712"
 _counter = iter(range(1, 10_000))
 
 
-def params(body: str) -> Dict[str, str]:
+def params(body: str, phone: str = PHONE) -> Dict[str, str]:
     return {
         "MessageSid": f"SMstack{next(_counter):026d}",
         "AccountSid": "AC" + "0" * 32,
-        "From": PHONE,
+        "From": phone,
         "To": "+15550100000",
         "Body": body,
         "NumMedia": "0",
@@ -73,12 +75,11 @@ def test_signed_sms_gets_an_sms_sized_answer_and_forgeries_get_403(stack: Stack)
     assert user_event_count(stack) == before  # no trace of either forgery
 
     fields = params("do i need a driver")
-    started = time.monotonic()
     reply = post(stack, fields, signature(stack, fields))
-    elapsed = time.monotonic() - started
     assert reply.status_code == 200
     assert reply.headers["content-type"].startswith("application/xml")
-    assert elapsed < 8, f"the webhook took {elapsed:.1f} s"
+    # A real answer, not "still working": the turn finished within the channel's budget
+    # (SMS_TURN_TIMEOUT_SECONDS, below Twilio's 15 s); no wall-clock assertion here.
     notice, answer = messages(reply)  # first contact: the notice, then the answer
     assert "automated" in notice and "STOP" in notice
     assert "take you home" in answer and "1. Yes" in answer and "2. No" in answer
@@ -97,12 +98,15 @@ def test_signed_sms_gets_an_sms_sized_answer_and_forgeries_get_403(stack: Stack)
 
 
 def test_no_phone_number_in_tracker_ids_or_log(stack: Stack) -> None:
-    """Runs after the SMS turns above: the number appears nowhere, only its keyed hash."""
+    """After SMS turns of its own: the number appears nowhere, only its keyed hash."""
+    for body in ("do i need a driver", "2"):
+        fields = params(body, OTHER_PHONE)
+        assert post(stack, fields, signature(stack, fields)).status_code == 200
     with sqlite3.connect(stack.tracker_db) as db:
         senders = [row[0] for row in db.execute("SELECT DISTINCT sender_id FROM events")]
     sms_ids = [s for s in senders if s.startswith("sms:")]
     assert sms_ids and all(len(s) == 4 + 64 for s in sms_ids)
-    digits = PHONE.lstrip("+")
+    digits = OTHER_PHONE.lstrip("+")
     assert not any(digits in s for s in senders)
     assert digits not in stack.log_text()
     state = stack.data_dir / "sms_state.sqlite3"

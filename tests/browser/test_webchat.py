@@ -314,8 +314,15 @@ def test_reduced_motion_stops_the_typing_animation(browser: Any, stack: Stack) -
     context.close()
 
 
-def test_no_patient_text_in_the_stack_log(stack: Stack) -> None:
-    """Runs after the conversations above (file order): nothing typed reaches the log."""
+def test_no_patient_text_in_the_stack_log(page: Page, stack: Stack) -> None:
+    """Nothing a patient types reaches the log: canaries typed here, in a normal turn and in
+    a turn Rasa cannot classify, must not appear in it."""
+    open_chat(page, stack.chat_url)
+    typed = ["when do i have to stop eating, my DNI is 12345678Z",
+             "zq canary 1961-03-14 <img src=x onerror=alert(1)>"]
+    for text in typed:
+        assert converse(page, text).strip()
+    assert _user_texts_by_sender(stack)  # the turns did reach Rasa and its tracker
     log = stack.log_text()
-    for typed in ("when do i have to stop eating", "onerror=alert", "links please"):
-        assert typed not in log
+    for canary in ("12345678Z", "1961-03-14", "onerror=alert"):
+        assert canary not in log

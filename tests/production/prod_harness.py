@@ -307,7 +307,9 @@ class ProductionStack:
              "--timeout", str(timeout), "--pid", str(server.pid)],
             capture_output=True, text=True, timeout=timeout + 30, check=False)
         if result.returncode != 0:
-            raise RuntimeError(f"{name} not ready: {result.stderr}\n{self.log(name)[-3000:]}")
+            code = server.process.poll() if server.process is not None else None
+            raise RuntimeError(f"{name} not ready (exit code {code}): {result.stderr}\n"
+                               f"{self.log(name)[-3000:]}")
 
     def url(self, name: str, path: str = "/webhooks/rest/webhook") -> str:
         return f"http://127.0.0.1:{self.rasa_ports[name]}{path}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -25,24 +24,24 @@ def run_stack(env_overrides: dict[str, str], timeout: float) -> subprocess.Compl
 
 @pytest.mark.slow
 def test_truncated_model_makes_the_start_fail(tmp_path: Path) -> None:
-    """A model that cannot load: readiness fails and run_stack.sh exits non-zero in time."""
+    """A model that cannot load: readiness fails and run_stack.sh exits non-zero by itself."""
     if not MODEL.exists():
         pytest.fail(f"No trained model at {MODEL}. Run `make kb train` first.")
     broken = tmp_path / "broken.tar.gz"
     broken.write_bytes(MODEL.read_bytes()[: MODEL.stat().st_size // 3])
     kb = os.environ.get("KB_DATABASE_URL") or f"sqlite:///{REPO / '.data' / 'kb.sqlite3'}"
-    started = time.monotonic()
     result = run_stack({
         "RASA_MODEL": str(broken), "RASA_PORT": str(free_port()),
         "ACTIONS_PORT": str(free_port()), "DATA_DIR": str(tmp_path / "data"),
         "KB_DATABASE_URL": kb, "READINESS_TIMEOUT": "40",
         "TRACKER_STORE_URL": f"sqlite:///{tmp_path / 'tracker.sqlite3'}",
-    }, timeout=240)
-    elapsed = time.monotonic() - started
+    }, timeout=240)  # a hang guard, not a measurement
     assert result.returncode != 0
     assert "Rasa is not answering messages" in result.stderr
     assert "The assistant is running" not in result.stdout
-    assert elapsed < 200
+    # readiness.py gave up on its own: Rasa exited, or its READINESS_TIMEOUT (40 s) passed
+    assert ("exited before it was ready" in result.stderr
+            or "did not answer a test message within 40 s" in result.stderr), result.stderr[-2000:]
 
 
 @pytest.mark.parametrize(("overrides", "message"), [

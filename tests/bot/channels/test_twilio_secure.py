@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import logging
 import sqlite3
+import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -427,20 +428,26 @@ def test_keyword_normalisation() -> None:
 
 
 # ------------------------------------------------------------------------------ time budget
-def test_slow_turn_answers_still_working_within_a_second(
+def test_slow_turn_answers_still_working_before_the_turn_ends(
     make_channel: Callable[..., SecureTwilioInput], make_server: Any, clinic: ClinicProfile
 ) -> None:
+    """Past the budget Twilio gets "still working" while the turn goes on: the turn below
+    only ends when the test releases it, after the reply (no wall-clock assertion)."""
+    release = threading.Event()
+
     async def slow(message: UserMessage) -> List[Reply]:
-        await asyncio.sleep(1.5)
+        await asyncio.to_thread(release.wait, 30)
         return [{"text": "late answer"}]
 
     agent = FakeAgent(responder=slow)
     client = Sms(make_server(make_channel(turn_timeout_s=0.3), agent))
-    started = time.monotonic()
-    texts = client.send("do i need a driver")
-    assert time.monotonic() - started < 1.0
-    assert "still working" in texts[-1] and clinic.phone in texts[-1]
-    deadline = time.monotonic() + 5
+    try:
+        texts = client.send("do i need a driver")
+        assert agent.finished == []  # answered while the turn was still running
+        assert "still working" in texts[-1] and clinic.phone in texts[-1]
+    finally:
+        release.set()
+    deadline = time.monotonic() + 10
     while not agent.finished and time.monotonic() < deadline:
         time.sleep(0.05)
     assert len(agent.finished) == 1  # the turn was not cancelled
@@ -504,8 +511,9 @@ def test_conversation_id_is_a_keyed_hash() -> None:
     assert first != conversation_id_for("+15550104243", ID_SECRET)
 
 
-def test_channel_registers_as_twilio() -> None:
-    assert SecureTwilioInput.name() == "twilio"
+def test_channel_never_sends_on_its_own() -> None:
+    """Replies go back in the webhook's TwiML only (the /webhooks/twilio/webhook route that
+    every test above posts to); the channel has no outbound sender."""
     assert SecureTwilioInput("AC", "t", "+1").get_output_channel() is None
 
 
