@@ -94,7 +94,7 @@ def install_gate(action_budget: float) -> None:
     async def gated_handle_message(self: Agent, message: Any) -> Any:
         return await gate.handle(self, message, original)
 
-    Agent.handle_message = gated_handle_message  # type: ignore[method-assign]
+    Agent.handle_message = gated_handle_message
 
 
 def plain_text_only() -> None:
@@ -104,7 +104,7 @@ def plain_text_only() -> None:
     def process(self: RegexMessageHandler, messages: List[Any], domain: Any = None) -> List[Any]:
         return messages
 
-    RegexMessageHandler.process = process  # type: ignore[method-assign]
+    RegexMessageHandler.process = process
 
 
 def install() -> None:

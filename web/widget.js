@@ -10,7 +10,14 @@
  *
  * Embedding: see web/README.md. Attributes on the <script> tag:
  *   data-target="element-id"  render inside that element (otherwise a floating launcher button)
- *   data-title="..."          launcher and panel title (default "Questions about your procedure?")
+ *   data-title="..."          launcher and panel title (default: the KB's web.launcher_title)
+ *   data-lang="es"            language of the widget's own texts (default: the page's lang, the
+ *                             browser's languages, then the clinic's default language)
+ *
+ * Every sentence this widget shows is an approved KB text (data/kb/texts/<lang>/web.yml). The
+ * server writes them, with the clinic's name and numbers, into WIDGET below when it serves this
+ * file (bot/channels/webchat.py), so the widget can still say "call the clinic" when the
+ * assistant cannot answer.
  */
 (function () {
   "use strict";
@@ -24,10 +31,41 @@
   var MAX_LENGTH = 2000;
   var REQUEST_TIMEOUT_MS = 45000;
   var URL_PATTERN = /https?:\/\/[^\s<>"']+/g;
-  var config = { clinic_name: "", clinic_phone: "", emergency_number: "" };
+  var WIDGET = /*__WIDGET_DATA__*/ null; // {default_language, clinic, texts: {lang: {key: text}}}
+  var config = (WIDGET && WIDGET.clinic) || { clinic_name: "", clinic_phone: "", emergency_number: "" };
+  var language = pickLanguage();
   var memoryToken = null; // used when sessionStorage is unavailable
   var queue = Promise.resolve();
   var ui = {};
+
+  // ---------------------------------------------------------------- texts
+  function pickLanguage() {
+    var texts = (WIDGET && WIDGET.texts) || {};
+    var wanted = [script.getAttribute("data-lang"), document.documentElement.lang]
+      .concat(navigator.languages || [navigator.language]);
+    for (var i = 0; i < wanted.length; i += 1) {
+      var code = String(wanted[i] || "").toLowerCase().split("-")[0];
+      if (code && texts[code]) {
+        return code;
+      }
+    }
+    return (WIDGET && WIDGET.default_language) || "en";
+  }
+
+  /* The KB text for `key` in the widget's language (else the clinic's default), filled. */
+  function t(key, values) {
+    var texts = (WIDGET && WIDGET.texts) || {};
+    var own = texts[language] || {};
+    var fallback = texts[(WIDGET && WIDGET.default_language) || "en"] || {};
+    var text = own[key] !== undefined ? own[key] : fallback[key];
+    if (text === undefined) {
+      return "";
+    }
+    Object.keys(values || {}).forEach(function (name) {
+      text = text.split("{" + name + "}").join(String(values[name]));
+    });
+    return text;
+  }
 
   // ---------------------------------------------------------------- small DOM helpers
   function el(tag, className, text) {
@@ -152,7 +190,7 @@
   function addMessage(role, text) {
     var row = el("div", "rwc-msg rwc-msg--" + role);
     var bubble = el("p", "rwc-bubble");
-    bubble.appendChild(hiddenLabel(role === "user" ? "You said: " : "Assistant said: "));
+    bubble.appendChild(hiddenLabel((role === "user" ? t("web.you_said") : t("web.assistant_said")) + " "));
     appendRichText(bubble, text);
     row.appendChild(bubble);
     ui.log.appendChild(row);
@@ -163,7 +201,7 @@
   function addQuickReplies(buttons) {
     var group = el("div", "rwc-quick");
     group.setAttribute("role", "group");
-    group.setAttribute("aria-label", "Suggested answers");
+    group.setAttribute("aria-label", t("web.suggested"));
     buttons.forEach(function (button) {
       var choice = el("button", "rwc-quick-button", button.title);
       choice.type = "button";
@@ -194,7 +232,7 @@
 
   function setTyping(on) {
     ui.typing.hidden = !on;
-    ui.typingText.textContent = on ? "The assistant is typing" : "";
+    ui.typingText.textContent = on ? t("web.typing") : "";
     if (on) {
       scrollToEnd();
     }
@@ -206,14 +244,7 @@
   }
 
   function fallbackText() {
-    var parts = ["Sorry, I can't answer right now."];
-    if (config.clinic_phone) {
-      parts.push("Please call the clinic on " + config.clinic_phone + ".");
-    }
-    if (config.emergency_number) {
-      parts.push("In an emergency call " + config.emergency_number + ".");
-    }
-    return parts.join(" ");
+    return t("web.cannot_answer");
   }
 
   // ---------------------------------------------------------------- conversation
@@ -223,7 +254,7 @@
       .then(function (result) {
         if (result.status === 401 && !retried) {
           return newSession().then(function () {
-            addMessage("bot", "Your earlier chat session ended, so this is a new conversation.");
+            addMessage("bot", t("web.session_ended"));
             return postMessage(text, true);
           });
         }
@@ -234,11 +265,11 @@
   function send(text, displayText) {
     var trimmed = String(text || "").trim();
     if (!trimmed) {
-      showError("Please type a message first.");
+      showError(t("web.empty_message"));
       return;
     }
     if (trimmed.length > MAX_LENGTH) {
-      showError("Messages can be at most " + MAX_LENGTH + " characters.");
+      showError(t("web.too_long", { max_length: MAX_LENGTH }));
       return;
     }
     showError("");
@@ -252,7 +283,7 @@
           if (result.status === 200) {
             addBotMessages(result.data.messages);
           } else if (result.status >= 400 && result.status < 500 && result.data.message) {
-            showError(result.data.message);
+            showError(errorText(result.data));
           } else {
             addMessage("bot", fallbackText());
           }
@@ -262,6 +293,20 @@
           addMessage("bot", fallbackText());
         });
     });
+  }
+
+  /* A 4xx in the widget's language: the codes the server sends (bot/channels/webchat.py). */
+  function errorText(data) {
+    var keys = {
+      empty_message: "web.empty_message",
+      message_too_long: "web.too_long",
+      invalid_message: "web.empty_message"
+    };
+    var key = keys[data.error];
+    if (key) {
+      return t(key, { max_length: MAX_LENGTH });
+    }
+    return data.message || fallbackText();
   }
 
   function loadHistory() {
@@ -288,13 +333,21 @@
       return;
     }
     var note = el("p", "rwc-emergency");
-    var strong = el("strong", null, "In an emergency call ");
+    var strong = el("strong");
+    var banner = t("web.emergency_banner");
+    var at = banner.indexOf(config.emergency_number);
     var tel = el("a", null, config.emergency_number);
     tel.href = "tel:" + config.emergency_number.replace(/[^0-9+]/g, "");
-    strong.appendChild(tel);
-    strong.appendChild(document.createTextNode("."));
+    if (at < 0) {
+      strong.appendChild(document.createTextNode(banner + " "));
+      strong.appendChild(tel);
+    } else {
+      strong.appendChild(document.createTextNode(banner.slice(0, at)));
+      strong.appendChild(tel);
+      strong.appendChild(document.createTextNode(banner.slice(at + config.emergency_number.length)));
+    }
     note.appendChild(strong);
-    note.appendChild(document.createTextNode(" This chat is automated and not watched by staff."));
+    note.appendChild(document.createTextNode(" " + t("web.not_watched")));
     var header = container.querySelector(".rwc-header");
     container.insertBefore(note, header ? header.nextSibling : container.firstChild);
   }
@@ -304,7 +357,7 @@
     ui.log.setAttribute("role", "log");
     ui.log.setAttribute("aria-live", "polite");
     ui.log.setAttribute("aria-relevant", "additions");
-    ui.log.setAttribute("aria-label", "Conversation");
+    ui.log.setAttribute("aria-label", t("web.log_label"));
     ui.log.tabIndex = 0; // scrollable region must be reachable by keyboard
 
     ui.typing = el("div", "rwc-typing");
@@ -324,7 +377,7 @@
 
     var form = el("form", "rwc-form");
     form.noValidate = true;
-    var label = el("label", "rwc-label", "Your message");
+    var label = el("label", "rwc-label", t("web.input_label"));
     label.htmlFor = "rwc-input";
     ui.input = el("textarea", "rwc-input");
     ui.input.id = "rwc-input";
@@ -332,13 +385,9 @@
     ui.input.maxLength = MAX_LENGTH;
     ui.input.setAttribute("aria-describedby", "rwc-hint");
     ui.input.setAttribute("autocomplete", "off");
-    var sendButton = el("button", "rwc-send", "Send");
+    var sendButton = el("button", "rwc-send", t("web.send"));
     sendButton.type = "submit";
-    var hint = el(
-      "p",
-      "rwc-hint",
-      "Enter sends, Shift+Enter adds a line. Please share only the personal details needed."
-    );
+    var hint = el("p", "rwc-hint", t("web.hint"));
     hint.id = "rwc-hint";
     var row = el("div", "rwc-input-row");
     row.appendChild(ui.input);
@@ -351,7 +400,7 @@
       event.preventDefault();
       var text = ui.input.value;
       if (!text.trim()) {
-        showError("Please type a message first.");
+        showError(t("web.empty_message"));
         ui.input.focus();
         return;
       }
@@ -372,7 +421,7 @@
   }
 
   function buildLauncher() {
-    var title = script.getAttribute("data-title") || "Questions about your procedure?";
+    var title = script.getAttribute("data-title") || t("web.launcher_title");
     var launcher = el("button", "rwc-launcher", title);
     launcher.type = "button";
     launcher.setAttribute("aria-expanded", "false");
@@ -384,7 +433,7 @@
     var header = el("header", "rwc-header");
     var heading = el("h2", "rwc-title", title);
     heading.id = "rwc-panel-title";
-    var close = el("button", "rwc-close", "Close");
+    var close = el("button", "rwc-close", t("web.close"));
     close.type = "button";
     header.appendChild(heading);
     header.appendChild(close);
@@ -423,22 +472,14 @@
       link.href = API + "widget.css";
       document.head.appendChild(link);
     }
+    if (!container.getAttribute("lang")) {
+      container.setAttribute("lang", language);
+    }
     buildChat(container);
-    addMessage(
-      "bot",
-      "Hello! I'm the clinic's automated assistant. Ask me how to get ready for your procedure, " +
-        "for example \u201cWhen do I have to stop eating?\u201d"
-    );
-    request("GET", "config")
-      .then(function (result) {
-        if (result.status === 200) {
-          config = result.data;
-          buildEmergency(container);
-        }
-      })
-      .catch(function () { /* the page already shows the emergency number */ });
+    buildEmergency(container);
+    addMessage("bot", t("web.welcome"));
     queue = loadHistory().catch(function () {
-      showError("The chat could not start. " + fallbackText());
+      showError(t("web.cannot_start"));
     });
   }
 

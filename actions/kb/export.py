@@ -107,7 +107,8 @@ def vocabulary(kb: KbContent) -> GeneratedFile:
         ],
         "triage_cues": {
             name: _per_language(getattr(conversation, name))
-            for name in ("negation", "hypothetical", "minimising")
+            for name in ("negation", "hypothetical", "minimising", "symptom_fading",
+                         "bleeding_stopped")
         },
         "language_requests": _per_language(conversation.language_requests),
     }

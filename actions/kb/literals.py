@@ -28,6 +28,9 @@ JS_GLOBS = ("web/*.js",)
 HTML_GLOBS = ("web/*.html",)
 YAML_FILES = ("domain.yml",)
 SKIP_PARTS = {"__pycache__", "generated", "tests"}
+# Staff tooling inside those folders: command-line reports for the care team, never sent to a
+# patient (the bench report and `make alerts`).
+STAFF_FILES = ("bot/safety/evaluation.py", "bot/safety/alerts.py")
 MARKER = "not patient-facing:"
 _WORDS = re.compile(r"[A-Za-zÀ-ÿ]+")
 _LOG_NAMES = {"debug", "info", "warning", "warn", "error", "exception", "critical", "log",
@@ -169,7 +172,8 @@ def scan_domain(path: Path) -> list[tuple[int, str]]:
 def _python_files(root: Path) -> Iterator[Path]:
     for folder in PYTHON_FOLDERS:
         for path in sorted((root / folder).rglob("*.py")):
-            if not SKIP_PARTS & set(path.relative_to(root).parts):
+            relative = path.relative_to(root)
+            if not SKIP_PARTS & set(relative.parts) and relative.as_posix() not in STAFF_FILES:
                 yield path
     for name in PYTHON_FILES:
         if (root / name).exists():

@@ -135,6 +135,8 @@ class ConversationCues(Strict):
     negation: Cues
     hypothetical: Cues
     minimising: Cues
+    symptom_fading: Cues  # "wore off", "se me ha pasado": a reported symptom is resolving
+    bleeding_stopped: Cues  # "it stopped", "ya no sangra": a bleed that stopped
 
 
 class OtherIntents(Strict):

@@ -26,7 +26,7 @@ import hmac
 import logging
 import os
 import re
-from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
@@ -36,12 +36,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from common.patient_texts import PatientTexts
-from common.patient_texts import load as load_patient_texts
 from bot.channels.local_secrets import load_or_create_secret
 from bot.channels.sms_segments import MAX_MESSAGE_CHARS, fewest_segments
 from bot.channels.sms_state import ContactState, SmsStateStore
 from bot.channels.turns import finished_within
+from common.patient_texts import PatientTexts
+from common.patient_texts import load as load_patient_texts
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,6 @@ separated, e.g. "https://www.clinic.example"); same-origin calls are always allo
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import os
@@ -35,10 +34,13 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels import web_texts
 from bot.channels.clinic_profile import REPO_ROOT, ClinicProfile, load_clinic_profile
 from bot.channels.local_secrets import load_or_create_secret
 from bot.channels.turns import finished_within
 from bot.channels.web_sessions import WebSession, WebSessionSigner
+from common.patient_texts import PatientTexts, PatientTextsMissing
+from common.patient_texts import load as load_patient_texts
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +168,7 @@ class WebChatInput(InputChannel):
         session_lifetime_s: float = DEFAULT_SESSION_LIFETIME_S,
         signer: Optional[WebSessionSigner] = None,
         clinic: Optional[ClinicProfile] = None,
+        texts: Optional[PatientTexts] = None,
         web_dir: Path = WEB_DIR,
         turn_timeout_s: float = DEFAULT_TURN_TIMEOUT_S,
     ) -> None:
@@ -176,6 +179,7 @@ class WebChatInput(InputChannel):
         self.turn_timeout_s = turn_timeout_s
         self._signer = signer
         self._clinic = clinic
+        self._texts = texts
         self._static: dict[str, bytes] = {}
 
     # -- lazily created collaborators -------------------------------------------------------
@@ -193,6 +197,26 @@ class WebChatInput(InputChannel):
         if self._clinic is None:
             self._clinic = load_clinic_profile()
         return self._clinic
+
+    @property
+    def texts(self) -> Optional[PatientTexts]:
+        """The KB export with the web chat's texts (None when `make kb` has not run)."""
+        if self._texts is not None:
+            return self._texts
+        try:
+            return load_patient_texts()  # cached; re-read when `make kb` rewrites it
+        except PatientTextsMissing:
+            return None
+
+    def _language(self, request: Request) -> Optional[str]:
+        texts = self.texts
+        if texts is None:
+            return None
+        return web_texts.pick_language(texts, request.args.get("lang"),
+                                       request.headers.get("accept-language", ""))
+
+    def _say(self, request: Request, key: str, **values: object) -> str:
+        return web_texts.say(self.texts, key, self._language(request), **values)
 
     def _file(self, name: str) -> bytes:
         if name not in self._static:
@@ -296,7 +320,8 @@ class WebChatInput(InputChannel):
         if not allowed:
             logger.warning("webchat.origin.rejected path=%s", request.path)
             return self._with_cors(
-                _error(403, "origin_not_allowed", "This site may not use the chat."), None
+                _error(403, "origin_not_allowed", self._say(request, "web.origin_not_allowed")),
+                None,
             )
         if request.method == "OPTIONS" or handler is None:
             resp = response.empty(status=204)
@@ -314,36 +339,36 @@ class WebChatInput(InputChannel):
             "Cache-Control": "no-cache",
             "Cross-Origin-Resource-Policy": "cross-origin",
         }
-        return response.raw(self._file(name), content_type=STATIC_FILES[name], headers=headers)
+        body = self._file(name)
+        texts = self.texts
+        if name == "widget.js" and texts is not None:
+            body = web_texts.fill_widget(body, web_texts.widget_data(texts, self.clinic))
+        return response.raw(body, content_type=STATIC_FILES[name], headers=headers)
 
     def _page(self, request: Request) -> HTTPResponse:
-        base = request.path.rstrip("/")
-        clinic = self.clinic
-        values = {
-            "{{BASE}}": html.escape(base, quote=True),
-            "{{CLINIC_NAME}}": html.escape(clinic.name, quote=True),
-            "{{EMERGENCY_NUMBER}}": html.escape(clinic.emergency_number, quote=True),
-            "{{EMERGENCY_TEL}}": html.escape(
-                "".join(ch for ch in clinic.emergency_number if ch.isdigit() or ch == "+"),
-                quote=True,
-            ),
-        }
-        page = self._file("index.html").decode("utf-8")
-        for placeholder, value in values.items():
-            page = page.replace(placeholder, value)
+        texts = self.texts
+        if texts is None:
+            raise PatientTextsMissing("the web page needs the KB export: run `make kb`")
+        page = web_texts.fill_page(self._file("index.html").decode("utf-8"), texts, self.clinic,
+                                   self._language(request) or texts.default_language,
+                                   request.path.rstrip("/"))
         headers = {"Content-Security-Policy": PAGE_CSP, **SECURITY_HEADERS}
         return response.html(page, headers=headers)
 
-    async def _config(self, _: Request) -> HTTPResponse:
+    async def _config(self, request: Request) -> HTTPResponse:
         clinic = self.clinic
-        return response.json(
-            {
-                "clinic_name": clinic.name,
-                "clinic_phone": clinic.phone,
-                "emergency_number": clinic.emergency_number,
-                "max_message_length": MAX_MESSAGE_CHARS,
-            }
-        )
+        body: dict[str, Any] = {
+            "clinic_name": clinic.name,
+            "clinic_phone": clinic.phone,
+            "emergency_number": clinic.emergency_number,
+            "max_message_length": MAX_MESSAGE_CHARS,
+        }
+        texts = self.texts
+        if texts is not None:
+            language = self._language(request) or texts.default_language
+            body["language"] = language
+            body["texts"] = web_texts.widget_data(texts, clinic)["texts"][language]
+        return response.json(body)
 
     async def _new_session(self, _: Request) -> HTTPResponse:
         issued = self.signer.issue()
@@ -354,16 +379,16 @@ class WebChatInput(InputChannel):
     async def _history(self, request: Request) -> HTTPResponse:
         session = self._session(request)
         if session is None:
-            return _error(401, "invalid_session", "The chat session has expired.")
+            return _error(401, "invalid_session", self._say(request, "web.session_expired"))
         agent = getattr(request.app.ctx, "agent", None)
         tracker_store = getattr(agent, "tracker_store", None)
         if tracker_store is None:
-            return _error(503, "unavailable", "The assistant is starting. Try again shortly.")
+            return _error(503, "unavailable", self._say(request, "web.starting"))
         try:
             tracker = await tracker_store.retrieve(session.sender_id)
         except Exception as error:  # the store's errors may carry event data: type only
             logger.error("webchat.history.failed error=%s", type(error).__name__)
-            return _error(503, "unavailable", "The conversation could not be loaded.")
+            return _error(503, "unavailable", self._say(request, "web.history_failed"))
         events = [event.as_dict() for event in tracker.events] if tracker else []
         return response.json({"messages": history_from_events(events)})
 
@@ -371,24 +396,26 @@ class WebChatInput(InputChannel):
         """The message text, or the 4xx response explaining why there is none."""
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
-            return None, _error(415, "unsupported_media_type", "Send JSON.")
+            return None, _error(415, "unsupported_media_type",
+                                self._say(request, "web.bad_request"))
         if len(request.body or b"") > MAX_BODY_BYTES:
-            return None, _error(413, "message_too_long", "The message is too long.",
+            return None, _error(413, "message_too_long",
+                                self._say(request, "web.too_long", max_length=MAX_MESSAGE_CHARS),
                                 max_length=MAX_MESSAGE_CHARS)
         try:
             payload = json.loads(request.body or b"")
         except (ValueError, UnicodeDecodeError):
-            return None, _error(400, "invalid_json", "The request is not valid JSON.")
+            return None, _error(400, "invalid_json", self._say(request, "web.bad_request"))
         text = payload.get("message") if isinstance(payload, dict) else None
         if not isinstance(text, str):
-            return None, _error(400, "invalid_message", "Send {\"message\": \"...\"}.")
+            return None, _error(400, "invalid_message", self._say(request, "web.bad_request"))
         text = text.strip()
         if not text:
-            return None, _error(400, "empty_message", "Please type a message.")
+            return None, _error(400, "empty_message", self._say(request, "web.empty_message"))
         if len(text) > MAX_MESSAGE_CHARS:
             return None, _error(
                 413, "message_too_long",
-                f"Messages can be at most {MAX_MESSAGE_CHARS} characters.",
+                self._say(request, "web.too_long", max_length=MAX_MESSAGE_CHARS),
                 max_length=MAX_MESSAGE_CHARS,
             )
         return text, None
@@ -398,10 +425,11 @@ class WebChatInput(InputChannel):
     ) -> HTTPResponse:
         session = self._session(request)
         if session is None:
-            return _error(401, "invalid_session", "The chat session has expired.")
+            return _error(401, "invalid_session", self._say(request, "web.session_expired"))
         text, problem = await self._read_text(request)
         if problem is not None or text is None:
-            return problem or _error(400, "invalid_message", "Please type a message.")
+            return problem or _error(400, "invalid_message",
+                                     self._say(request, "web.empty_message"))
         collector = CollectingOutputChannel()
         # sender_id from the signed token; input_channel and metadata are never client-chosen.
         user_message = UserMessage(text, collector, session.sender_id,
@@ -410,9 +438,9 @@ class WebChatInput(InputChannel):
             in_time = await finished_within(on_new_message(user_message), self.turn_timeout_s)
         except Exception as error:  # type only: never the patient's text
             logger.error("webchat.turn.failed error=%s", type(error).__name__)
-            return _error(503, "unavailable", "The assistant could not answer right now.")
+            return _error(503, "unavailable", self._say(request, "web.cannot_answer"))
         if not in_time:
             logger.warning("webchat.turn.slow budget_s=%.0f", self.turn_timeout_s)
-            return _error(504, "timeout", "The assistant is taking too long. Please try again.")
+            return _error(504, "timeout", self._say(request, "web.too_slow"))
         # The safety gate (bot/safety/gate.py) already made sure the turn is never silent.
         return response.json({"messages": _bot_messages([dict(m) for m in collector.messages])})

@@ -75,7 +75,7 @@ class GateVerdictTagger(GraphComponent, IntentClassifier, EntityExtractorMixin):
                             str(verdict.get("text") or ""))
                 continue
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-            if intent in SAFETY_INTENTS.values():
+            if isinstance(intent, str) and intent in SAFETY_INTENTS.values():
                 flag, text = self._reply_without_gate(message.get(TEXT) or "", intent)
                 self._apply(message, intent, flag, text)
         return messages

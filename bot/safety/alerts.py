@@ -42,6 +42,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 
 logger = logging.getLogger(__name__)
+# The log line names the conversation by a prefix of its (pseudonymous) id; the full id is in
+# the alert record, which staff list with `make alerts`.
+CONVERSATION_REF_CHARS = 12
 
 ALERT_LEVELS = ("emergency", "crisis", "urgent")
 DEFAULT_SQLITE = Path(".data") / "kb.sqlite3"
@@ -139,8 +142,8 @@ class AlertStore:
             return False
         when = (created_at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
         logger.warning("safety alert: level=%s category=%s flag=%s conversation=%s "
-                       "channel=%s", level, category or "-", flag_id or "-", conversation_id,
-                       channel)
+                       "channel=%s", level, category or "-", flag_id or "-",
+                       conversation_id[:CONVERSATION_REF_CHARS], channel)
         try:
             engine = self._get_engine()
             with engine.begin() as connection:

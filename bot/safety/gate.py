@@ -101,8 +101,8 @@ class ConversationLanguages:
 class AlertSink(Protocol):
     """Where alerts go (bot/safety/alerts.py)."""
 
-    def record(self, *, level: str, category: Optional[str], flag_id: Optional[str],
-               conversation_id: str, channel: str) -> None:
+    def record(self, level: str, category: Optional[str], flag_id: Optional[str],
+               conversation_id: str, channel: str) -> object:
         """Write one alert; may raise when the database is down."""
 
 

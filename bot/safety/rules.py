@@ -94,39 +94,6 @@ _CONTINUATION = re.compile(
     r"settle|settled|better|improv\w*|pasa|pasado|quita|quitado|va|ido|mejora\w*|para|parado)\b"
 )
 
-# Resolution words, per group. "fading": the symptom is wearing off or gone (an expected
-# after-effect, or an illness that is over); "stopped": a bleed that stopped.
-_RESOLUTION_WORDS: Mapping[str, Tuple[str, ...]] = {
-    "fading": (
-        "wore off", "wearing off", "worn off", "wore away", "fading", "faded", "going away",
-        "gone away", "went away", "gone now", "almost gone", "nearly gone", "mostly gone",
-        "all gone", "gone completely", "completely gone", "much better",
-        "getting better", "lot better", "loads better", "back to normal", "improving",
-        "better now", "less each day", "less every day", "smaller every day",
-        "smaller each day", "gets smaller", "getting smaller", "easing off", "eased off",
-        "cleared up", "all clear", "recovered", "fine now", "ok now", "okay now",
-        "normal again", "feeling came back", "nothing since", "not since",
-        "ya esta perfecta", "ya esta perfecto", "ya estoy perfecta", "ya estoy perfecto",
-        "feeling has come back", "feeling is coming back", "sensation came back",
-        "finished the antibiotics", "finished my antibiotics", "finished antibiotics",
-        "se me ha pasado", "se me paso", "se ha pasado", "se le ha pasado", "se le paso",
-        "se esta pasando", "se me esta pasando", "se me va pasando", "se va pasando",
-        "casi se me ha pasado", "se fue", "se me fue", "se le fue", "se ha ido", "se me ha ido",
-        "va mejorando", "mejorando", "ya esta normal", "ya estoy bien", "ya esta bien",
-        "cada dia mas pequena", "cada dia mas pequeno", "cada dia menos", "menos cada dia",
-        "ha desaparecido", "desaparecio", "recuperad", "he vuelto a sentir",
-        "vuelvo a sentir", "ya siento", "ya noto", "termine el antibiotico",
-        "acabe el antibiotico", "ja ha passat", "ja se m'ha passat", "esta millor",
-    ),
-    "stopped": (
-        "it stopped", "has stopped", "stopped now", "stopped when", "stopped after",
-        "stopped with", "stopped by itself", "stopped on its own", "bleeding stopped",
-        "stopped bleeding", "stopped quickly", "stopped straight away", "now stopped",
-        "ha parado", "se ha parado", "paro al", "paro con", "paro apretando", "dejo de sangrar",
-        "ha dejado de sangrar", "ya no sangra", "se corto", "se ha cortado",
-    ),
-}
-_RESOLUTION = {name: cue_regex(words) for name, words in _RESOLUTION_WORDS.items()}
 # "it has gone." / "the numbness is gone now" (but not "my leg has gone numb").
 _GONE = re.compile(
     r"\b(?:has|have|had|is|are|its|it's|was)\s+(?:all\s+|completely\s+|totally\s+|now\s+|"
@@ -145,12 +112,16 @@ _BARE_IF = frozenset({"if", "si", "even if"})
 RESOLUTION_WINDOW_CHARS = 80
 # Which categories each resolution applies to, and what it turns the match into
 # (None: the flag does not fire; a category: that category's flag fires instead).
+# The resolution cues are KB data (registry `conversation.symptom_fading` / `bleeding_stopped`):
+# "fading", the symptom is wearing off or gone (an expected after-effect, or an illness that is
+# over); "stopped", a bleed that stopped.
+RESOLUTION_CUES: Tuple[str, ...] = ("symptom_fading", "bleeding_stopped")
 _RESOLVES: Mapping[str, Tuple[str, Optional[str]]] = {
-    "weakness_numbness": ("fading", None),
-    "bladder_bowel": ("fading", None),  # numbness words only (see _NUMBNESS_WORDS)
-    "fever": ("fading", None),
-    "pre_procedure_illness": ("fading", None),
-    "major_bleeding": ("stopped", "minor_bleeding"),
+    "weakness_numbness": ("symptom_fading", None),
+    "bladder_bowel": ("symptom_fading", None),  # numbness words only (see _NUMBNESS_WORDS)
+    "fever": ("symptom_fading", None),
+    "pre_procedure_illness": ("symptom_fading", None),
+    "major_bleeding": ("bleeding_stopped", "minor_bleeding"),
 }
 _NUMBNESS_WORDS = re.compile(
     r"numb|dead|feel|sensation|tingl|pins and needles|frozen|ice|dormid|adormec|entumec|"
@@ -193,8 +164,10 @@ class _Scopes:
     """Clause and sentence spans of one normalised message, and where its cues stand."""
 
     def __init__(self, text: str, negation: Optional[Pattern[str]],
-                 hypothetical: Optional[Pattern[str]]) -> None:
+                 hypothetical: Optional[Pattern[str]],
+                 resolutions: Mapping[str, Optional[Pattern[str]]]) -> None:
         self.text = text
+        self.resolutions = resolutions
         self.clause_starts = [0] + [m.end() for m in _CLAUSE_BOUNDARY.finditer(text)]
         self.sentence_bounds = [0] + [m.end() for m in _SENTENCE_BOUNDARY.finditer(text)]
         self.negations = list(negation.finditer(text)) if negation else []
@@ -243,7 +216,7 @@ class _Scopes:
         return False
 
     def resolved(self, kind: str, start: int, end: int) -> bool:
-        pattern = _RESOLUTION.get(kind)
+        pattern = self.resolutions.get(kind)
         if pattern is None:
             return False
         sentence_start, sentence_end = self.sentence(start)
@@ -277,6 +250,8 @@ class RuleMatcher:
         self._negation = cue_regex(_all_languages(cues.get("negation", {})))
         self._hypothetical = cue_regex(_all_languages(cues.get("hypothetical", {})))
         self._minimising = cue_regex(_all_languages(cues.get("minimising", {})))
+        self._resolutions = {kind: cue_regex(_all_languages(cues.get(kind, {})))
+                             for kind in RESOLUTION_CUES}
 
     @property
     def flags(self) -> Tuple[RedFlagEntry, ...]:
@@ -291,7 +266,7 @@ class RuleMatcher:
     def match(self, text: str) -> RuleResult:
         """Every flag with an affirmed match in `text` (raw text; normalised here)."""
         normalised = normalise(text)
-        scopes = _Scopes(normalised, self._negation, self._hypothetical)
+        scopes = _Scopes(normalised, self._negation, self._hypothetical, self._resolutions)
         hits: List[Tuple[int, int, RuleHit]] = []
         suppressed: List[Tuple[str, str]] = []
         for flag in self._flags:
