@@ -1,4 +1,10 @@
-"""Safety net that forces `report_emergency` when a message describes a red-flag symptom.
+"""Safety net that forces a triage intent when a message describes a red-flag symptom.
+
+Placeholder for the safety gate (bot/safety, another branch): kept in the pipeline so red flags
+still win over the topic classifier meanwhile. Each KB red flag has a `level` (emergency |
+crisis | urgent) and the message gets the intent of its most severe flag: report_emergency,
+report_crisis or report_urgent (`intents_by_level`). Patterns of every language are matched;
+the negation and hypothetical cues below are English only.
 
 Why: DIET is trained on a few dozen emergency examples and can miss a phrasing ("cant feel my
 legs", ALL CAPS, a typo). Missing "I can't feel my legs" after a rhizotomy is the worst error
@@ -96,8 +102,14 @@ class RedFlagDetector(GraphComponent, IntentClassifier, EntityExtractorMixin):
         return {
             # JSON written by `make kb-export`; relative paths start at the working directory.
             "vocabulary_path": DEFAULT_VOCABULARY_PATH,
-            # intent forced when a red flag is found
-            "intent": "report_emergency",
+            # intent forced for each red-flag level; the most severe level found wins
+            "intents_by_level": {
+                "emergency": "report_emergency",
+                "crisis": "report_crisis",
+                "urgent": "report_urgent",
+            },
+            # severity order of the levels, most severe first
+            "level_order": ["emergency", "crisis", "urgent"],
             # entity appended for each red flag found; its value is the KB id
             "entity": "red_flag",
             # how many words before a match a negation cue may stand ("I don't have a fever")
@@ -150,8 +162,8 @@ class RedFlagDetector(GraphComponent, IntentClassifier, EntityExtractorMixin):
 
     @staticmethod
     def supported_languages() -> Optional[List[Text]]:
-        """English only: the negation and hypothetical cues are English."""
-        return ["en"]
+        """Any: patterns of every language are matched (the cues are English only)."""
+        return None
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Forces the emergency intent and appends `red_flag` entities where a red flag is found.
@@ -169,7 +181,7 @@ class RedFlagDetector(GraphComponent, IntentClassifier, EntityExtractorMixin):
             if not hits or self._defers(message, hits):
                 continue
             logger.debug(f"Red flags found: {[hit.red_flag_id for hit in hits]}")
-            self._promote_intent(message)
+            self._promote_intent(message, self._intent_for(hits))
             existing = message.get(ENTITIES, [])
             new_entities = [
                 entity
@@ -225,11 +237,22 @@ class RedFlagDetector(GraphComponent, IntentClassifier, EntityExtractorMixin):
             return True
         return False
 
+    def _levels(self, hits: List[RedFlagHit]) -> List[Text]:
+        level_of = {flag.id: flag.level for flag in self._vocabulary.red_flags}
+        return [level_of.get(hit.red_flag_id, "emergency") for hit in hits]
+
+    def _intent_for(self, hits: List[RedFlagHit]) -> Text:
+        """The intent of the most severe level among the hits (unknown levels: emergency)."""
+        order = list(self._config["level_order"])
+        intents = dict(self._config["intents_by_level"])
+        levels = [level if level in intents else order[0] for level in self._levels(hits)]
+        worst = min(levels, key=lambda level: order.index(level) if level in order else 0)
+        return str(intents[worst])
+
     def _defers(self, message: Message, hits: List[RedFlagHit]) -> bool:
-        """True when only non-emergency flags matched and the classifier is sure of an intent
-        that already routes the patient to the clinic (see `defer_to_intents`)."""
-        emergency_ids = {f.id for f in self._vocabulary.red_flags if f.action == "emergency"}
-        if any(hit.red_flag_id in emergency_ids for hit in hits):
+        """True when only `urgent` flags matched and the classifier is sure of an intent that
+        already routes the patient to the clinic (see `defer_to_intents`)."""
+        if any(level != "urgent" for level in self._levels(hits)):
             return False
         intent = message.get(INTENT) or {}
         return bool(
@@ -238,8 +261,7 @@ class RedFlagDetector(GraphComponent, IntentClassifier, EntityExtractorMixin):
             >= float(self._config["defer_min_confidence"])
         )
 
-    def _promote_intent(self, message: Message) -> None:
-        name = self._config["intent"]
+    def _promote_intent(self, message: Message, name: Text) -> None:
         factor = float(self._config["other_intent_confidence_factor"])
         top = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}
         others = [

@@ -226,7 +226,7 @@ def test_running_twice_adds_no_duplicate(detector: RedFlagDetector) -> None:
 
 
 def test_config_names_the_intent_and_entity(make_detector: Callable[..., RedFlagDetector]) -> None:
-    detector = make_detector({"intent": "emergency", "entity": "symptom"})
+    detector = make_detector({"intents_by_level": {"emergency": "emergency"}, "entity": "symptom"})
     message = diet_message("I have a fever")
     detector.process([message])
     assert message.get(INTENT)["name"] == "emergency"
@@ -247,8 +247,8 @@ def test_non_emergency_flag_defers_to_a_confident_illness_report(tmp_path: Path)
     import json
 
     data = json.loads((Path(__file__).parent / "fixtures" / "kb_vocabulary.json").read_text())
-    data["red_flags"].append({"id": "red_flag.test_fever", "action": "call_clinic_now",
-                              "patterns": ["\\bi feel shivery\\b"]})
+    data["red_flags"].append({"id": "red_flag.test_fever", "level": "urgent",
+                              "patterns": {"en": ["\\bi feel shivery\\b"]}})
     path = tmp_path / "vocabulary.json"
     path.write_text(json.dumps(data))
     detector = RedFlagDetector({"vocabulary_path": str(path)}, load_vocabulary(str(path)))
@@ -263,7 +263,31 @@ def test_non_emergency_flag_defers_to_a_confident_illness_report(tmp_path: Path)
     assert run("i feel shivery and my procedure is tomorrow", "report_illness", 0.9) \
         == "report_illness"
     assert run("i feel shivery and my procedure is tomorrow", "report_illness", 0.3) \
-        == "report_emergency"
-    assert run("i feel shivery since the procedure", "ask_recovery", 0.9) == "report_emergency"
+        == "report_urgent"
+    assert run("i feel shivery since the procedure", "ask_recovery", 0.9) == "report_urgent"
     assert run("i feel shivery and i cant feel my legs", "report_illness", 0.9) \
         == "report_emergency"
+
+
+def test_each_level_has_its_intent_and_the_most_severe_wins(tmp_path: Path) -> None:
+    import json
+
+    data = json.loads((Path(__file__).parent / "fixtures" / "kb_vocabulary.json").read_text())
+    data["red_flags"] += [
+        {"id": "red_flag.test_crisis", "level": "crisis", "patterns": {"en": ["\\bend it all\\b"]}},
+        {"id": "red_flag.test_urgent", "level": "urgent",
+         "patterns": {"es": ["\\bme sale pus\\b"]}},
+    ]
+    path = tmp_path / "vocabulary.json"
+    path.write_text(json.dumps(data))
+    detector = RedFlagDetector({}, load_vocabulary(str(path)))
+
+    def intent_of(text: str) -> str:
+        message = Message.build(text=text)
+        detector.process([message])
+        return str((message.get(INTENT) or {}).get("name"))
+
+    assert intent_of("i want to end it all") == "report_crisis"
+    assert intent_of("me sale pus de la herida") == "report_urgent"
+    assert intent_of("i want to end it all and my legs are numb") == "report_emergency"
+    assert intent_of("hola") == "None"

@@ -49,7 +49,8 @@ def test_missing_file_says_run_make_kb_export(tmp_path: Path) -> None:
         ({"medications": {}}, "'medications' must be a list"),
         ({"medications": [{"names": ["x"]}]}, "'generic' must be a non-empty string"),
         ({"medications": [{"generic": "x", "names": "x"}]}, "'names' must be a list of strings"),
-        ({"red_flags": [{"id": "r", "patterns": ["(unclosed"]}]}, "bad regular expression"),
+        ({"red_flags": [{"id": "r", "level": "urgent", "patterns": {"en": ["(unclosed"]}}]},
+         "bad regular expression"),
         ({"sites": [{"site": "lumbar", "patterns": ["[l"]}]}, "bad regular expression"),
     ],
 )
