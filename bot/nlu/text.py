@@ -1,0 +1,74 @@
+"""Text helpers shared by the NLU components: normalisation and splitting into questions.
+
+Pure Python (no Rasa import) so the benchmark and the tests use exactly what the pipeline uses.
+"""
+
+import re
+import unicodedata
+from typing import List, Pattern, Text, Tuple
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
+_NON_WORD = re.compile(r"[^\w']+")
+_APOSTROPHE = re.compile(r"'")
+_SPACES = re.compile(r"\s+")
+
+
+def strip_accents(text: Text) -> Text:
+    """'sedación' -> 'sedacion', 'ñ' kept as 'n' (patients type both)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def normalise(text: Text) -> Text:
+    """Lower case, no accents, no apostrophes ("can't" = "cant"), punctuation as spaces.
+
+    Typed and dictated messages differ in exactly these ways ("Sedación?" / "sedacion",
+    "I’m" / "im"), so the classifier sees one spelling of each.
+    """
+    text = strip_accents(text.translate(_APOSTROPHES).casefold())
+    text = _APOSTROPHE.sub("", text)
+    return _SPACES.sub(" ", _NON_WORD.sub(" ", text)).strip()
+
+
+# Where one question ends and the next begins: question marks, semicolons, sentence stops and
+# the words that join two questions in English and Spanish. " e " is Spanish "y" before an
+# i- sound ("ayuno e higiene").
+_SPLIT: Pattern[Text] = re.compile(
+    r"\?+|;|(?<=\w)[.!]+(?=\s|$)|\n+"
+    r"|\s(?:and also|and then|and|also|plus|as well as|oh and|y también|y tambien|y además"
+    r"|y ademas|y|e|también|tambien|además|ademas|aparte|otra cosa)\s",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"\w+")
+
+
+def split_questions(text: Text, min_words: int = 2) -> List[Tuple[int, int]]:
+    """Character spans of the parts of a message that may be separate questions.
+
+    Parts with fewer than `min_words` words are joined to the part before them (a lone "and
+    water?" stays a follow-up of the previous part). Offsets index into `text`; surrounding
+    spaces and commas are trimmed.
+    """
+    spans: List[Tuple[int, int]] = []
+    start = 0
+    for match in _SPLIT.finditer(text):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    trimmed = []
+    for begin, end in spans:
+        while begin < end and not text[begin].isalnum():
+            begin += 1
+        while end > begin and not text[end - 1].isalnum():
+            end -= 1
+        if end > begin:
+            trimmed.append((begin, end))
+    merged: List[Tuple[int, int]] = []
+    for begin, end in trimmed:
+        if merged and len(_WORD.findall(text[begin:end])) < min_words:
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((begin, end))
+    if len(merged) > 1 and len(_WORD.findall(text[merged[0][0] : merged[0][1]])) < min_words:
+        merged[0:2] = [(merged[0][0], merged[1][1])]
+    return merged
