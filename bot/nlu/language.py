@@ -82,7 +82,7 @@ class LanguageTagger(GraphComponent, EntityExtractorMixin):
             "entity": "language",
             "metadata_key": "language",
             # lingua's confidence (0-1, EN vs ES) needed to tag a message; see bench results
-            "min_confidence": 0.8,
+            "min_confidence": 0.7,
             # shorter texts (letters only) are never detected
             "min_letters": 3,
             "detect": True,

@@ -4,7 +4,7 @@ Pure Python (no Rasa import): `TopicClassifier` and the benchmark call the same 
 """
 
 from dataclasses import dataclass
-from typing import Callable, Collection, List, Sequence, Text, Tuple
+from typing import Callable, Collection, List, Optional, Sequence, Text, Tuple
 
 from bot.nlu.text import split_questions
 
@@ -27,6 +27,8 @@ def asked_topics(
     topic_intents: Collection[Text],
     min_confidence: float,
     min_words: int = 2,
+    whole: Optional[Ranking] = None,
+    min_support: float = 0.0,
 ) -> List[AskedTopic]:
     """The distinct topic intents asked in the parts of `text`, in order; [] for one topic.
 
@@ -35,7 +37,11 @@ def asked_topics(
     is classified with `rank`, and a part counts when its best intent is a topic intent with
     at least `min_confidence`. Two or more distinct topics make a multi-question message; one
     topic asked twice ("when do I stop eliquis and when do I restart it") is one question.
+    With `whole` (the ranking of the entire message), a topic must also have at least
+    `min_support` there: a part read out of context ("what happens now?") does not add a
+    topic the message as a whole gives no weight to.
     """
+    support = dict(whole or [])
     spans = split_questions(text, min_words=min_words)
     if len(spans) < 2:
         return []
@@ -46,6 +52,8 @@ def asked_topics(
             continue
         intent, confidence = ranking[0]
         if intent not in topic_intents or confidence < min_confidence:
+            continue
+        if whole is not None and support.get(intent, 0.0) < min_support:
             continue
         if any(topic.intent == intent for topic in found):
             continue

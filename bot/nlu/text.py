@@ -30,11 +30,19 @@ def normalise(text: Text) -> Text:
     return _SPACES.sub(" ", _NON_WORD.sub(" ", text)).strip()
 
 
-# Where one question ends and the next begins: question marks, semicolons, sentence stops and
+# Where one question ends and the next begins: question marks, semicolons, sentence stops, a
+# comma before a question word, and
 # the words that join two questions in English and Spanish. " e " is Spanish "y" before an
 # i- sound ("ayuno e higiene").
+_QUESTION_START = (
+    r"(?:do|does|did|can|could|is|are|will|would|should|shall|what|whats|when|whens|how|where"
+    r"|which|who|why|am|puedo|puede|pueden|podre|podré|cuando|cuándo|que|qué|como|cómo|donde"
+    r"|dónde|cuanto|cuánto|cuanta|cuánta|cual|cuál|hay|tengo|debo|hace|hago|es|son|deja|dejo"
+    r"|estara|estará|estare|estaré|me)\b"
+)
+# A comma separates two questions only when a question starts after it ("..., can I drive?").
 _SPLIT: Pattern[Text] = re.compile(
-    r"\?+|;|(?<=\w)[.!]+(?=\s|$)|\n+"
+    r"\?+|;|,\s*(?=(?:and |y |or |o )?" + _QUESTION_START + r")|(?<=\w)[.!]+(?=\s|$)|\n+"
     r"|\s(?:and also|and then|and|also|plus|as well as|oh and|y también|y tambien|y además"
     r"|y ademas|y|e|también|tambien|además|ademas|aparte|otra cosa)\s",
     re.IGNORECASE,

@@ -131,6 +131,9 @@ class TopicClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
             # (a) several questions
             "multi_question": True,
             "multi_min_confidence": 0.6,
+            "not_split_intents": ["request_human", "express_anxiety"],
+            # ...and at least this probability for the whole message (0 = not required)
+            "multi_min_support": 0.0,
             # (b) drug-only messages
             "drug_routing": True,
             "bleeding_intent": "ask_blood_thinners",
@@ -270,6 +273,8 @@ class TopicClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
                 lambda parts: self._rank_parts(text, parts, language, drugs),
                 self._topic_intents,
                 float(self._config["multi_min_confidence"]),
+                whole=ranking,
+                min_support=float(self._config["multi_min_support"]),
             )
         if topics:
             intent, confidence = topics[0].intent, topics[0].confidence
@@ -474,5 +479,6 @@ class TopicClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
         except (OSError, KeyError, TypeError, yaml.YAMLError):
             logger.warning(f"{type(self).__name__}: no topic registry at '{path}'.")
             return set()
-        # asking for a person is not a question to answer next to another one
-        return intents - {"request_human"}
+        # asking for a person is not a question to answer next to another one, and fear next
+        # to a concrete question is that question (label definitions: express_anxiety)
+        return intents - set(self._config["not_split_intents"])
