@@ -134,8 +134,8 @@ test: env  ## everything CI runs: lint, types, KB, unit tests, data validation, 
 bench: env kb train  ## load test (1/10/50 conversations) against Rasa's default pipeline: bench/results
 	@$(BOT_PY) bench/bench.py
 
-bench-nlu: env kb-export  ## 5-fold cross-validation of intents, emergency recall, medication F1
-	@$(BOT_PY) scripts/bench_nlu.py
+bench-nlu: env  ## NLU on the dev and held-out sets per language (CANDIDATES=1: + alternatives)
+	@$(BOT_PY) scripts/bench_nlu.py $(if $(CANDIDATES),--candidates)
 
 clean:  ## remove generated state (environments are kept)
 	rm -rf models results .data
