@@ -67,7 +67,7 @@ def accuracy(gold: Sequence[str], predicted: Sequence[str]) -> float:
     """Share of equal pairs (0.0 for no pairs)."""
     if len(gold) != len(predicted):
         raise ValueError("gold and predicted differ in length")
-    return sum(g == p for g, p in zip(gold, predicted)) / len(gold) if gold else 0.0
+    return sum(g == p for g, p in zip(gold, predicted, strict=False)) / len(gold) if gold else 0.0
 
 
 def per_label_scores(
@@ -76,9 +76,9 @@ def per_label_scores(
     """Precision, recall, F1 and support of every gold label."""
     scores: Dict[str, Dict[str, float]] = {}
     for label in sorted(set(gold)):
-        tp = sum(g == label and p == label for g, p in zip(gold, predicted))
-        fp = sum(g != label and p == label for g, p in zip(gold, predicted))
-        fn = sum(g == label and p != label for g, p in zip(gold, predicted))
+        tp = sum(g == label and p == label for g, p in zip(gold, predicted, strict=False))
+        fp = sum(g != label and p == label for g, p in zip(gold, predicted, strict=False))
+        fn = sum(g == label and p != label for g, p in zip(gold, predicted, strict=False))
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -95,7 +95,7 @@ def confusion_pairs(
     gold: Sequence[str], predicted: Sequence[str], top: int = CONFUSIONS_SHOWN
 ) -> List[Dict[str, Any]]:
     """The most frequent (gold, predicted) pairs that differ, with counts only."""
-    counts = Counter((g, p) for g, p in zip(gold, predicted) if g != p)
+    counts = Counter((g, p) for g, p in zip(gold, predicted, strict=False) if g != p)
     return [
         {"gold": g, "predicted": p, "count": n}
         for (g, p), n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top]
@@ -107,7 +107,7 @@ def per_tag_accuracy(
 ) -> Dict[str, Dict[str, float]]:
     """Accuracy of the messages carrying each tag."""
     totals: Dict[str, List[int]] = defaultdict(lambda: [0, 0])
-    for message_tags, ok in zip(tags, correct):
+    for message_tags, ok in zip(tags, correct, strict=False):
         for tag in message_tags:
             totals[tag][0] += 1
             totals[tag][1] += int(ok)
@@ -140,7 +140,9 @@ def fallback_sweep(
     rows = []
     n = len(gold)
     for threshold in thresholds:
-        answered = [(g, p) for g, p, c in zip(gold, predicted, confidence) if c >= threshold]
+        answered = [
+            (g, p) for g, p, c in zip(gold, predicted, confidence, strict=True) if c >= threshold
+        ]
         right = sum(g == p for g, p in answered)
         rows.append(
             {
@@ -251,7 +253,7 @@ def cold_load_seconds(model_path: str) -> float:
         "import time, logging, warnings; warnings.filterwarnings('ignore');"
         "logging.disable(logging.WARNING);"
         "from rasa.core.agent import Agent;"
-        "t = time.perf_counter(); Agent.load(%r); print(time.perf_counter() - t)" % model_path
+        f"t = time.perf_counter(); Agent.load({model_path!r}); print(time.perf_counter() - t)"
     )
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run(
@@ -302,7 +304,7 @@ def evaluate(
 ) -> Dict[str, Any]:
     gold = [m["intents"][0] for m in messages]
     predicted = [p["intent"] for p in predictions]
-    correct = [g == p for g, p in zip(gold, predicted)]
+    correct = [g == p for g, p in zip(gold, predicted, strict=False)]
     multi = [i for i, m in enumerate(messages) if len(m["intents"]) > 1]
     unseen = [i for i, m in enumerate(messages) if text_key(m["text"]) not in seen]
     short = [i for i, m in enumerate(messages) if len(m["text"].split()) <= SHORT_MAX_WORDS]
@@ -382,7 +384,7 @@ def run_config(
                     [p["raw_intent"] for p in predictions],
                     [p["raw_confidence"] for p in predictions],
                 )
-                for m, p in zip(messages, predictions):
+                for m, p in zip(messages, predictions, strict=False):
                     if p["intent"] != m["intents"][0] or (
                         len(m["intents"]) > 1 and p["topics"] != m["intents"]):
                         error_lines.append(

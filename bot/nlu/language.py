@@ -45,14 +45,17 @@ logger = logging.getLogger(__name__)
 # Explicit requests, matched on lower-case text without accents.
 SWITCHES: Dict[Text, Tuple[Text, ...]] = {
     "en": (
-        r"\b(?:in|speak|speaks|talk|write|reply|answer|continue|respond)(?: to me)?(?: in)? english\b",
+        r"\b(?:in|speak|speaks|talk|write|reply|answer|continue|respond)(?: to me)?(?: in)?"
+        r" english\b",
         r"\benglish (?:please|pls|plz|por favor)\b",
         r"\b(?:do|can) you (?:speak|do|understand) english\b",
-        r"\b(?:en|hablame en|hableme en|hablar en|hablo|habla|hablas|escribe en|escribeme en) ingles\b",
+        r"\b(?:en|hablame en|hableme en|hablar en|hablo|habla|hablas|escribe en|escribeme en)"
+        r" ingles\b",
         r"^\W*(?:english|ingles)\W*$",
     ),
     "es": (
-        r"\b(?:en|hablame en|hableme en|hablar en|escribe en|escribeme en) (?:espanol|castellano)\b",
+        r"\b(?:en|hablame en|hableme en|hablar en|escribe en|escribeme en)"
+        r" (?:espanol|castellano)\b",
         r"\bcastellano\b",
         r"\bhabl(?:o|a|as|an) (?:usted )?(?:espanol|castellano)\b",
         r"\b(?:in|speak|talk|write|reply|answer|continue)(?: to me)?(?: in)? spanish\b",

@@ -47,7 +47,7 @@ def asked_topics(
         return []
     rankings = rank([text[start:end] for start, end in spans])
     found: List[AskedTopic] = []
-    for (start, end), ranking in zip(spans, rankings):
+    for (start, end), ranking in zip(spans, rankings, strict=False):
         if not ranking:
             continue
         intent, confidence = ranking[0]

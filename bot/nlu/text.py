@@ -48,6 +48,11 @@ _SPLIT: Pattern[Text] = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+")
+# Joining words left at the start of a part ("..., and will she be awake"), or alone ("Also,").
+_LEADING_JOINER = re.compile(
+    r"(?:(?:and|also|plus|or|oh|so|then|y|o|e|también|tambien|además|ademas|aparte)\b\W*)+",
+    re.IGNORECASE,
+)
 
 
 def split_questions(text: Text, min_words: int = 2) -> List[Tuple[int, int]]:
@@ -67,6 +72,9 @@ def split_questions(text: Text, min_words: int = 2) -> List[Tuple[int, int]]:
     for begin, end in spans:
         while begin < end and not text[begin].isalnum():
             begin += 1
+        joiner = _LEADING_JOINER.match(text, begin, end)
+        if joiner is not None:
+            begin = joiner.end()
         while end > begin and not text[end - 1].isalnum():
             end -= 1
         if end > begin:

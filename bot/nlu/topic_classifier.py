@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Set, Text, Tuple
 
 import joblib
-import yaml
+import yaml  # type: ignore[import-untyped]  # no stubs in the bot environment
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -321,15 +321,14 @@ class TopicClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
         spans = list(drug_spans) if drug_spans is not None else [
             self._drug_spans(text, []) for text in texts
         ]
-        prepared = [self._substitute(text, s) for text, s in zip(texts, spans)]
+        prepared = [self._substitute(text, s) for text, s in zip(texts, spans, strict=False)]
         models = self._models_for(language)
         best: List[Ranking] = [[] for _ in texts]
         for model in models:
             probabilities = model.predict_proba(prepared)
             for index, row in enumerate(probabilities):
-                ranking = sorted(
-                    zip(model.classes, (float(p) for p in row)), key=lambda item: -item[1]
-                )
+                scored = zip(model.classes, (float(p) for p in row), strict=True)
+                ranking = sorted(scored, key=lambda item: -item[1])
                 if not best[index] or ranking[0][1] > best[index][0][1]:
                     best[index] = ranking
         return best

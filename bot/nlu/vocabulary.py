@@ -171,7 +171,9 @@ def parse_vocabulary(raw: Any, source: Text = "<memory>") -> KbVocabulary:
     )
 
 
-def _language_patterns(item: Dict[Text, Any], key: Text, where: Text) -> Dict[Text, Tuple[Text, ...]]:
+def _language_patterns(
+    item: Dict[Text, Any], key: Text, where: Text
+) -> Dict[Text, Tuple[Text, ...]]:
     value = item.get(key, {})
     if not isinstance(value, dict):
         raise VocabularyError(f"{where}: '{key}' must be an object of language -> patterns.")
@@ -187,7 +189,9 @@ def _texts_by_language(
     value = item.get(key, {})
     if not isinstance(value, dict):
         raise VocabularyError(f"{where}: '{key}' must be an object of language -> terms.")
-    return {str(lang): _texts({key: terms}, key, f"{where}.{lang}") for lang, terms in value.items()}
+    return {
+        str(lang): _texts({key: terms}, key, f"{where}.{lang}") for lang, terms in value.items()
+    }
 
 
 def _items(raw: Dict[Text, Any], key: Text, source: Text) -> List[Tuple[Dict[Text, Any], Text]]:
