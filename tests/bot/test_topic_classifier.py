@@ -196,7 +196,7 @@ def test_low_confidence_falls_back_with_the_candidates_kept(
 def test_language_entity_picks_the_model_of_that_language(
     make_classifier: Callable[..., TopicClassifier]
 ) -> None:
-    classifier = make_classifier()
+    classifier = make_classifier({"per_language": True})
     spanish = parsed(classifier, "puedo volver en taxi", language="es")
     assert spanish.get("intent")["name"] == "ask_driver"
     # the Spanish model knows no blood-thinner intent
