@@ -398,6 +398,21 @@ def run_config(
     return results
 
 
+def history(previous: Mapping[str, Any]) -> List[Dict[str, Any]]:
+    """Earlier runs' headline figures (kept so a result is never silently replaced)."""
+    runs = list(previous.get("history") or [])
+    main = previous.get("main") or {}
+    if main.get("sets"):
+        runs.append({
+            "date": previous.get("date"),
+            "git_commit": (previous.get("machine") or {}).get("git_commit"),
+            "accuracy": {key: r.get("accuracy") for key, r in main["sets"].items()},
+            "exact_topics": {key: r.get("multi_question", {}).get("exact_topics")
+                             for key, r in main["sets"].items()},
+        })
+    return runs
+
+
 # ---------------------------------------------------------------------------- report
 def print_table(title: str, results: Dict[str, Any]) -> None:
     print(f"\n{title}  (train {results['train_s']} s, load {results['load_s']} s, "
@@ -469,6 +484,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.no_main and previous.get("main"):
             report = {**previous, "candidates_date": report["date"]}
         else:
+            report["history"] = history(previous)
             print(f"Training {args.config} on {args.data} ...", flush=True)
             main_results = run_config(Path(args.config), Path(args.data), sets, work, "main",
                                       errors_out=Path(DEV_ERRORS))

@@ -123,7 +123,7 @@ class TopicClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
             "topic_entity": "topic",
             # intent model (bot.nlu.intent_model.IntentModel)
             "classifier": "logreg",
-            "C": 20.0,
+            "C": 40.0,
             "word_ngrams": [1, 2],
             "char_ngrams": [2, 5],
             "class_weight": "balanced",
