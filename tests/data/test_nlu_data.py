@@ -72,7 +72,7 @@ def registry() -> Registry:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_language(language: str) -> Tuple[Tuple[Example, ...], Tuple[str, ...]]:
     """The examples of one language and the problems met while reading them."""
     examples: List[Example] = []
@@ -117,7 +117,8 @@ def jaccard(first: Set[str], second: Set[str]) -> float:
 def fail_with(title: str, problems: List[str]) -> None:
     if problems:
         shown = "\n  ".join(problems[:MAX_LISTED])
-        more = f"\n  ... and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
+        extra = len(problems) - MAX_LISTED
+        more = f"\n  ... and {extra} more" if extra > 0 else ""
         pytest.fail(f"{title} ({len(problems)}):\n  {shown}{more}", pytrace=False)
 
 
