@@ -134,7 +134,7 @@ test-actions: env  ## pytest, action-server environment: set-up scripts, KB on S
 	export TEST_POSTGRES_URL="$$url" REQUIRE_POSTGRES=1; \
 	$(ACT_PY) -m pytest tests/setup tests/kb tests/actions tests/plan tests/data $(PYTEST_OPTS)
 
-test-bot: env  ## pytest in the Rasa environment (NLU components, channels)
+test-bot: env kb  ## pytest in the Rasa environment (NLU components, channels)
 	@echo "pytest random order seed: $(RANDOM_SEED)"
 	$(BOT_PY) -m pytest tests/bot $(PYTEST_OPTS)
 
@@ -165,8 +165,8 @@ test: env  ## everything CI runs (scripts/run_tests.sh): each target above, in o
 bench: env kb train  ## load test (1/10/50 conversations) against Rasa's default pipeline: bench/results
 	@$(BOT_PY) bench/bench.py
 
-bench-nlu: env  ## intent accuracy on the held-out sets (eval/nlu), per intent and language
-	@$(BOT_PY) scripts/bench_nlu.py
+bench-nlu: env  ## NLU on the dev and held-out sets per language (CANDIDATES=1: + alternatives)
+	@$(BOT_PY) scripts/bench_nlu.py $(if $(CANDIDATES),--candidates)
 
 bench-triage: $(BOT_VENV)/.installed  ## safety triage on the held-out test sets: recall, false alarms (bench/results/triage.json)
 	@$(BOT_PY) scripts/bench_triage.py

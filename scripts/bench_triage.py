@@ -37,7 +37,9 @@ sys.path.insert(0, str(ROOT))
 from bot.safety.evaluation import (  # noqa: E402
     Labelled,
     Predicted,
+    false_alarm_rate,
     figures,
+    load_ordinary_questions,
     load_set,
     table,
     targets_met,
@@ -48,6 +50,9 @@ from bot.safety.triage import Triage, shared_classifier  # noqa: E402
 DEFAULT_TESTS = [ROOT / "eval" / "triage" / "test_en.yml", ROOT / "eval" / "triage" / "test_es.yml"]
 DEFAULT_DEV = ROOT / "eval" / "triage" / "dev.yml"
 DEFAULT_OUT = ROOT / "bench" / "results" / "triage.json"
+# Ordinary questions for the everyday false-alarm rate: the NLU test sets (never tuned on).
+ORDINARY_TESTS = {"en": ROOT / "eval" / "nlu" / "test_en.yml",
+                  "es": ROOT / "eval" / "nlu" / "test_es.yml"}
 MODES = ("combined", "patterns", "classifier")
 
 
@@ -216,6 +221,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"\nlanguage detector on dev messages of 1-5 words: "
               f"{language['messages_of_1_to_5_words']}; first 1-5 words of each dev "
               f"message: {language['first_1_to_5_words_overall']}")
+    ordinary: Dict[str, Any] = {}
+    combined = detector("combined")
+    for language, path in ORDINARY_TESTS.items():
+        if path.exists():
+            questions = load_ordinary_questions([path])
+            ordinary[language] = false_alarm_rate(predictions(combined, questions))
+    report["ordinary_questions_false_alarms"] = {
+        "files": [str(p.relative_to(ROOT)) for p in ORDINARY_TESTS.values() if p.exists()],
+        "note": "NLU test messages that are preparation questions (no symptom report): "
+                "answered with an alarm instead of the answer",
+        **ordinary}
+    print("\nordinary questions answered as an alarm (combined, NLU test sets): " + ", ".join(
+        f"{language} {v['k']}/{v['n']} ({100 * (v['rate'] or 0):.1f}%)"
+        for language, v in ordinary.items()))
     report["latency_ms"] = latency(tests)
     print(f"\nassess() per message (combined, one at a time): {report['latency_ms']}")
     report["wall_seconds"] = round(time.perf_counter() - started, 1)

@@ -6,7 +6,8 @@ For every combination of per-level thresholds (emergency, crisis, urgent) on a g
 classifier alone is scored on the dev set; the combination kept is the one with the highest
 emergency+crisis recall whose routine false alarms stay at most --max-false-alarms (leaving
 room for the patterns' own false alarms), then the best crisis-line and urgent-routing
-figures, the fewest false alarms, then the highest thresholds. Thresholds below
+figures, the fewest false alarms, then the highest thresholds. The classifier must also leave
+the ordinary questions of the NLU dev sets alone (--max-ordinary-false-alarms). Thresholds below
 --min-threshold (0.15) are not tried: on a 350-message set they only fit single messages.
 Copy the printed values into DEFAULT_THRESHOLDS in bot/safety/triage.py.
 The test sets are never read here.
@@ -24,7 +25,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.safety.classifier import decide  # noqa: E402
-from bot.safety.evaluation import Predicted, figures, load_set  # noqa: E402
+from bot.safety.evaluation import (  # noqa: E402
+    Predicted,
+    figures,
+    load_ordinary_questions,
+    load_set,
+)
 from bot.safety.rules import SELF_HARM_CATEGORIES  # noqa: E402
 from bot.safety.triage import shared_classifier  # noqa: E402
 
@@ -37,6 +43,8 @@ def main() -> int:
     parser.add_argument("--dev", type=Path, default=ROOT / "eval" / "triage" / "dev.yml")
     parser.add_argument("--max-false-alarms", type=float, default=0.06)
     parser.add_argument("--min-threshold", type=float, default=0.15)
+    parser.add_argument("--max-ordinary-false-alarms", type=float, default=0.02,
+                        help="on the NLU dev sets' ordinary questions (eval/nlu/dev_*.yml)")
     args = parser.parse_args()
     if "test" in args.dev.name:
         parser.error("thresholds are tuned on the development set, never on a test set")
@@ -47,6 +55,8 @@ def main() -> int:
         print("classifier could not be fitted", file=sys.stderr)
         return 1
     scores = model.scores_many([i.text for i in items])
+    ordinary = load_ordinary_questions(sorted((ROOT / "eval" / "nlu").glob("dev_*.yml")))
+    ordinary_scores = model.scores_many([i.text for i in ordinary])
     ranked: List[Tuple[Tuple[float, ...], Dict[str, float], Dict[str, float]]] = []
     grid = [t for t in GRID if t >= args.min_threshold - 1e-9]
     for emergency, crisis, urgent in itertools.product(grid, grid, grid):
@@ -62,7 +72,10 @@ def main() -> int:
         summary = {name: result[name]["all"]["rate"] for name in
                    ("emergency_crisis_recall", "crisis_line", "urgent_routed",
                     "routine_false_alarms")}
-        if summary["routine_false_alarms"] > args.max_false_alarms:
+        everyday = sum(decide(s, thresholds)[0] != "routine" for s in ordinary_scores)
+        summary["ordinary_false_alarms"] = everyday / max(1, len(ordinary))
+        if summary["routine_false_alarms"] > args.max_false_alarms or \
+                summary["ordinary_false_alarms"] > args.max_ordinary_false_alarms:
             continue
         key = (summary["emergency_crisis_recall"], summary["crisis_line"],
                summary["urgent_routed"], -summary["routine_false_alarms"],
@@ -72,8 +85,9 @@ def main() -> int:
         print("no thresholds keep the false alarms that low", file=sys.stderr)
         return 1
     ranked.sort(key=lambda item: item[0], reverse=True)
-    print(f"dev set: {len(items)} messages; classifier alone; false alarms <= "
-          f"{args.max_false_alarms:.0%}")
+    print(f"dev set: {len(items)} messages + {len(ordinary)} ordinary questions; classifier "
+          f"alone; false alarms <= {args.max_false_alarms:.0%}, on ordinary questions <= "
+          f"{args.max_ordinary_false_alarms:.0%}")
     for _, thresholds, summary in ranked[:10]:
         print(thresholds, {k: round(v, 4) for k, v in summary.items()})
     print("chosen:", ranked[0][1])

@@ -4,16 +4,15 @@ Why: the gate (bot/safety/gate.py) answers an emergency before Rasa's turn and p
 decision in the message metadata; this component, last in the pipeline, turns it into the
 intent (report_emergency / report_crisis / report_urgent) and the `red_flag` and `triage_text`
 entities, which fill the slots `utter_triage` ("{triage_text}") reads. Rasa's rule then records
-exactly the text the patient already received. Without gate metadata (a message that did not
-come through the gate, e.g. `rasa test`), a safety intent predicted by the pipeline gets the
-same reply the gate would give, computed here with the gate's own code, so `utter_triage` never
-records an empty text.
+exactly the text the patient already received. A message that did not come through the gate
+(`rasa test`, `rasa interactive`) is triaged here with the gate's own triage and reply, so
+there is one safety detector, not a second one in the NLU pipeline.
 
 No `from __future__ import annotations`: Rasa inspects these signatures at runtime.
 """
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -37,6 +36,38 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 logger = logging.getLogger(__name__)
+_triage: Optional[Any] = None
+
+
+def _shared_triage() -> Any:
+    """The gate's triage when the gate runs in this process, else one of our own."""
+    global _triage
+    from bot import runtime_guards
+    from bot.safety.triage import Triage
+
+    gate = runtime_guards.current_gate()
+    if gate is not None:
+        return gate.triage
+    if _triage is None:
+        _triage = Triage(wait_for_classifier=True)
+    return _triage
+
+
+def _triage_without_gate(text: Text) -> Optional[Tuple[Text, Optional[Text], Text]]:
+    """(intent, flag, reply) for an emergency, crisis or urgent message; None when routine."""
+    from bot.safety.gate import alarm_reply
+    from common.patient_texts import PatientTextsMissing, load
+
+    if not text.strip():
+        return None
+    verdict = _shared_triage().assess(text)
+    if verdict.level not in SAFETY_INTENTS:
+        return None
+    try:
+        reply = alarm_reply(verdict, verdict.language, load())
+    except PatientTextsMissing:
+        reply = ""
+    return SAFETY_INTENTS[verdict.level], verdict.flag_id, reply
 
 SAFETY_INTENTS = {"emergency": "report_emergency", "crisis": "report_crisis",
                   "urgent": "report_urgent", "repeat": "report_emergency"}
@@ -67,40 +98,18 @@ class GateVerdictTagger(GraphComponent, IntentClassifier, EntityExtractorMixin):
         return cls(config)
 
     def process(self, messages: List[Message]) -> List[Message]:
-        """Applies the gate's verdict, or fills the reply for a safety intent without one."""
+        """Applies the gate's verdict, or triages a message that did not pass the gate."""
         for message in messages:
             verdict = (message.get(METADATA) or {}).get("triage")
-            if isinstance(verdict, dict) and verdict.get("level") in SAFETY_INTENTS:
-                self._apply(message, SAFETY_INTENTS[verdict["level"]], verdict.get("flag"),
-                            str(verdict.get("text") or ""))
+            if isinstance(verdict, dict):
+                if verdict.get("level") in SAFETY_INTENTS:
+                    self._apply(message, SAFETY_INTENTS[verdict["level"]], verdict.get("flag"),
+                                str(verdict.get("text") or ""))
                 continue
-            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-            if isinstance(intent, str) and intent in SAFETY_INTENTS.values():
-                flag, text = self._reply_without_gate(message.get(TEXT) or "", intent)
-                self._apply(message, intent, flag, text)
+            found = _triage_without_gate(message.get(TEXT) or "")
+            if found is not None:
+                self._apply(message, *found)
         return messages
-
-    @staticmethod
-    def _reply_without_gate(text: Text, intent: Text) -> "tuple[Optional[Text], Text]":
-        from bot import runtime_guards
-        from bot.safety.triage import Verdict
-        from common.patient_texts import PatientTextsMissing, load
-
-        gate = runtime_guards.current_gate()
-        level = intent.removeprefix("report_")
-        flag = None
-        if gate is not None:
-            found = gate.triage.assess(text)
-            if found.level == level:
-                flag = found.flag_id
-        try:
-            texts = load()
-        except PatientTextsMissing:
-            return flag, ""
-        if gate is None:
-            return flag, texts.text(f"triage.{level}").text
-        verdict = Verdict(level, flag, None, texts.default_language)
-        return flag, gate.alarm_reply(verdict, texts.default_language, texts)
 
     def _apply(self, message: Message, intent: Text, flag: Optional[Text], text: Text) -> None:
         top = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}

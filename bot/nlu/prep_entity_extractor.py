@@ -6,6 +6,12 @@ annotating new training examples, and "Eliquis" must always mean apixaban. So th
 misspellings and site terms exported by `make kb-export` are matched here with spaCy's
 PhraseMatcher, plus a guarded fuzzy match for unlisted misspellings ("xeralto").
 
+English and Spanish: drug names in the vocabulary include Spanish brands (Sintrom, Adiro,
+Brilique, Lixiana...); the site terms of the message's language (`language` entity from
+`bot.nlu.language.LanguageTagger`, else every language's terms) are matched; fuzzy matching
+skips the common words of both languages (COMMON_WORDS, COMMON_WORDS_ES, spaCy's stop words)
+and words with an English or Spanish ending a drug name does not have.
+
 Modelled on rasa/nlu/extractors/spacy_entity_extractor.py. It does not depend on `SpacyNLP`:
 that component cannot load "blank:en" in Rasa 3.6 (`spacy.info` exits for a model without
 meta.json and `ensure_proper_language_model` rejects models without a path) and no pretrained
@@ -37,6 +43,7 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 from spacy.lang.en.stop_words import STOP_WORDS
+from spacy.lang.es.stop_words import STOP_WORDS as SPANISH_STOP_WORDS
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
@@ -63,10 +70,26 @@ COMMON_WORDS: FrozenSet[Text] = frozenset(
     """.split()
 )
 
+# The same for Spanish: words of Spanish chat and of the Spanish training, dev and triage sets
+# that the fuzzy matcher took for a drug ("síntoma" ~ Sintrom, "célebre" ~ Celebrex, "jardín" ~
+# Jardiance, "pradera" ~ Pradaxa), with their inflections.
+COMMON_WORDS_ES: FrozenSet[Text] = frozenset(
+    """
+    sintoma síntoma sintomas síntomas sintomático sintomática celebre célebre celebres célebres
+    celebrar celebro celebra celebración celebracion jardin jardín jardines jardinero jardinería
+    pradera praderas prado sentir siento sentido centro tirita tiritas termina terminar
+    eficiente eficaz efecto efectos alergia alergias alegre insulto insultar liquido líquido
+    eligió elegir hígado higado medio movil móvil paleta plano plana planta persiana persona
+    personas marea maravilla caramelo caramelos comida comidas
+    """.split()
+)
+
 # Inflectional/derivational endings that drug names do not have: "aspiring" is an English
 # word, not a misspelling of aspirin. Ignored when the candidate name ends the same way.
 ENGLISH_SUFFIXES: Tuple[Text, ...] = tuple(
     "ing ings ed ly ness ment ments tion tions sion ful less ous able ible".split()
+    # Spanish: adverbs, nouns of action, gerunds, past tenses
+    + "mente ción cion ciones iendo ando aba aban ado ada ados adas ido ida idos idas".split()
 )
 
 # "back" is a KB site term, but "call me back" or "coming back" is not about the spine. For the
@@ -169,7 +192,9 @@ class PrepEntityExtractor(GraphComponent, EntityExtractorMixin):
             # extra words never to fuzzy-match, on top of COMMON_WORDS and spaCy stop words
             "fuzzy_exclude": [],
             # one-word site terms that are also everyday words; see AMBIGUOUS_TERM_PRECEDERS
-            "ambiguous_site_terms": ["back"],
+            "ambiguous_site_terms": ["back", "espalda"],
+            # entity set by LanguageTagger; its value picks the site terms of that language
+            "language_entity": "language",
         }
 
     def __init__(self, config: Dict[Text, Any], vocabulary: KbVocabulary) -> None:
@@ -179,6 +204,8 @@ class PrepEntityExtractor(GraphComponent, EntityExtractorMixin):
         self._nlp: Language = spacy.blank("en")
         self._medication_matcher = PhraseMatcher(self._nlp.vocab, attr="LOWER")
         self._site_matcher = PhraseMatcher(self._nlp.vocab, attr="LOWER")
+        # one matcher per language with its own terms; "" = every language's terms
+        self._site_matchers: Dict[Text, PhraseMatcher] = {"": self._site_matcher}
         # lowercased single-word surface form -> generic, the fuzzy-match candidates
         self._fuzzy_names: Dict[Text, Text] = {}
         self._build_medication_matcher()
@@ -223,8 +250,8 @@ class PrepEntityExtractor(GraphComponent, EntityExtractorMixin):
 
     @staticmethod
     def supported_languages() -> Optional[List[Text]]:
-        """English only: blank English tokenizer, English stop words and suffixes."""
-        return ["en"]
+        """English and Spanish (spaCy's blank English tokenizer splits both alike)."""
+        return ["en", "es"]
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Appends medication and procedure-site entities; earlier entities are kept as-is.
@@ -238,16 +265,19 @@ class PrepEntityExtractor(GraphComponent, EntityExtractorMixin):
             text = message.get(TEXT)
             if not text:
                 continue
-            extracted = self.add_extractor_name(self.extract(text))
+            language = _entity_value(message.get(ENTITIES) or [], self._config["language_entity"])
+            extracted = self.add_extractor_name(self.extract(text, language))
             message.set(ENTITIES, message.get(ENTITIES, []) + extracted, add_to_output=True)
         return messages
 
-    def extract(self, text: Text) -> List[Dict[Text, Any]]:
-        """Entities for one raw text, in text order."""
+    def extract(self, text: Text, language: Optional[Text] = None) -> List[Dict[Text, Any]]:
+        """Entities for one raw text, in text order.
+
+        `language` ("en", "es") restricts the site terms to that language's; None uses all.
+        """
         doc = self._nlp.make_doc(text)
-        site_matches = [
-            Span(doc, start, end, label=label) for label, start, end in self._site_matcher(doc)
-        ]
+        matcher = self._site_matchers.get(language or "", self._site_matcher)
+        site_matches = [Span(doc, start, end, label=label) for label, start, end in matcher(doc)]
         site_spans = [
             span for span in filter_spans(site_matches) if not self._is_everyday_use(span)
         ]
@@ -314,7 +344,7 @@ class PrepEntityExtractor(GraphComponent, EntityExtractorMixin):
             if self._config["fuzzy_same_first_letter"] and name_key[:1] != key[:1]:
                 continue
             # against the generic, not the listed misspelling ("gaining" vs "ginsing")
-            if _has_english_suffix(lowered, generic):
+            if _has_word_ending(lowered, generic):
                 continue
             score = _similarity(lowered, key, name, name_key)
             if score >= self._config["fuzzy_cutoff"] and (best is None or score > best[1]):
@@ -325,7 +355,8 @@ class PrepEntityExtractor(GraphComponent, EntityExtractorMixin):
         return best
 
     def _build_excluded_words(self) -> FrozenSet[Text]:
-        words = set(COMMON_WORDS) | set(STOP_WORDS)
+        words = set(COMMON_WORDS) | set(COMMON_WORDS_ES) | set(STOP_WORDS)
+        words |= {str(word).lower() for word in SPANISH_STOP_WORDS}
         words |= {str(word).lower() for word in self._config["fuzzy_exclude"] or []}
         # site vocabulary ("lumbar", "cervical") is never a drug
         for site in self._vocabulary.sites:
@@ -355,9 +386,18 @@ class PrepEntityExtractor(GraphComponent, EntityExtractorMixin):
 
     # ------------------------------------------------------------------ sites
     def _build_site_matchers(self) -> None:
+        languages = {lang for site in self._vocabulary.sites for lang in site.terms_by_language}
+        for language in sorted(languages):
+            self._site_matchers[language] = PhraseMatcher(self._nlp.vocab, attr="LOWER")
         for site in self._vocabulary.sites:
             if site.terms:
                 self._site_matcher.add(site.site, [self._nlp.make_doc(t) for t in site.terms])
+            for language in languages:
+                terms = site.terms_for(language)
+                if terms:
+                    self._site_matchers[language].add(
+                        site.site, [self._nlp.make_doc(t) for t in terms]
+                    )
             for pattern in site.patterns:
                 # the KB spells out case variants ([lL]); IGNORECASE just makes that robust
                 self._site_patterns.append((re.compile(pattern, re.IGNORECASE), site.site))
@@ -392,7 +432,14 @@ class PrepEntityExtractor(GraphComponent, EntityExtractorMixin):
         return entities
 
 
-def _has_english_suffix(word: Text, generic: Text) -> bool:
+def _entity_value(entities: List[Dict[Text, Any]], entity_type: Text) -> Optional[Text]:
+    for entity in entities:
+        if entity.get(ENTITY_ATTRIBUTE_TYPE) == entity_type and entity.get(ENTITY_ATTRIBUTE_VALUE):
+            return str(entity[ENTITY_ATTRIBUTE_VALUE])
+    return None
+
+
+def _has_word_ending(word: Text, generic: Text) -> bool:
     return any(word.endswith(s) and not generic.endswith(s) for s in ENGLISH_SUFFIXES)
 
 

@@ -53,8 +53,13 @@ class SiteEntry:
     """A procedure site ("lumbar", "cervical") with its phrases and regular expressions."""
 
     site: Text
-    terms: Tuple[Text, ...]
+    terms: Tuple[Text, ...]  # every language's terms
     patterns: Tuple[Text, ...]
+    terms_by_language: Dict[Text, Tuple[Text, ...]] = field(default_factory=dict)
+
+    def terms_for(self, language: Text) -> Tuple[Text, ...]:
+        """The terms of one language; every term when the language has none listed."""
+        return self.terms_by_language.get(language) or self.terms
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,7 @@ def parse_vocabulary(raw: Any, source: Text = "<memory>") -> KbVocabulary:
             site=_text(item, "site", where),
             terms=_texts(item, "terms", where),
             patterns=_patterns(item, "patterns", where),
+            terms_by_language=_texts_by_language(item, "terms_by_language", where),
         )
         for item, where in _items(raw, "sites", source)
     )
@@ -177,6 +183,17 @@ def _language_patterns(
     return {
         str(lang): _patterns({key: patterns}, key, f"{where}.{lang}")
         for lang, patterns in value.items()
+    }
+
+
+def _texts_by_language(
+    item: Dict[Text, Any], key: Text, where: Text
+) -> Dict[Text, Tuple[Text, ...]]:
+    value = item.get(key, {})
+    if not isinstance(value, dict):
+        raise VocabularyError(f"{where}: '{key}' must be an object of language -> terms.")
+    return {
+        str(lang): _texts({key: terms}, key, f"{where}.{lang}") for lang, terms in value.items()
     }
 
 

@@ -41,13 +41,10 @@ NLU_DIR = REPOSITORY / "data" / "nlu"
 # Ordinary preparation questions and chit-chat: routine negatives. Intents that report
 # symptoms or ask about them (report_emergency, report_illness, ask_recovery, ask_risks) and
 # out_of_scope are left out: some of their examples are not routine.
-NLU_ROUTINE_INTENTS = frozenset({
-    "ask_fasting", "ask_blood_thinners", "ask_medications", "ask_driver", "ask_positioning",
-    "ask_sedation", "ask_procedure_steps", "ask_procedure_info", "ask_logistics",
-    "ask_what_to_bring", "ask_diagnostic_block", "ask_eligibility", "ask_effectiveness",
-    "ask_plan", "request_human", "greet", "goodbye", "thank", "affirm", "deny",
-    "bot_challenge", "inform", "express_anxiety", "ask_risks", "ask_recovery", "ask_more",
-    "ask_capabilities", "out_of_scope",
+# Every NLU intent is an ordinary (routine) message for the triage classifier except these,
+# whose examples may describe symptoms; a new topic's examples become routine examples at once.
+NLU_NOT_ROUTINE_INTENTS = frozenset({
+    "report_illness", "report_emergency", "report_crisis", "report_urgent", "nlu_fallback",
 })
 SEED = 0
 _ENTITY = re.compile(r"\[([^\]]+)\]\{[^}]*\}|\[([^\]]+)\]\([^)]*\)")
@@ -94,7 +91,8 @@ def load_nlu_routine_examples(directory: Path = NLU_DIR) -> List[Example]:
         language = "es" if "es" in path.relative_to(directory).parts[:-1] else "en"
         document = _read_yaml(path)
         for block in document.get("nlu", []) or []:
-            if not isinstance(block, dict) or block.get("intent") not in NLU_ROUTINE_INTENTS:
+            if not isinstance(block, dict) or not block.get("intent") \
+                    or block.get("intent") in NLU_NOT_ROUTINE_INTENTS:
                 continue
             for line in str(block.get("examples", "")).splitlines():
                 line = line.strip()

@@ -65,6 +65,38 @@ def load_set(paths: Iterable[Path]) -> List[Labelled]:
     return items
 
 
+# Ordinary preparation questions (the NLU evaluation sets) that may carry a symptom report.
+NOT_ORDINARY_INTENTS = frozenset({"report_illness", "report_emergency", "report_crisis",
+                                  "report_urgent"})
+
+
+def load_ordinary_questions(paths: Iterable[Path]) -> List[Labelled]:
+    """The NLU evaluation messages that are ordinary questions (every intent a preparation or
+    small-talk one), labelled routine: triage on them measures false alarms in everyday use."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    items: List[Labelled] = []
+    for path in paths:
+        document = yaml.load(Path(path).read_text("utf-8"), Loader=loader) or {}  # noqa: S506
+        language = str(document.get("language", "en"))
+        for raw in document.get("messages", []):
+            intents = raw.get("intents") or [raw.get("intent")]
+            if not intents or NOT_ORDINARY_INTENTS & {str(i) for i in intents}:
+                continue
+            items.append(Labelled(str(raw["text"]), language, "routine", "ordinary_question"))
+    return items
+
+
+def false_alarm_rate(predicted: Sequence[Predicted]) -> Dict[str, Any]:
+    """How many routine messages were answered as an alarm, with the 95% interval."""
+    alarms = sum(p.level != "routine" for p in predicted)
+    low, high = clopper_pearson(alarms, len(predicted))
+    return {"k": alarms, "n": len(predicted),
+            "rate": round(alarms / len(predicted), 4) if predicted else None,
+            "ci95": [round(low, 4), round(high, 4)],
+            "by_level": {level: sum(p.level == level for p in predicted)
+                         for level in ("emergency", "crisis", "urgent")}}
+
+
 def clopper_pearson(successes: int, total: int, confidence: float = 0.95) -> Tuple[float, float]:
     """Exact binomial interval for successes/total."""
     from scipy.stats import beta

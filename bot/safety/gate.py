@@ -157,6 +157,35 @@ class GateMemory:
         return found[0]
 
 
+def alarm_reply(verdict: VerdictLike, language: str, texts: PatientTexts) -> str:
+    """The direct instruction first, then the flag's own advice (both from the KB)."""
+    keys: List[str]
+    if verdict.level == "emergency":
+        keys = ["triage.emergency"]
+    elif verdict.level == "crisis":
+        keys = ["triage.crisis"]
+    elif verdict.level == REPEAT_LEVEL:
+        keys = ["triage.repeat"]
+    else:
+        keys = []
+    if verdict.flag_id and verdict.level in ALARM_LEVELS:
+        flag_key = "triage.flag." + verdict.flag_id.split(".", 1)[-1]
+        try:
+            texts.text(flag_key, language)
+            keys.append(flag_key)
+        except PatientTextsMissing:
+            pass
+    if verdict.level == "urgent":
+        keys.append("triage.urgent" if clinic_open(texts) else "triage.urgent_out_of_hours")
+    parts = []
+    for key in keys:
+        try:
+            parts.append(texts.text(key, language).text)
+        except PatientTextsMissing:
+            logger.error("safety.gate.missing_text key=%s", key)
+    return " ".join(parts)
+
+
 @dataclass
 class GateSettings:
     """Time budgets (bot/settings.py reads them from the environment)."""
@@ -199,7 +228,9 @@ class SafetyGate:
         if verdict.level not in ALARM_LEVELS and self.memory.recent_alarm(sender) and \
                 self.triage.is_minimising(text):
             verdict = replace(verdict, level=REPEAT_LEVEL)
-        metadata = {**(message.metadata or {}), "language": language}
+        # The NLU's GateVerdictTagger reads "triage": a routine verdict is not triaged twice.
+        metadata = {**(message.metadata or {}), "language": language,
+                    "triage": {"level": verdict.level}}
         if verdict.level in ALARM_LEVELS or verdict.level == REPEAT_LEVEL:
             reply = self.alarm_reply(verdict, language, texts)
             await message.output_channel.send_text_message(sender, reply)
@@ -209,32 +240,8 @@ class SafetyGate:
 
     # ------------------------------------------------------------------ alarms
     def alarm_reply(self, verdict: VerdictLike, language: str, texts: PatientTexts) -> str:
-        """The direct instruction first, then the flag's own advice (both from the KB)."""
-        keys: List[str]
-        if verdict.level == "emergency":
-            keys = ["triage.emergency"]
-        elif verdict.level == "crisis":
-            keys = ["triage.crisis"]
-        elif verdict.level == REPEAT_LEVEL:
-            keys = ["triage.repeat"]
-        else:
-            keys = []
-        if verdict.flag_id and verdict.level in ALARM_LEVELS:
-            flag_key = "triage.flag." + verdict.flag_id.split(".", 1)[-1]
-            try:
-                texts.text(flag_key, language)
-                keys.append(flag_key)
-            except PatientTextsMissing:
-                pass
-        if verdict.level == "urgent":
-            keys.append("triage.urgent" if clinic_open(texts) else "triage.urgent_out_of_hours")
-        parts = []
-        for key in keys:
-            try:
-                parts.append(texts.text(key, language).text)
-            except PatientTextsMissing:
-                logger.error("safety.gate.missing_text key=%s", key)
-        return " ".join(parts)
+        """The reply to an alarm (module function `alarm_reply`)."""
+        return alarm_reply(verdict, language, texts)
 
     def _after_alarm(self, agent: Any, message: Any, original: HandleMessage, verdict: Any,
                      reply: str, metadata: Dict[str, Any], channel: str) -> None:

@@ -39,9 +39,10 @@ from bot.safety.rules import LEVELS, SELF_HARM_CATEGORIES, SEVERITY, RuleMatcher
 logger = logging.getLogger(__name__)
 
 # Tuned on eval/triage/dev.yml by scripts/tune_triage.py (classifier alone: the highest
-# emergency+crisis recall with routine false alarms at most 6%, thresholds >= 0.15; dev:
-# emergency+crisis 157/158, crisis line 47/48, urgent routed 80/80, false alarms 5/112).
-# bench/results/triage.json has the test-set figures they give.
+# emergency+crisis recall with routine false alarms at most 6% on the dev set and at most 2% on
+# the ordinary questions of eval/nlu/dev_*.yml, thresholds >= 0.15; dev: emergency+crisis
+# 157/158, crisis line 47/48, urgent routed 80/80, routine false alarms 3.6%, ordinary
+# questions 1.3%). bench/results/triage.json has the test-set figures they give.
 DEFAULT_THRESHOLDS: Mapping[str, float] = {"emergency": 0.40, "crisis": 0.15, "urgent": 0.30}
 
 

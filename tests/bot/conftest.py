@@ -14,7 +14,6 @@ from rasa.engine.storage.resource import Resource  # noqa: E402
 from rasa.engine.storage.storage import ModelStorage  # noqa: E402
 
 from bot.nlu.prep_entity_extractor import PrepEntityExtractor  # noqa: E402
-from bot.nlu.red_flag_detector import RedFlagDetector  # noqa: E402
 
 FIXTURE_VOCABULARY = Path(__file__).parent / "fixtures" / "kb_vocabulary.json"
 # What the trained model uses: generated from data/kb by `make kb-export` (kept up to date by
@@ -73,27 +72,3 @@ def make_extractor(
 @pytest.fixture
 def extractor(make_extractor: Callable[..., PrepEntityExtractor]) -> PrepEntityExtractor:
     return make_extractor()
-
-
-@pytest.fixture
-def make_detector(
-    model_storage: ModelStorage, execution_context: ExecutionContext
-) -> Callable[..., RedFlagDetector]:
-    def make(config: Optional[Dict[str, Any]] = None) -> RedFlagDetector:
-        merged = {
-            **RedFlagDetector.get_default_config(),
-            "vocabulary_path": str(SHIPPED_VOCABULARY),
-            **(config or {}),
-        }
-        component = RedFlagDetector.create(
-            merged, model_storage, Resource("red_flag_detector"), execution_context
-        )
-        assert isinstance(component, RedFlagDetector)
-        return component
-
-    return make
-
-
-@pytest.fixture
-def detector(make_detector: Callable[..., RedFlagDetector]) -> RedFlagDetector:
-    return make_detector()

@@ -292,3 +292,59 @@ def test_vague_back_never_outvotes_a_specific_site() -> None:
     extractor.process([message])
     sites = [e["value"] for e in message.get("entities", []) if e["entity"] == "procedure_site"]
     assert sites == ["lumbar"]
+
+
+# ------------------------------------------------------------------ Spanish
+def run_in(extractor: PrepEntityExtractor, text: str, language: str) -> List[Tuple[str, str]]:
+    message = Message.build(text=text)
+    message.set(ENTITIES, [{"entity": "language", "value": language, "start": 0,
+                            "end": len(text), "extractor": "LanguageTagger"}])
+    extractor.process([message])
+    return [(e["entity"], e["value"]) for e in message.get(ENTITIES)
+            if e["entity"] in ("medication", "procedure_site")]
+
+
+@pytest.mark.parametrize(
+    "text,generics",
+    [
+        ("tomo Sintrom y Adiro", ["acenocoumarol", "aspirin"]),
+        ("¿el sintron lo dejo?", ["acenocoumarol"]),
+        ("mi madre toma aspirina", ["aspirin"]),
+        ("me pongo OZEMPIK los lunes", ["semaglutide"]),
+    ],
+)
+def test_spanish_brands_and_misspellings(
+    extractor: PrepEntityExtractor, text: str, generics: List[str]
+) -> None:
+    assert [v for e, v in run_in(extractor, text, "es") if e == "medication"] == generics
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tengo un síntoma raro desde ayer",
+        "tengo un sintoma en la pierna",
+        "es un célebre especialista",
+        "trabajo en el jardín",
+        "paseo por la pradera",
+        "lo noto claramente",
+    ],
+)
+def test_spanish_common_words_are_not_drugs(extractor: PrepEntityExtractor, text: str) -> None:
+    assert [v for e, v in run_in(extractor, text, "es") if e == "medication"] == []
+
+
+def test_spanish_site_terms(extractor: PrepEntityExtractor) -> None:
+    assert run_in(extractor, "es en el cuello", "es") == [("procedure_site", "cervical")]
+    assert run_in(extractor, "me lo hacen en la zona lumbar", "es") == [
+        ("procedure_site", "lumbar")]
+    # "espalda" is vague: a specific site in the same message wins
+    assert run_in(extractor, "tumbada de espalda para lo del cuello", "es") == [
+        ("procedure_site", "cervical")]
+
+
+def test_site_terms_follow_the_language_entity(extractor: PrepEntityExtractor) -> None:
+    assert run_in(extractor, "it's my neck", "en") == [("procedure_site", "cervical")]
+    assert run_in(extractor, "it's my neck", "es") == []
+    # no language known: every language's terms
+    assert found(extractor, "es en el cuello", "procedure_site") == [("cervical", "cuello")]

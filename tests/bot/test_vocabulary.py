@@ -7,13 +7,13 @@ from typing import Any, Dict
 import pytest
 
 from bot.nlu.prep_entity_extractor import PrepEntityExtractor
-from bot.nlu.red_flag_detector import RedFlagDetector
 from bot.nlu.vocabulary import (
     DEFAULT_VOCABULARY_PATH,
     VocabularyError,
     VocabularyNotFoundError,
     load_vocabulary,
 )
+from bot.safety.rules import RuleMatcher
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -49,7 +49,8 @@ def test_missing_file_says_run_make_kb_export(tmp_path: Path) -> None:
         ({"medications": {}}, "'medications' must be a list"),
         ({"medications": [{"names": ["x"]}]}, "'generic' must be a non-empty string"),
         ({"medications": [{"generic": "x", "names": "x"}]}, "'names' must be a list of strings"),
-        ({"red_flags": [{"id": "r", "patterns": ["(unclosed"]}]}, "bad regular expression"),
+        ({"red_flags": [{"id": "r", "level": "urgent", "patterns": {"en": ["(unclosed"]}}]},
+         "bad regular expression"),
         ({"sites": [{"site": "lumbar", "patterns": ["[l"]}]}, "bad regular expression"),
     ],
 )
@@ -63,21 +64,22 @@ def test_empty_sections_are_allowed(tmp_path: Path) -> None:
     assert (vocabulary.medications, vocabulary.sites, vocabulary.red_flags) == ((), (), ())
 
 
-def test_exported_vocabulary_works_with_both_components() -> None:
-    """The file `make kb-export` writes (committed, checked by `make kb-up-to-date`): loads,
+def test_exported_vocabulary_works_with_the_extractor_and_the_triage() -> None:
+    """The file `make generate` writes (committed, checked by `make kb-up-to-date`): loads,
     compiles, and finds the obvious cases. A missing file is a failure, never a skip."""
-    from rasa.shared.nlu.constants import ENTITIES, INTENT
+    from rasa.shared.nlu.constants import ENTITIES
     from rasa.shared.nlu.training_data.message import Message
 
     vocabulary = load_vocabulary(REPOSITORY / DEFAULT_VOCABULARY_PATH)
     config: Dict[str, Any] = {}
     extractor = PrepEntityExtractor(config, vocabulary)
-    detector = RedFlagDetector(config, vocabulary)
+    rules = RuleMatcher(vocabulary)
 
-    message = Message.build(text="I take Eliquis for my lower back and I can't feel my legs")
+    text = "I take Eliquis for my lower back and I can't feel my legs"
+    message = Message.build(text=text)
     extractor.process([message])
-    detector.process([message])
 
     values = {(e["entity"], e["value"]) for e in message.get(ENTITIES)}
     assert {("medication", "apixaban"), ("procedure_site", "lumbar")} <= values
-    assert message.get(INTENT)["name"] == "report_emergency"
+    top = rules.match(text).top
+    assert top is not None and top.level == "emergency"
