@@ -12,9 +12,9 @@ KB_DIR ?= data/kb
 RASA_DATA := data/nlu data/rules data/stories
 DATA_DIR ?= .data
 KB_DATABASE_URL ?= sqlite:///$(abspath $(DATA_DIR))/kb.sqlite3
-ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 RASA_PORT ?= 5005
 ACTIONS_PORT ?= 5055
+ACTION_SERVER_URL ?= http://127.0.0.1:$(ACTIONS_PORT)/webhook
 LOG_LEVEL ?= INFO
 SANIC_HOST ?= 127.0.0.1
 # Profiles (README "Production"): endpoints.yml reads these; Rasa refuses an unset ${VAR}.
@@ -66,8 +66,7 @@ kb-check: $(ACT_VENV)/.installed  ## validate the KB YAML (KB_DIR=... to check a
 	@$(ACT_PY) -m actions.kb.cli check "$(KB_DIR)"
 
 kb: $(ACT_VENV)/.installed  ## validate, load the KB into KB_DATABASE_URL, write $(DATA_DIR)/generated
-	@mkdir -p -m 700 $(DATA_DIR)
-	@$(ACT_PY) -m actions.kb.cli build "$(KB_DIR)"
+	@umask 077 && mkdir -p $(DATA_DIR) && $(ACT_PY) -m actions.kb.cli build "$(KB_DIR)"
 
 generate: $(ACT_VENV)/.installed  ## rewrite the files derived from the KB (domain.yml, rules, vocabulary)
 	@$(ACT_PY) -m actions.kb.cli generate "$(KB_DIR)"

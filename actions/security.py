@@ -11,7 +11,9 @@ hook `attach_sanic_app_extensions(app)`; this module provides that hook:
   `action_endpoint.headers`): no header -> 401, wrong value -> 403;
 - a failing action gets a 500 with a generic body and one log line with the exception type;
 - the log redaction filter (privacy/log_redaction.py, standard library only) is added to the
-  server's log handlers.
+  server's log handlers;
+- umask 077, so a file the server creates (an SQLite journal of the KB database that holds the
+  call-back requests) is readable by its owner only (common/private_files.py).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from common.private_files import private_umask
 from privacy.log_redaction import install_redaction
 
 logger = logging.getLogger(__name__)
@@ -79,6 +82,7 @@ async def safe_error(request: Request, exception: Exception) -> HTTPResponse:
 @hookimpl
 def attach_sanic_app_extensions(app: Sanic) -> None:
     """Add the token check, the safe error handler and log redaction to the action server."""
+    private_umask()
     install_redaction()
     app.register_middleware(require_token, "request")
     app.error_handler.add(Exception, safe_error)

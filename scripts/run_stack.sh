@@ -5,14 +5,17 @@
 # Called by `make run` / `make shell`, which have already built the KB and trained the model.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# Patient data (SQLite files, secrets, exports) is readable by its owner only: every file the
+# servers create under DATA_DIR is 0600, every folder 0700 (common/private_files.py).
+umask 077
 
 MODE="${1:-run}"
 : "${RASA_PORT:=5005}" "${ACTIONS_PORT:=5055}" "${DATA_DIR:=.data}" "${LOG_LEVEL:=INFO}"
 : "${PROFILE:=local}"
 MODEL="${RASA_MODEL:-models/rhizotomy-assistant.tar.gz}"
-mkdir -p "$DATA_DIR"
+mkdir -p "$DATA_DIR" && chmod -R go-rwx "$DATA_DIR"
 
-export RASA_TELEMETRY_ENABLED=false LOG_LEVEL
+export RASA_TELEMETRY_ENABLED=false LOG_LEVEL PROFILE DATA_DIR
 export SANIC_HOST="${SANIC_HOST:-127.0.0.1}"
 export ACTION_SERVER_URL="${ACTION_SERVER_URL:-http://127.0.0.1:${ACTIONS_PORT}/webhook}"
 # Profiles (README, "Production"): endpoints.yml reads every value below from the environment.
@@ -68,6 +71,13 @@ fi
 read -r -a EXTRA_PORTS <<<"${EXTRA_RASA_PORTS:-}"
 [ ${#EXTRA_PORTS[@]} -gt 0 ] && [ "$LOCK_STORE_TYPE" = in_memory ] \
   && fail "EXTRA_RASA_PORTS needs the Redis lock store (PROFILE=production)"
+
+# The example clinic profile and the unreviewed default protocol never go live
+# (actions/kb/production.py): one line per placeholder, then exit 1 before starting anything.
+if [ "$PROFILE" = production ]; then
+  .venv/actions/bin/python -m actions.kb.cli production-check "${KB_DIR:-data/kb}" >&2 \
+    || fail "production needs the clinic's own profile and a reviewed KB (KB_DIR, KB_CLINIC)"
+fi
 
 pids=()
 stop_all() {
