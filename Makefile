@@ -22,6 +22,7 @@ PROFILE ?= local
 ifeq ($(PROFILE),production)
 LOCK_STORE_TYPE ?= bot.lock_store.AtomicRedisLockStore
 TRACKER_STORE_DIALECT ?= postgresql
+SMS_STATE_DATABASE_URL ?= $(TRACKER_STORE_URL)
 else
 LOCK_STORE_TYPE ?= in_memory
 TRACKER_STORE_DIALECT ?= sqlite

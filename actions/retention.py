@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -64,12 +63,6 @@ class Report:
 def subject_hash(conversation_id: str) -> str:
     """SHA-256 of the conversation id: lets an auditor confirm a request without the id."""
     return hashlib.sha256(conversation_id.encode("utf-8")).hexdigest()
-
-
-def sms_conversation_id(phone_number: str, secret: bytes) -> str:
-    """The SMS channel's tracker id for a number (same rule as bot/channels/twilio_secure.py)."""
-    digest = hmac.new(secret, phone_number.strip().encode("utf-8"), hashlib.sha256)
-    return "sms:" + digest.hexdigest()
 
 
 def _has_table(engine: Engine, name: str) -> bool:

@@ -33,6 +33,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import runtime_guards
+from common.conversation_ids import CONVERSATION_ID_CHARS
 from common.patient_texts import PatientTextsMissing
 from common.patient_texts import load as load_patient_texts
 
@@ -40,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 2000
 MAX_BODY_BYTES = 64 * 1024
-MAX_SENDER_CHARS = 255  # the tracker store's sender_id column
+MAX_SENDER_CHARS = CONVERSATION_ID_CHARS  # what every store's conversation-id column holds
 _KEEP_CONTROL = {"\n", "\t"}
 
 

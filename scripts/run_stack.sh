@@ -38,6 +38,10 @@ case "$PROFILE" in
       || fail "production needs TRACKER_STORE_URL=postgresql://user:password@host:port/db"
     [[ "${KB_DATABASE_URL:-}" == postgresql://* ]] \
       || fail "production needs KB_DATABASE_URL=postgresql://… (make kb loads it)"
+    # SMS state (seen MessageSids, consent, delivery status): the tracker database by default.
+    export SMS_STATE_DATABASE_URL="${SMS_STATE_DATABASE_URL:-$TRACKER_STORE_URL}"
+    [[ "$SMS_STATE_DATABASE_URL" == postgresql://* ]] \
+      || fail "production keeps SMS state in PostgreSQL (SMS_STATE_DATABASE_URL=postgresql://…)"
     [ "${#ACTION_SERVER_TOKEN}" -ge 32 ] \
       || fail "production needs ACTION_SERVER_TOKEN (at least 32 random characters)"
     [ "$LOG_LEVEL" = INFO ] || [ "$LOG_LEVEL" = WARNING ] \

@@ -21,12 +21,10 @@ SMS_TURN_TIMEOUT_SECONDS are read from the environment because they are optional
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
 import os
 import re
-from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
@@ -36,12 +34,14 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from common.patient_texts import PatientTexts
-from common.patient_texts import load as load_patient_texts
 from bot.channels.local_secrets import load_or_create_secret
 from bot.channels.sms_segments import MAX_MESSAGE_CHARS, fewest_segments
-from bot.channels.sms_state import ContactState, SmsStateStore
+from bot.channels.sms_state import ContactState, SmsStateStore, check_production_url
+from bot.channels.sms_state import default_database_url as sms_state_url
 from bot.channels.turns import finished_within
+from common.conversation_ids import sms_conversation_id
+from common.patient_texts import PatientTexts
+from common.patient_texts import load as load_patient_texts
 
 logger = logging.getLogger(__name__)
 
@@ -92,9 +92,9 @@ def parse_form(body: bytes) -> _FormParams:
 
 
 def conversation_id_for(phone_number: str, secret: bytes) -> str:
-    """The pseudonymous tracker id of a phone number: "sms:" + HMAC-SHA256(secret, E.164)."""
-    digest = hmac.new(secret, phone_number.strip().encode("utf-8"), hashlib.sha256)
-    return "sms:" + digest.hexdigest()
+    """The pseudonymous tracker id of a phone number: "sms:" + HMAC-SHA256(secret, E.164)
+    (common/conversation_ids.py, which also sizes every column that stores it)."""
+    return sms_conversation_id(phone_number, secret)
 
 
 def short_ref(conversation_id: str) -> str:
@@ -207,6 +207,7 @@ class SecureTwilioInput(InputChannel):
             cls.raise_missing_credentials_exception()
         settings: Dict[Text, Any] = credentials or {}
         timeout = float(os.environ.get("SMS_TURN_TIMEOUT_SECONDS") or DEFAULT_TURN_TIMEOUT_S)
+        check_production_url(sms_state_url())  # production: PostgreSQL, refused at start-up
         return cls(
             account_sid=settings.get("account_sid"),
             auth_token=settings.get("auth_token"),

@@ -16,9 +16,10 @@ import hashlib
 import hmac
 import secrets
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Callable
+
+from common.conversation_ids import web_conversation_id
 
 TOKEN_VERSION = "v1"
 _NONCE_BYTES = 16
@@ -60,7 +61,7 @@ class WebSessionSigner:
 
     @staticmethod
     def _sender_id(nonce: bytes) -> str:
-        return "web:" + str(uuid.UUID(bytes=nonce, version=4))
+        return web_conversation_id(nonce)
 
     def issue(self) -> WebSession:
         """A fresh session with a random, unguessable conversation id."""

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -32,14 +33,14 @@ ACT_BIN = REPO / ".venv" / "actions" / "bin"
 LOGGING_CONFIG = REPO / "scripts" / "logging.production.yml"
 STARTUP_TIMEOUT_S = 300
 
-# Test-only actions: every real action, plus action_answer_fasting raising (with the patient's
+# Test-only actions: every real action, plus action_respond raising (with the patient's
 # text in the exception message: the worst case for the logs) when the message has a marker.
 FAULT_ACTIONS = '''
 import importlib
 import pkgutil
 
 import actions
-from actions.fasting import ActionAnswerFasting
+from actions.respond import ActionRespond
 
 for module in pkgutil.walk_packages(actions.__path__, "actions."):
     importlib.import_module(module.name)
@@ -47,7 +48,7 @@ for module in pkgutil.walk_packages(actions.__path__, "actions."):
 RAISE_MARKER = "RAISE-IN-ACTION"
 
 
-class ExplodingFasting(ActionAnswerFasting):
+class ExplodingRespond(ActionRespond):
     async def run(self, dispatcher, tracker, domain):
         text = (tracker.latest_message or {}).get("text") or ""
         if RAISE_MARKER in text:
@@ -62,6 +63,31 @@ bot.channels.twilio_secure.SecureTwilioInput:
   auth_token: ${TWILIO_AUTH_TOKEN}
   twilio_number: ${TWILIO_NUMBER}
 """
+
+
+TEST_CLINIC = "production_test_clinic"
+TEST_CLINIC_NAME = "Harbour Spine Centre"
+TEST_CLINIC_PHONE = "+1 617 724 0100"
+UNREVIEWED = "(clinic must re-review before go-live)"
+
+
+def production_kb(target: Path) -> Path:
+    """A copy of data/kb that production accepts (actions/kb/production.py): a clinic profile
+    that is not the example, and the review markers replaced. KB_CLINIC=TEST_CLINIC selects it.
+    """
+    shutil.copytree(REPO / "data" / "kb", target)
+    example = (target / "clinics" / "us_example.yml").read_text(encoding="utf-8")
+    clinic = re.sub(r"(?m)^  name: .*$", f"  name: {TEST_CLINIC_NAME}", example)
+    clinic = re.sub(r"(?m)^  phone: .*$", f'  phone: "{TEST_CLINIC_PHONE}"', clinic)
+    clinic = re.sub(r"(?m)^  address: .*$", f'  address: "{TEST_CLINIC_NAME}, 40 Harbour Road"',
+                    clinic)
+    (target / "clinics" / f"{TEST_CLINIC}.yml").write_text(clinic, encoding="utf-8")
+    for path in target.rglob("*.yml"):
+        text = path.read_text(encoding="utf-8")
+        if UNREVIEWED in text:
+            path.write_text(text.replace(UNREVIEWED, "(reviewed for the production tests)"),
+                            encoding="utf-8")
+    return target
 
 
 def free_port() -> int:
@@ -229,6 +255,10 @@ class ProductionStack:
         return with_database(self.pg_url, self.kb_db)
 
     @property
+    def kb_dir(self) -> Path:
+        return self.tmp / "kb"
+
+    @property
     def env(self) -> Dict[str, str]:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("TWILIO_", "WEBCHAT_", "SMS_", "PYTEST_"))}
@@ -247,9 +277,14 @@ class ProductionStack:
             "LOCK_STORE_URL": f"{self.redis_url}/1?key_prefix={self.tag}",
             "KB_DATABASE_URL": self.kb_url,
             "KB_QUERY_TIMEOUT_S": "3",
+            "KB_DIR": str(self.kb_dir),
+            "KB_CLINIC": TEST_CLINIC,
+            "PROFILE": "production",
             "WEBCHAT_SESSION_SECRET": "w" * 48,
             "SMS_ID_SECRET": "s" * 48,
-            "SMS_STATE_DATABASE_URL": f"sqlite:///{self.tmp / 'data' / 'sms_state.sqlite3'}",
+            # Every store on PostgreSQL or Redis, as in production (never SQLite): SMS state in
+            # the tracker database, run_stack.sh's production default.
+            "SMS_STATE_DATABASE_URL": self.tracker_url,
             "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
             "TWILIO_AUTH_TOKEN": "production-test-auth-token-0123456789",
             "TWILIO_NUMBER": "+15550100000",
@@ -264,8 +299,10 @@ class ProductionStack:
         (self.tmp / "fault_actions.py").write_text(FAULT_ACTIONS, encoding="utf-8")
         (self.tmp / "credentials.yml").write_text(CREDENTIALS, encoding="utf-8")
         admin(self.pg_url, f"CREATE DATABASE {self.tracker_db}", f"CREATE DATABASE {self.kb_db}")
+        if not self.kb_dir.exists():
+            production_kb(self.kb_dir)
         build = subprocess.run(
-            [str(ACT_BIN / "python"), "-m", "actions.kb.cli", "build", "data/kb"],
+            [str(ACT_BIN / "python"), "-m", "actions.kb.cli", "build", str(self.kb_dir)],
             cwd=REPO, env=self.env, capture_output=True, text=True, timeout=300, check=False)
         if build.returncode != 0:
             raise RuntimeError(f"KB build failed: {build.stdout[-1000:]}{build.stderr[-2000:]}")
@@ -319,6 +356,12 @@ class ProductionStack:
     def log(self, name: str) -> str:
         path = self.tmp / f"{name}.log"
         return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
+    def sqlite_files(self) -> List[Path]:
+        """SQLite files anywhere under the stack's data directory (production keeps none)."""
+        data = self.tmp / "data"
+        return [p for p in data.rglob("*") if p.is_file() and p.suffix in {".sqlite3", ".db",
+                                                                           ".sqlite"}]
 
     def all_logs(self) -> str:
         return "\n".join(p.read_text(encoding="utf-8", errors="replace")
