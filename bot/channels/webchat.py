@@ -23,7 +23,6 @@ separated, e.g. "https://www.clinic.example"); same-origin calls are always allo
 from __future__ import annotations
 
 import html
-import json
 import logging
 import os
 from pathlib import Path
@@ -36,6 +35,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.clinic_profile import REPO_ROOT, ClinicProfile, load_clinic_profile
+from bot.channels.json_body import JsonBodyError, parse_json_body
 from bot.channels.local_secrets import load_or_create_secret
 from bot.channels.turns import finished_within
 from bot.channels.web_sessions import WebSession, WebSessionSigner
@@ -376,9 +376,9 @@ class WebChatInput(InputChannel):
             return None, _error(413, "message_too_long", "The message is too long.",
                                 max_length=MAX_MESSAGE_CHARS)
         try:
-            payload = json.loads(request.body or b"")
-        except (ValueError, UnicodeDecodeError):
-            return None, _error(400, "invalid_json", "The request is not valid JSON.")
+            payload = parse_json_body(request.body or b"")  # bounded nesting, UTF-8
+        except JsonBodyError as bad:
+            return None, _error(400, bad.code, bad.message)
         text = payload.get("message") if isinstance(payload, dict) else None
         if not isinstance(text, str):
             return None, _error(400, "invalid_message", "Send {\"message\": \"...\"}.")

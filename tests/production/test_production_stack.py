@@ -205,6 +205,10 @@ def assert_turns(stack: ProductionStack, sender: str, texts: List[str], ordered:
     (b'{"sender": "bad-1", "message": null}', "application/json", {400}),
     (b'{"message": "hello"}', "application/json", {400}),
     (b'{"sender": "bad-1", "message": "hi", "metadata": [1]}', "application/json", {200}),
+    # nesting: 60 kB of brackets was a RecursionError and a 500 (bot/channels/json_body.py)
+    (b"[" * 60_000, "application/json", {400}),
+    (b'{"sender": "bad-1", "message": "hi", "metadata": ' + b'{"a": ' * 9_000 + b"1"
+     + b"}" * 9_001, "application/json", {400}),
 ])
 def test_bad_input_gets_a_4xx_never_a_500(stack: ProductionStack, raw: bytes,
                                           content_type: str, expected: set[int]) -> None:
