@@ -75,6 +75,17 @@ fi
 read -r -a EXTRA_PORTS <<<"${EXTRA_RASA_PORTS:-}"
 [ ${#EXTRA_PORTS[@]} -gt 0 ] && [ "$LOCK_STORE_TYPE" = in_memory ] \
   && fail "EXTRA_RASA_PORTS needs the Redis lock store (PROFILE=production)"
+# Web chat origins (bot/channels/webchat.py never trusts the Host header): production needs
+# its public origin; the local profile allows its own loopback pages.
+if [ "$PROFILE" = production ]; then
+  [[ "${PUBLIC_BASE_URL:-}" == https://* ]] \
+    || fail "production needs PUBLIC_BASE_URL=https://<the assistant's public host>"
+else
+  for port in "$RASA_PORT" ${EXTRA_PORTS[@]+"${EXTRA_PORTS[@]}"}; do
+    WEBCHAT_ALLOWED_ORIGINS="${WEBCHAT_ALLOWED_ORIGINS:+$WEBCHAT_ALLOWED_ORIGINS,}http://127.0.0.1:$port,http://localhost:$port"
+  done
+  export WEBCHAT_ALLOWED_ORIGINS
+fi
 
 # The example clinic profile and the unreviewed default protocol never go live
 # (actions/kb/production.py): one line per placeholder, then exit 1 before starting anything.

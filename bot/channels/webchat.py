@@ -16,8 +16,11 @@ Routes (all under /webhooks/webchat):
   GET  /history     the session's earlier messages (Authorization: Bearer <token>)
   POST /message     {"message": "..."} -> {"messages": [...]} (Authorization: Bearer <token>)
 
-Cross-origin calls are answered only for origins listed in WEBCHAT_ALLOWED_ORIGINS (comma
-separated, e.g. "https://www.clinic.example"); same-origin calls are always allowed.
+Origins: a browser request (one with an Origin header) is answered only when its origin is
+the assistant's own public origin (PUBLIC_BASE_URL) or listed in WEBCHAT_ALLOWED_ORIGINS
+(comma separated, e.g. "https://www.clinic.example"; the local profile lists its own
+http://127.0.0.1:<port>). The Host header is never trusted: with DNS rebinding an attacker's
+page reaches the server under the attacker's host name, so "Origin equals Host" proves nothing.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.clinic_profile import REPO_ROOT, ClinicProfile, load_clinic_profile
 from bot.channels.json_body import JsonBodyError, parse_json_body
-from bot.channels.local_secrets import load_or_create_secret
+from bot.channels.local_secrets import MIN_SECRET_BYTES, load_or_create_secret
 from bot.channels.turns import finished_within
 from bot.channels.web_sessions import WebSession, WebSessionSigner
 
@@ -45,6 +48,7 @@ logger = logging.getLogger(__name__)
 WEB_DIR = REPO_ROOT / "web"
 ALLOWED_ORIGINS_ENV = "WEBCHAT_ALLOWED_ORIGINS"
 SESSION_SECRET_ENV = "WEBCHAT_SESSION_SECRET"
+PREVIOUS_SECRET_ENV = "WEBCHAT_SESSION_PREVIOUS_SECRET"  # comma-separated, during a rotation
 SESSION_SECRET_FILE = "webchat_session_secret"
 MAX_MESSAGE_CHARS = 2000
 MAX_BODY_BYTES = 64 * 1024
@@ -84,6 +88,15 @@ def parse_allowed_origins(raw: Optional[str]) -> frozenset[str]:
     """The comma-separated WEBCHAT_ALLOWED_ORIGINS value as a set of exact origins."""
     origins = (origin_of(item) for item in (raw or "").split(",") if item.strip())
     return frozenset(origin for origin in origins if origin)
+
+
+def previous_secrets(raw: Optional[str]) -> list[bytes]:
+    """WEBCHAT_SESSION_PREVIOUS_SECRET: older secrets whose tokens are still accepted."""
+    secrets = [item.strip().encode("utf-8") for item in (raw or "").split(",") if item.strip()]
+    if any(len(secret) < MIN_SECRET_BYTES for secret in secrets):
+        raise RuntimeError(f"{PREVIOUS_SECRET_ENV}: every secret needs at least "
+                           f"{MIN_SECRET_BYTES} characters")
+    return secrets
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> HTTPResponse:
@@ -183,8 +196,9 @@ class WebChatInput(InputChannel):
     def signer(self) -> WebSessionSigner:
         """Token signer keyed with WEBCHAT_SESSION_SECRET (generated locally if unset)."""
         if self._signer is None:
-            secret = load_or_create_secret(SESSION_SECRET_ENV, SESSION_SECRET_FILE)
-            self._signer = WebSessionSigner(secret, self.session_lifetime_s)
+            current = load_or_create_secret(SESSION_SECRET_ENV, SESSION_SECRET_FILE)
+            older = previous_secrets(os.environ.get(PREVIOUS_SECRET_ENV))
+            self._signer = WebSessionSigner([current, *older], self.session_lifetime_s)
         return self._signer
 
     @property
@@ -208,12 +222,11 @@ class WebChatInput(InputChannel):
         normalized = origin_of(origin)
         if normalized is None:
             return False, None
-        own = {origin_of(f"{request.scheme}://{request.host}"), self.public_origin}
-        if normalized in own:
+        if normalized == self.public_origin:  # the page this server serves: no CORS headers
             return True, None
         if normalized in self.allowed_origins:
             return True, origin
-        return False, None
+        return False, None  # never compared with the Host header (DNS rebinding)
 
     @staticmethod
     def _with_cors(resp: HTTPResponse, cors_origin: Optional[str]) -> HTTPResponse:

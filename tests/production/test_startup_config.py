@@ -39,6 +39,7 @@ def test_production_refuses_the_example_clinic_profile(tmp_path: Path) -> None:
         "RASA_TELEMETRY_ENABLED": "false", "PROFILE": "production", "DATA_DIR": str(tmp_path),
         "TRACKER_STORE_URL": "postgresql://u@127.0.0.1:1/t",
         "KB_DATABASE_URL": "postgresql://u@127.0.0.1:1/k", "ACTION_SERVER_TOKEN": GOOD_TOKEN,
+        "PUBLIC_BASE_URL": "https://assistant.clinic.example",
     })
     result = subprocess.run(["bash", "scripts/run_stack.sh"], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=120, check=False,
@@ -47,3 +48,19 @@ def test_production_refuses_the_example_clinic_profile(tmp_path: Path) -> None:
     assert "is an example profile" in result.stderr
     assert "clinic's own profile" in result.stderr
     assert "rasa_sdk" not in result.stderr  # nothing was started
+
+
+def test_production_needs_its_public_origin(tmp_path: Path) -> None:
+    """The web chat trusts only configured origins (never Host): production names its own."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TWILIO_", "RASA_", "PROFILE", "LOCK_STORE", "ACTION_SERVER",
+                                "PUBLIC_BASE_URL"))}
+    env.update({
+        "RASA_TELEMETRY_ENABLED": "false", "PROFILE": "production", "DATA_DIR": str(tmp_path),
+        "TRACKER_STORE_URL": "postgresql://u@127.0.0.1:1/t",
+        "KB_DATABASE_URL": "postgresql://u@127.0.0.1:1/k", "ACTION_SERVER_TOKEN": GOOD_TOKEN,
+    })
+    result = subprocess.run(["bash", "scripts/run_stack.sh"], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=60, check=False,
+                            start_new_session=True)
+    assert result.returncode == 1 and "PUBLIC_BASE_URL" in result.stderr
