@@ -56,7 +56,39 @@ class ExplodingRespond(ActionRespond):
             raise RuntimeError(f"failure for {tracker.sender_id}, DNI 12345678Z: {text!r}")
         return await super().run(dispatcher, tracker, domain)
 '''
+# Test-only channel on the Rasa side: a library warning that quotes the patient's message (what
+# Rasa's story reader did for "/…" messages) and an exception in a handler (Sanic logs the
+# request URI with its query string) when the message carries a marker.
+PROBES = '''
+import warnings
+
+from bot.rest_safe import SafeRestInput
+
+RAISE_MARKER = "RAISE-IN-CHANNEL"
+
+
+class WarningProbeInput(SafeRestInput):
+    @classmethod
+    def name(cls):
+        return "probe"
+
+    def blueprint(self, on_new_message):
+        from sanic import Blueprint
+
+        probe = Blueprint("probe_webhook", __name__)
+
+        @probe.route("/webhook", methods=["POST"])
+        async def receive(request):
+            text = str((request.json or {}).get("message", ""))
+            warnings.warn(f"Failed to parse arguments in line '{text}'.", UserWarning)
+            if RAISE_MARKER in text:
+                raise RuntimeError(f"probe failure for {text!r}")
+            return await self.handle(request, on_new_message)
+
+        return probe
+'''
 CREDENTIALS = """bot.rest_safe.SafeRestInput: {}
+probes.WarningProbeInput: {}
 bot.channels.webchat.WebChatInput: {}
 bot.channels.twilio_secure.SecureTwilioInput:
   account_sid: ${TWILIO_ACCOUNT_SID}
@@ -297,6 +329,7 @@ class ProductionStack:
         """Fresh databases, the KB loaded into PostgreSQL, the test actions and channels."""
         (self.tmp / "data").mkdir(parents=True, exist_ok=True)
         (self.tmp / "fault_actions.py").write_text(FAULT_ACTIONS, encoding="utf-8")
+        (self.tmp / "probes.py").write_text(PROBES, encoding="utf-8")
         (self.tmp / "credentials.yml").write_text(CREDENTIALS, encoding="utf-8")
         admin(self.pg_url, f"CREATE DATABASE {self.tracker_db}", f"CREATE DATABASE {self.kb_db}")
         if not self.kb_dir.exists():

@@ -312,16 +312,45 @@ def test_tracker_store_down_fails_loudly_never_in_memory(stack: ProductionStack,
 
 
 # --------------------------------------------------------------------------- privacy
+def test_canaries_in_warnings_forged_action_names_and_query_strings(
+        stack: ProductionStack) -> None:
+    """The paths that leaked in the security test: a library warning quoting the message (the
+    Rasa side), a forged action name and version on the action server, and an exception line
+    carrying the request URI with its query string. test_no_patient_data_in_any_log (next)
+    greps for them."""
+    query = "?dni=12345678Z&phone=%2B34600000001"
+    status, _ = post_json(stack.url("rasa_a", "/webhooks/probe/webhook"),
+                          {"sender": "warn-1", "message": f"/inform {CANARY_TEXT}"})
+    assert status == 200
+    status, _ = post_json(stack.url("rasa_a", "/webhooks/probe/webhook") + query,
+                          {"sender": "warn-2", "message": f"RAISE-IN-CHANNEL {CANARY_TEXT}"})
+    assert status == 500  # the probe raised: Sanic logged the exception with the URI
+    token = {"X-Action-Server-Token": stack.token}
+    webhook = f"http://127.0.0.1:{stack.action_port}/webhook"
+    tracker = {"sender_id": "forged", "slots": {}, "events": [], "paused": False,
+               "latest_message": {"text": CANARY_TEXT}, "latest_action_name": "action_listen",
+               "followup_action": None, "active_loop": {}}
+    for name in ["action_12345678z_34600000001", f"x' {CANARY_TEXT} '"]:
+        status, body = post_json(webhook + query, {"next_action": name, "tracker": tracker,
+                                                   "version": "3.5.12345678Z"}, headers=token)
+        assert status == 404, body
+    status, _ = post_json(webhook + query, {"next_action": "action_respond", "tracker": tracker,
+                                            "version": "1.0.L4-L5 derecha"}, headers=token)
+    assert status == 200  # a real action with a forged version: rasa_sdk warns with it
+
+
 def test_no_patient_data_in_any_log(stack: ProductionStack) -> None:
     """Canaries went through a normal turn, a raising action, an action timeout, a malformed
-    body and a tracker-store outage above; none may appear in either server's log."""
+    body, a tracker-store outage, warnings, forged action calls and query strings above; none
+    may appear in either server's log, and no action name either."""
     status, _ = stack.send("rasa_b", "canary-1", f"can i eat before the procedure? {CANARY_TEXT}")
     assert status == 200
     logs = stack.all_logs()
     assert "rest.turn.failed" in logs  # the failure paths did run and log
-    leaks = [c for c in CANARIES if c in logs]
+    leaks = [c for c in CANARIES + ["12345678z", "action_respond"] if c in logs]
     assert not leaks, [line for line in logs.splitlines() if any(c in line for c in leaks)][:5]
     assert "Traceback" not in logs
+    assert "warning UserWarning at" in logs  # the warnings were logged, redacted
 
 
 def test_logs_are_written_at_production_level(stack: ProductionStack) -> None:
