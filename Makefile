@@ -24,7 +24,7 @@ LOCK_STORE_TYPE ?= bot.lock_store.AtomicRedisLockStore
 TRACKER_STORE_DIALECT ?= postgresql
 SMS_STATE_DATABASE_URL ?= $(TRACKER_STORE_URL)
 else
-LOCK_STORE_TYPE ?= in_memory
+LOCK_STORE_TYPE ?= bot.lock_store.PromptInMemoryLockStore
 TRACKER_STORE_DIALECT ?= sqlite
 TRACKER_STORE_URL ?= sqlite:///$(abspath $(DATA_DIR))/tracker.sqlite3
 endif

@@ -168,7 +168,7 @@ def start_stack(model: Path, tmp: Path) -> Stack:
         "ACTION_SERVER_TOKEN": "", "ACTION_TIMEOUT_S": "5",
         "TRACKER_STORE_DIALECT": "sqlite",
         "TRACKER_STORE_URL": f"sqlite:///{tmp / 'data' / 'tracker.sqlite3'}",
-        "LOCK_STORE_TYPE": "in_memory", "LOCK_STORE_URL": "redis://127.0.0.1:6379/1",
+        "LOCK_STORE_TYPE": "bot.lock_store.PromptInMemoryLockStore", "LOCK_STORE_URL": "redis://127.0.0.1:6379/1",
         "KB_DATABASE_URL": kb,
     }
     actions = subprocess.Popen(

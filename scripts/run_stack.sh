@@ -29,7 +29,7 @@ case "$PROFILE" in
   local)
     export TRACKER_STORE_DIALECT="${TRACKER_STORE_DIALECT:-sqlite}"
     export TRACKER_STORE_URL="${TRACKER_STORE_URL:-sqlite:///$(cd "$DATA_DIR" && pwd)/tracker.sqlite3}"
-    export LOCK_STORE_TYPE="${LOCK_STORE_TYPE:-in_memory}"
+    export LOCK_STORE_TYPE="${LOCK_STORE_TYPE:-bot.lock_store.PromptInMemoryLockStore}"
     ;;
   production)
     export TRACKER_STORE_DIALECT="${TRACKER_STORE_DIALECT:-postgresql}"
@@ -71,9 +71,9 @@ if [ -n "${RASA_CORS_ORIGINS:-}" ]; then
   read -r -a origins <<<"${RASA_CORS_ORIGINS//,/ }"
   CORS_ARGS=(--cors "${origins[@]}")
 fi
-# More Rasa processes on EXTRA_RASA_PORTS need a shared lock store (never in_memory).
+# More Rasa processes on EXTRA_RASA_PORTS need a shared lock store (never an in-memory one).
 read -r -a EXTRA_PORTS <<<"${EXTRA_RASA_PORTS:-}"
-[ ${#EXTRA_PORTS[@]} -gt 0 ] && [ "$LOCK_STORE_TYPE" = in_memory ] \
+[ ${#EXTRA_PORTS[@]} -gt 0 ] && [[ "$LOCK_STORE_TYPE" == in_memory || "$LOCK_STORE_TYPE" == *InMemory* ]] \
   && fail "EXTRA_RASA_PORTS needs the Redis lock store (PROFILE=production)"
 # Web chat origins (bot/channels/webchat.py never trusts the Host header): production needs
 # its public origin; the local profile allows its own loopback pages.
