@@ -41,7 +41,7 @@ PIP_INSTALL_FLAGS := --quiet --disable-pip-version-check
 TRAINING_INPUTS := $(shell find $(RASA_DATA) bot/nlu bot/generated -type f \( -name '*.yml' -o -name '*.json' -o -name '*.py' \) -not -path '*/__pycache__/*' 2>/dev/null) config.yml domain.yml
 
 .PHONY: help env run run-production test shell kb kb-check generate train validate lint \
-        typecheck test-actions test-bot test-stories test-production bench bench-nlu erase purge \
+        typecheck test-actions test-bot test-stories test-production bench bench-flat bench-nlu erase purge \
         clean
 
 help:  ## list the targets
@@ -128,8 +128,11 @@ test-production: env kb train  ## production-mode tests: PostgreSQL, Redis, rest
 test: env  ## everything CI runs: lint, types, KB, unit tests, data validation, training, stories
 	@scripts/run_tests.sh
 
-bench: env kb train  ## load test (1/10/50 conversations) against Rasa's default pipeline: bench/results
+bench: env kb train  ## load test (1/10/50 conversations) against Rasa's default pipeline, 600-turn latency ratio, burst drain: bench/results
 	@$(BOT_PY) bench/bench.py
+
+bench-flat: env kb train  ## only the 600-turn latency ratio, neighbours and burst drain: bench/results/flat_latency.json
+	@$(BOT_PY) bench/bench.py --flat-only
 
 bench-nlu: env  ## intent accuracy on the held-out sets (eval/nlu), per intent and language
 	@$(BOT_PY) scripts/bench_nlu.py

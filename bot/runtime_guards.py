@@ -18,7 +18,9 @@ tracker store) and `bot.rest_safe.SafeRestInput` call `install()`; it is idempot
 4. Patient text is plain text: Rasa's RegexMessageHandler would read a message starting with
    "/" as an intent with entities ("/inform{...}"), letting anyone set slots. Quick replies send
    plain KB texts instead, so the handler is turned off for every message.
-5. Data at rest: umask 077 before Rasa creates anything under DATA_DIR (SQLite tracker, SMS
+5. Flat turn cost (bot/sessions.py): sessions bounded by SESSION_MAX_EVENTS with the slots
+   carried over compactly, and only the current turn's events sent to the action server.
+6. Data at rest: umask 077 before Rasa creates anything under DATA_DIR (SQLite tracker, SMS
    state, secrets), older files tightened to 0600/0700 (common/private_files.py), and in the
    production profile one warning line when DATA_DIR is not on a volume known to be encrypted
    (common/volume_encryption.py).
@@ -129,9 +131,11 @@ def install() -> None:
     _installed = True
     protect_data_at_rest()
     budget = apply_action_timeout()
+    from bot import sessions
     from privacy.log_redaction import install_redaction
 
     install_redaction()
     plain_text_only()
+    sessions.install()
     install_gate(budget)
     logger.info("runtime guards installed: action budget %.1f s", budget)

@@ -372,8 +372,8 @@ class WebChatInput(InputChannel):
         tracker_store = getattr(agent, "tracker_store", None)
         if tracker_store is None:
             return _error(503, "unavailable", "The assistant is starting. Try again shortly.")
-        try:
-            tracker = await tracker_store.retrieve(session.sender_id)
+        try:  # every session: a long conversation rolls over (bot/sessions.py)
+            tracker = await tracker_store.retrieve_full_tracker(session.sender_id)
         except Exception as error:  # the store's errors may carry event data: type only
             logger.error("webchat.history.failed error=%s", type(error).__name__)
             return _error(503, "unavailable", "The conversation could not be loaded.")
