@@ -42,6 +42,10 @@ case "$PROFILE" in
     export SMS_STATE_DATABASE_URL="${SMS_STATE_DATABASE_URL:-$TRACKER_STORE_URL}"
     [[ "$SMS_STATE_DATABASE_URL" == postgresql://* ]] \
       || fail "production keeps SMS state in PostgreSQL (SMS_STATE_DATABASE_URL=postgresql://…)"
+    # Rate limits shared by every Rasa process (bot/rate_limit.py): the lock store's Redis.
+    export RATE_LIMIT_STORE="${RATE_LIMIT_STORE:-redis}"
+    export RATE_LIMIT_REDIS_URL="${RATE_LIMIT_REDIS_URL:-$LOCK_STORE_URL}"
+    [ "$RATE_LIMIT_STORE" = redis ] || fail "production keeps rate limits in Redis (RATE_LIMIT_STORE=redis)"
     [ "${#ACTION_SERVER_TOKEN}" -ge 32 ] \
       || fail "production needs ACTION_SERVER_TOKEN (at least 32 random characters)"
     [ "$LOG_LEVEL" = INFO ] || [ "$LOG_LEVEL" = WARNING ] \

@@ -39,6 +39,7 @@ from bot.channels.sms_segments import MAX_MESSAGE_CHARS, fewest_segments
 from bot.channels.sms_state import ContactState, SmsStateStore, check_production_url
 from bot.channels.sms_state import default_database_url as sms_state_url
 from bot.channels.turns import finished_within
+from bot.rate_limit import RATE_LIMITED_KEY, RateLimits, is_emergency, shared_limits
 from common.conversation_ids import sms_conversation_id
 from common.patient_texts import PatientTexts
 from common.patient_texts import load as load_patient_texts
@@ -187,6 +188,10 @@ class SmsTexts:
         """The turn failed: never leave the patient without a way forward."""
         return self._text("failure", language)
 
+    def rate_limited(self, language: Optional[str] = None) -> str:
+        """Too many messages: wait a moment; in an emergency call … (assistant.rate_limited)."""
+        return self.source.text(RATE_LIMITED_KEY, language).text
+
     def truncated(self, language: Optional[str] = None) -> str:
         """Suffix of an answer cut at Twilio's length limit."""
         return self._text("truncated", language)
@@ -227,6 +232,7 @@ class SecureTwilioInput(InputChannel):
         id_secret: Optional[bytes] = None,
         texts: Optional[SmsTexts] = None,
         turn_timeout_s: float = DEFAULT_TURN_TIMEOUT_S,
+        limits: Optional[RateLimits] = None,
     ) -> None:
         self.account_sid = account_sid
         self.auth_token = (auth_token or "").strip()
@@ -236,6 +242,7 @@ class SecureTwilioInput(InputChannel):
         self._store = store
         self._id_secret = id_secret
         self._texts = texts
+        self._limits = limits
         if not self.auth_token:
             logger.warning("twilio: no auth token configured; every webhook will get 403")
 
@@ -246,6 +253,13 @@ class SecureTwilioInput(InputChannel):
         if self._store is None:
             self._store = SmsStateStore()
         return self._store
+
+    @property
+    def limits(self) -> RateLimits:
+        """Messages per number (bot/rate_limit.py; Redis in production)."""
+        if self._limits is None:
+            self._limits = shared_limits()
+        return self._limits
 
     @property
     def texts(self) -> SmsTexts:
@@ -343,6 +357,12 @@ class SecureTwilioInput(InputChannel):
         if keyword in HELP_KEYWORDS:
             await self._note_notice(conversation_id, contact)
             return self._reply([self.texts.help()])
+
+        decision = await self.limits.acheck("sms_number", conversation_id)
+        if not decision.allowed and not is_emergency(text):  # an emergency is never limited
+            logger.warning("twilio.rate_limited conversation=%s", ref)
+            # one reply per window, then silence: replies cost the clinic money too
+            return self._reply([self.texts.rate_limited()] if decision.first_refusal else [])
 
         # The reply comes first, the first-contact notice after it: an emergency reply must
         # be the first thing a patient reads (bot/safety/gate.py answers it before the turn).

@@ -16,6 +16,11 @@ Routes (all under /webhooks/webchat):
   GET  /history     the session's earlier messages (Authorization: Bearer <token>)
   POST /message     {"message": "..."} -> {"messages": [...]} (Authorization: Bearer <token>)
 
+Rate limits (bot/rate_limit.py): messages per session and per client address, new sessions
+per client address; over a limit the answer is a 429 with the KB text assistant.rate_limited
+(it names the emergency number) — except for a message the safety gate's triage flags as an
+emergency, which is answered as usual.
+
 Origins: a browser request (one with an Origin header) is answered only when its origin is
 the assistant's own public origin (PUBLIC_BASE_URL) or listed in WEBCHAT_ALLOWED_ORIGINS
 (comma separated, e.g. "https://www.clinic.example"; the local profile lists its own
@@ -42,6 +47,15 @@ from bot.channels.json_body import JsonBodyError, parse_json_body
 from bot.channels.local_secrets import MIN_SECRET_BYTES, load_or_create_secret
 from bot.channels.turns import finished_within
 from bot.channels.web_sessions import WebSession, WebSessionSigner
+from bot.rate_limit import (
+    Decision,
+    RateLimits,
+    client_address,
+    is_emergency,
+    rate_limited_text,
+    shared_limits,
+)
+from common.patient_texts import PatientTextsMissing
 
 logger = logging.getLogger(__name__)
 
@@ -181,6 +195,7 @@ class WebChatInput(InputChannel):
         clinic: Optional[ClinicProfile] = None,
         web_dir: Path = WEB_DIR,
         turn_timeout_s: float = DEFAULT_TURN_TIMEOUT_S,
+        limits: Optional[RateLimits] = None,
     ) -> None:
         self.allowed_origins = allowed_origins
         self.public_origin = origin_of(public_base_url) if public_base_url else None
@@ -189,6 +204,7 @@ class WebChatInput(InputChannel):
         self.turn_timeout_s = turn_timeout_s
         self._signer = signer
         self._clinic = clinic
+        self._limits = limits
         self._static: dict[str, bytes] = {}
 
     # -- lazily created collaborators -------------------------------------------------------
@@ -200,6 +216,25 @@ class WebChatInput(InputChannel):
             older = previous_secrets(os.environ.get(PREVIOUS_SECRET_ENV))
             self._signer = WebSessionSigner([current, *older], self.session_lifetime_s)
         return self._signer
+
+    @property
+    def limits(self) -> RateLimits:
+        """The rate limits (shared by the process's channels; Redis in production)."""
+        if self._limits is None:
+            self._limits = shared_limits()
+        return self._limits
+
+    def _rate_limited(self, decisions: list[Decision], limit: str) -> HTTPResponse:
+        """429 with the clinic's "please wait; in an emergency call …" text."""
+        retry_after = max(d.retry_after_s for d in decisions)
+        try:
+            text = rate_limited_text(self.clinic.default_language)
+        except PatientTextsMissing:
+            text = f"Please wait a moment. In an emergency, call {self.clinic.emergency_number}."
+        logger.warning("webchat.rate_limited limit=%s", limit)
+        resp = _error(429, "rate_limited", text, retry_after=retry_after)
+        resp.headers["Retry-After"] = str(retry_after)
+        return resp
 
     @property
     def clinic(self) -> ClinicProfile:
@@ -358,7 +393,10 @@ class WebChatInput(InputChannel):
             }
         )
 
-    async def _new_session(self, _: Request) -> HTTPResponse:
+    async def _new_session(self, request: Request) -> HTTPResponse:
+        decision = await self.limits.acheck("web_new_session", client_address(request))
+        if not decision.allowed:
+            return self._rate_limited([decision], "web_new_session")
         issued = self.signer.issue()
         return response.json(
             {"token": issued.token, "expires_in": int(self.session_lifetime_s)}
@@ -412,9 +450,17 @@ class WebChatInput(InputChannel):
         session = self._session(request)
         if session is None:
             return _error(401, "invalid_session", "The chat session has expired.")
+        decisions = [await self.limits.acheck("web_address", client_address(request)),
+                     await self.limits.acheck("web_session", session.sender_id)]
         text, problem = await self._read_text(request)
         if problem is not None or text is None:
             return problem or _error(400, "invalid_message", "Please type a message.")
+        if not all(d.allowed for d in decisions):
+            if not is_emergency(text):  # an emergency is never limited away
+                refused = [d for d in decisions if not d.allowed]
+                return self._rate_limited(refused, "web_address" if refused[0] is decisions[0]
+                                          else "web_session")
+            logger.warning("webchat.rate_limited emergency answered")
         collector = CollectingOutputChannel()
         # sender_id from the signed token; input_channel and metadata are never client-chosen.
         user_message = UserMessage(text, collector, session.sender_id,
