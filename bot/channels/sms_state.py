@@ -1,4 +1,5 @@
-"""Durable SMS channel state: seen MessageSids, consent (STOP/START) and the last offered options.
+"""Durable SMS channel state: seen MessageSids, consent (STOP/START), the last offered options and
+the delivery status of outbound messages (Twilio's statusCallback; no message text).
 
 Why a database and not memory: Twilio delivers at least once and may retry after a restart, an
 opt-out must survive restarts (sending after STOP breaks carrier rules), and "reply 2" must map to
@@ -75,6 +76,18 @@ consent_events = Table(
     Column("kind", String(16), nullable=False),  # opt_out | opt_in
     Column("keyword", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+delivery_status = Table(
+    "sms_delivery_status",
+    metadata,
+    # One row per outbound message (Twilio's statusCallback): never the message text.
+    Column("message_sid", String(MESSAGE_SID_CHARS), primary_key=True),
+    Column("conversation_hash", String(CONVERSATION_ID_CHARS), nullable=False, index=True),
+    Column("status", String(16), nullable=False),  # queued | sent | delivered | undelivered…
+    Column("error_code", String(16), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 
@@ -251,10 +264,32 @@ class SmsStateStore:
                 .values(last_buttons=json.dumps(buttons) if buttons else None)
             )
 
+    def record_delivery(self, message_sid: str, conversation_hash: str, status: str,
+                        error_code: str | None) -> None:
+        """Record (or update) the delivery status of one outbound message."""
+        values = {"conversation_hash": conversation_hash, "status": status[:16],
+                  "error_code": (error_code or None) and error_code[:16], "updated_at": _now()}
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(delivery_status).values(message_sid=message_sid,
+                                                                  **values))
+        except IntegrityError:  # a later status of the same message
+            with self.engine.begin() as connection:
+                connection.execute(update(delivery_status)
+                                   .where(delivery_status.c.message_sid == message_sid)
+                                   .values(**values))
+
+    def delivery(self, message_sid: str) -> tuple[str, str | None] | None:
+        """(status, error code) recorded for a message, or None."""
+        with self.engine.begin() as connection:
+            row = connection.execute(select(delivery_status.c.status, delivery_status.c.error_code)
+                                     .where(delivery_status.c.message_sid == message_sid)).first()
+        return (row.status, row.error_code) if row is not None else None
+
     def erase(self, conversation_hash: str) -> None:
         """Delete every row for one conversation (erasure requests)."""
         with self.engine.begin() as connection:
-            for table in (inbound_messages, contacts, consent_events):
+            for table in (inbound_messages, contacts, consent_events, delivery_status):
                 connection.execute(
                     delete(table).where(table.c.conversation_hash == conversation_hash)
                 )
