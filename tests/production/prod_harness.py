@@ -269,6 +269,7 @@ class ProductionStack:
     action_port: int = field(default_factory=free_port)
     servers: Dict[str, Server] = field(default_factory=dict)
     rasa_ports: Dict[str, int] = field(default_factory=dict)
+    extra_env: Dict[str, str] = field(default_factory=dict)  # per-module settings
 
     @property
     def tracker_db(self) -> str:
@@ -320,7 +321,14 @@ class ProductionStack:
             "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
             "TWILIO_AUTH_TOKEN": "production-test-auth-token-0123456789",
             "TWILIO_NUMBER": "+15550100000",
+            # Rate-limit counters in Redis (run_stack.sh's production default); limits high
+            # enough for the tests, which drive many turns from one address.
+            "RATE_LIMIT_STORE": "redis",
+            "RATE_LIMIT_REDIS_URL": f"{self.redis_url}/1?key_prefix={self.tag}",
+            "RATE_LIMIT_WEB_SESSION": "1000/60", "RATE_LIMIT_WEB_ADDRESS": "5000/60",
+            "RATE_LIMIT_WEB_NEW_SESSIONS": "1000/60", "RATE_LIMIT_SMS_NUMBER": "1000/60",
         })
+        env.update(self.extra_env)
         return env
 
     token: str = field(default_factory=lambda: secrets.token_urlsafe(36))
