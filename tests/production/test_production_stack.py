@@ -60,6 +60,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory, pg_url: str,
         production.stop()
 
 
+@pytest.fixture(scope="module")
+def unavailable_text(stack: ProductionStack) -> str:
+    """The stack's own "please call" text (the KB export its KB copy produced)."""
+    from common.patient_texts import load
+
+    export = stack.tmp / "data" / "generated" / "patient_texts.json"
+    return load(export).text("assistant.unavailable").text
+
+
 def events(stack: ProductionStack, sender: str) -> List[dict[str, Any]]:
     """The conversation's events as stored in the PostgreSQL tracker, in order."""
     rows = query(stack.tracker_url,
@@ -99,7 +108,7 @@ def test_action_server_needs_the_token_and_listens_on_loopback(stack: Production
 
 def test_failing_action_error_body_carries_no_request_data(stack: ProductionStack) -> None:
     forged = {
-        "next_action": "action_answer_fasting", "sender_id": "forged",
+        "next_action": "action_respond", "sender_id": "forged",
         "tracker": {"sender_id": "forged", "slots": {}, "events": [],
                     "latest_message": {"text": f"RAISE-IN-ACTION {CANARY_TEXT}",
                                        "intent": {"name": "ask_fasting"}, "entities": []},
@@ -346,7 +355,8 @@ def test_no_patient_data_in_any_log(stack: ProductionStack) -> None:
     status, _ = stack.send("rasa_b", "canary-1", f"can i eat before the procedure? {CANARY_TEXT}")
     assert status == 200
     logs = stack.all_logs()
-    assert "rest.turn.failed" in logs  # the failure paths did run and log
+    # the failure paths did run and log (the safety gate answers failed turns itself now)
+    assert "tracker store read failed" in logs and "request failed: RuntimeError" in logs
     leaks = [c for c in CANARIES + ["12345678z", "action_respond"] if c in logs]
     assert not leaks, [line for line in logs.splitlines() if any(c in line for c in leaks)][:5]
     assert "Traceback" not in logs
