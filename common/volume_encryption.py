@@ -91,7 +91,7 @@ def warning_line(path: Path, result: VolumeCheck) -> Optional[str]:
         return None
     return (f"storage.encryption.unverified data_dir={path} mount={result.mount_point or '-'} "
             f"device={result.device or '-'} reason={result.reason}: keep patient data on an "
-            f"encrypted volume (README 'Data at rest'); set {ASSERT_ENV}=true if the disk is "
+            f"encrypted volume (README: Data at rest); set {ASSERT_ENV}=true if the disk is "
             "encrypted below the operating system")
 
 
