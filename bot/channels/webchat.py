@@ -342,7 +342,7 @@ class WebChatInput(InputChannel):
         setattr(request.ctx, SANIC_CORS_EVALUATED, "1")
         allowed, cors_origin = self._origin_decision(request)
         if not allowed:
-            logger.warning("webchat.origin.rejected path=%s", request.path)
+            logger.warning("webchat.origin.rejected route=%s", (request.name or "-").split(".")[-1])
             return self._with_cors(
                 _error(403, "origin_not_allowed", "This site may not use the chat."), None
             )
