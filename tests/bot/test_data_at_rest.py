@@ -1,5 +1,6 @@
-"""Patient data at rest: files 0600 in 0700 folders whichever process writes them, and the
-production warning when the data directory is not on an encrypted volume it can detect."""
+"""Patient data at rest: files 0600 in 0700 folders whichever process writes them (the local
+profile's SQLite files are the example), and the production warning when the data directory is
+not on an encrypted volume it can detect."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from prod_harness import ACT_BIN, REPO
 
 from common.volume_encryption import check, mount_of, warning_line
 
+REPO = Path(__file__).resolve().parents[2]
+ACT_BIN = REPO / ".venv" / "actions" / "bin"
 MOUNTS = """\
 /dev/sda1 / ext4 rw,relatime 0 0
 /dev/mapper/cryptdata /srv/assistant ext4 rw,relatime 0 0
