@@ -45,6 +45,9 @@ case "$PROFILE" in
     # Rate limits shared by every Rasa process (bot/rate_limit.py): the lock store's Redis.
     export RATE_LIMIT_STORE="${RATE_LIMIT_STORE:-redis}"
     export RATE_LIMIT_REDIS_URL="${RATE_LIMIT_REDIS_URL:-$LOCK_STORE_URL}"
+    # Rasa listens on 127.0.0.1 only: patients reach it through the TLS proxy, whose
+    # X-Forwarded-For entry is the client address (else every patient shares one limit).
+    export RATE_LIMIT_TRUSTED_PROXIES="${RATE_LIMIT_TRUSTED_PROXIES:-1}"
     [ "$RATE_LIMIT_STORE" = redis ] || fail "production keeps rate limits in Redis (RATE_LIMIT_STORE=redis)"
     [ "${#ACTION_SERVER_TOKEN}" -ge 32 ] \
       || fail "production needs ACTION_SERVER_TOKEN (at least 32 random characters)"
