@@ -12,9 +12,9 @@ KB_DIR ?= data/kb
 RASA_DATA := data/nlu data/rules data/stories
 DATA_DIR ?= .data
 KB_DATABASE_URL ?= sqlite:///$(abspath $(DATA_DIR))/kb.sqlite3
-ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 RASA_PORT ?= 5005
 ACTIONS_PORT ?= 5055
+ACTION_SERVER_URL ?= http://127.0.0.1:$(ACTIONS_PORT)/webhook
 LOG_LEVEL ?= INFO
 SANIC_HOST ?= 127.0.0.1
 # Profiles (README "Production"): endpoints.yml reads these; Rasa refuses an unset ${VAR}.
@@ -22,8 +22,9 @@ PROFILE ?= local
 ifeq ($(PROFILE),production)
 LOCK_STORE_TYPE ?= bot.lock_store.AtomicRedisLockStore
 TRACKER_STORE_DIALECT ?= postgresql
+SMS_STATE_DATABASE_URL ?= $(TRACKER_STORE_URL)
 else
-LOCK_STORE_TYPE ?= in_memory
+LOCK_STORE_TYPE ?= bot.lock_store.PromptInMemoryLockStore
 TRACKER_STORE_DIALECT ?= sqlite
 TRACKER_STORE_URL ?= sqlite:///$(abspath $(DATA_DIR))/tracker.sqlite3
 endif
@@ -41,7 +42,7 @@ TRAINING_INPUTS := $(shell find $(RASA_DATA) bot/nlu bot/generated -type f \( -n
 
 .PHONY: help env run run-production test shell kb kb-check generate train validate lint \
         typecheck kb-up-to-date test-actions test-bot test-stories test-stack test-production \
-        test-browser bench bench-nlu bench-triage tune-triage bench-conversation alerts erase \
+        test-browser bench bench-flat bench-nlu bench-triage tune-triage bench-conversation alerts erase \
         purge clean
 
 # Every pytest run is in random order (pytest-randomly); the seed is printed, and
@@ -75,8 +76,7 @@ kb-check: $(ACT_VENV)/.installed  ## validate the KB YAML (KB_DIR=... to check a
 	@$(ACT_PY) -m actions.kb.cli check "$(KB_DIR)"
 
 kb: $(ACT_VENV)/.installed  ## validate, load the KB into KB_DATABASE_URL, write $(DATA_DIR)/generated
-	@mkdir -p -m 700 $(DATA_DIR)
-	@$(ACT_PY) -m actions.kb.cli build "$(KB_DIR)"
+	@umask 077 && mkdir -p $(DATA_DIR) && $(ACT_PY) -m actions.kb.cli build "$(KB_DIR)"
 
 generate: $(ACT_VENV)/.installed  ## rewrite the files derived from the KB (domain.yml, rules, vocabulary)
 	@$(ACT_PY) -m actions.kb.cli generate "$(KB_DIR)"
@@ -162,8 +162,11 @@ test-browser: env kb train  ## the website chat and SMS in Debian's Chromium aga
 test: env  ## everything CI runs (scripts/run_tests.sh): each target above, in order
 	@scripts/run_tests.sh
 
-bench: env kb train  ## load test (1/10/50 conversations) against Rasa's default pipeline: bench/results
+bench: env kb train  ## load test (1/10/50 conversations) against Rasa's default pipeline, 600-turn latency ratio, burst drain: bench/results
 	@$(BOT_PY) bench/bench.py
+
+bench-flat: env kb train  ## only the 600-turn latency ratio, neighbours and burst drain: bench/results/flat_latency.json
+	@$(BOT_PY) bench/bench.py --flat-only
 
 bench-nlu: env  ## NLU on the dev and held-out sets per language (CANDIDATES=1: + alternatives)
 	@$(BOT_PY) scripts/bench_nlu.py $(if $(CANDIDATES),--candidates)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from actions.kb.db import KbSettings, KnowledgeBaseUnavailable, get_engine
 from actions.kb_gateway import query_kb
+from common.conversation_ids import CONVERSATION_ID_CHARS
 from common.patient_texts import PatientTextsMissing
 from common.patient_texts import load as load_texts
 
@@ -35,7 +36,7 @@ class HandoffRequest(RuntimeBase):
     __tablename__ = "handoff_request"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    conversation_id: Mapped[str] = mapped_column(String(128), index=True)
+    conversation_id: Mapped[str] = mapped_column(String(CONVERSATION_ID_CHARS), index=True)
     channel: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(16), default="open")

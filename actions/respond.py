@@ -73,11 +73,11 @@ class ActionRespond(Action):
         try:
             outcome = await query_kb(lambda session: decide(session, turn, state, now))
         except KnowledgeBaseUnavailable as exc:
-            logger.warning("action_respond: knowledge base unavailable (%s)", type(exc).__name__)
+            logger.warning("respond.kb_unavailable error=%s", type(exc).__name__)
             _say_unavailable(dispatcher, turn.language)
             return []
         except Exception as exc:  # noqa: BLE001 - any failure must still answer the patient
-            logger.error("action_respond failed with %s", type(exc).__name__)
+            logger.error("respond.failed error=%s", type(exc).__name__)
             _say_unavailable(dispatcher, turn.language)
             return []
         for message in outcome.messages:

@@ -6,9 +6,10 @@ Both jobs work on the databases directly:
 
 - tracker database (Rasa's `events` table): the conversation's events;
 - KB database: `handoff_request` rows (call-back requests) and the `erasure_audit` table;
-- SMS state database (bot/channels/sms_state.py), when it exists: processed `MessageSid`s and
-  the contact row. Opt-out records (`sms_consent_events`) are kept on purpose: they prove the
-  patient's STOP and hold only the pseudonym, the keyword and the time.
+- SMS state database (bot/channels/sms_state.py), when it exists: processed `MessageSid`s,
+  the contact row and the delivery status of outbound messages. Opt-out records
+  (`sms_consent_events`) are kept on purpose: they prove the patient's STOP and hold only the
+  pseudonym, the keyword and the time.
 
 Lock keys need no erasure: they are deleted after every turn and expire within minutes.
 The audit row holds a SHA-256 of the conversation id, the time and the counts, never content.
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -30,7 +30,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from actions.handoff import HandoffRequest, RuntimeBase
 from actions.kb.db import get_engine
 
-SMS_TABLES_BY_CONVERSATION = ("sms_inbound_messages", "sms_contacts")
+SMS_TABLES_BY_CONVERSATION = ("sms_inbound_messages", "sms_contacts", "sms_delivery_status")
 
 
 class ErasureAudit(RuntimeBase):
@@ -64,12 +64,6 @@ class Report:
 def subject_hash(conversation_id: str) -> str:
     """SHA-256 of the conversation id: lets an auditor confirm a request without the id."""
     return hashlib.sha256(conversation_id.encode("utf-8")).hexdigest()
-
-
-def sms_conversation_id(phone_number: str, secret: bytes) -> str:
-    """The SMS channel's tracker id for a number (same rule as bot/channels/twilio_secure.py)."""
-    digest = hmac.new(secret, phone_number.strip().encode("utf-8"), hashlib.sha256)
-    return "sms:" + digest.hexdigest()
 
 
 def _has_table(engine: Engine, name: str) -> bool:
@@ -165,6 +159,12 @@ def purge(days: int, tracker_url: str, kb_url: str, sms_state_url: Optional[str]
             with sms.begin() as conn:
                 report.sms_rows_deleted += conn.execute(
                     text("DELETE FROM sms_inbound_messages WHERE received_at < :cutoff")
+                    .bindparams(bindparam("cutoff", type_=DateTime(timezone=True))),
+                    {"cutoff": cutoff}).rowcount
+        if _has_table(sms, "sms_delivery_status"):
+            with sms.begin() as conn:
+                report.sms_rows_deleted += conn.execute(
+                    text("DELETE FROM sms_delivery_status WHERE updated_at < :cutoff")
                     .bindparams(bindparam("cutoff", type_=DateTime(timezone=True))),
                     {"cutoff": cutoff}).rowcount
         if _has_table(sms, "sms_contacts") and purged_ids:

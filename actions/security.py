@@ -10,15 +10,22 @@ hook `attach_sanic_app_extensions(app)`; this module provides that hook:
   must carry it in the `X-Action-Server-Token` header (Rasa sends it from endpoints.yml
   `action_endpoint.headers`): no header -> 401, wrong value -> 403;
 - a failing action gets a 500 with a generic body and one log line with the exception type;
+- a call whose action name is not a plain identifier gets a 404 before rasa_sdk sees it
+  (rasa_sdk logs the name it cannot find, verbatim: a forged name is data in the log);
+  the refusal lines carry the method and status only, never the path or the name;
 - the log redaction filter (privacy/log_redaction.py, standard library only) is added to the
-  server's log handlers.
+  server's log handlers;
+- umask 077, so a file the server creates (an SQLite journal of the KB database that holds the
+  call-back requests) is readable by its owner only (common/private_files.py).
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import os
+import re
 import sys
 from typing import Any, Optional
 
@@ -27,6 +34,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from common.private_files import private_umask
 from privacy.log_redaction import install_redaction
 
 logger = logging.getLogger(__name__)
@@ -35,6 +43,7 @@ hookimpl = pluggy.HookimplMarker("rasa_sdk")
 TOKEN_ENV = "ACTION_SERVER_TOKEN"
 TOKEN_HEADER = "X-Action-Server-Token"
 OPEN_ROUTES = frozenset({("GET", "/health"), ("HEAD", "/health")})
+ACTION_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")  # every name in domain.yml looks like this
 
 
 def configured_token() -> Optional[str]:
@@ -61,9 +70,33 @@ async def require_token(request: Request) -> Optional[HTTPResponse]:
                          configured_token())
     if status is None:
         return None
-    logger.warning("action server refused %s %s: %d", request.method, request.path, status)
+    logger.warning("action server refused a %s request: %d", request.method, status)
     return response.json({"error": "unauthorized" if status == 401 else "forbidden"},
                          status=status)
+
+
+def action_name_of(body: Any) -> Optional[str]:
+    """The requested action name when it is a plain identifier, else None."""
+    name = body.get("next_action") if isinstance(body, dict) else None
+    return name if isinstance(name, str) and ACTION_NAME.fullmatch(name) else None
+
+
+async def refuse_malformed_action_names(request: Request) -> Optional[HTTPResponse]:
+    """Sanic request middleware: 404 for a /webhook call whose action name is not an
+    identifier (forged), with a log line that does not repeat it."""
+    if request.method != "POST" or request.path.rstrip("/") != "/webhook":
+        return None
+    if request.headers.get("Content-Encoding") == "deflate":
+        return None  # rasa_sdk decompresses it itself; its log lines are redacted
+    try:
+        body = json.loads(request.body or b"")
+    except (ValueError, RecursionError):
+        logger.warning("action server refused an unreadable action call")
+        return response.json({"error": "bad request"}, status=400)
+    if action_name_of(body) is None:
+        logger.warning("action server refused an action call with a malformed action name")
+        return response.json({"error": "unknown action"}, status=404)
+    return None
 
 
 async def safe_error(request: Request, exception: Exception) -> HTTPResponse:
@@ -79,8 +112,10 @@ async def safe_error(request: Request, exception: Exception) -> HTTPResponse:
 @hookimpl
 def attach_sanic_app_extensions(app: Sanic) -> None:
     """Add the token check, the safe error handler and log redaction to the action server."""
+    private_umask()
     install_redaction()
     app.register_middleware(require_token, "request")
+    app.register_middleware(refuse_malformed_action_names, "request")
     app.error_handler.add(Exception, safe_error)
     if configured_token() is None:
         logger.info("action server token check off (%s not set)", TOKEN_ENV)

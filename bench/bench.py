@@ -21,6 +21,17 @@ it): {"date", "git_commit", "machine": {"nproc", "ram_gb", "cpu_model", "python"
 "runs": [{"system", "concurrency", "conversations", "messages", "p50_ms", "p95_ms", "p99_ms",
 "msgs_per_s", "errors"}], "train_s", "baseline_train_s", "rss_mb": {"rasa", "actions"},
 "baseline_rss_mb": {...}}
+
+Then, on our system only (findings 4 and 6 of issue 13; no test asserts timing):
+- long session: one patient sends 600 messages in a row; the median latency of turns 0-50
+  against that of turns 550-600, and their ratio (target <= 2: bot/sessions.py);
+- long session slows others?: the median latency of new patients while another patient sends
+  back-to-back, that neighbour being new or the 600-turn patient (ratio long/new ~ 1);
+- burst drain: 10 messages for one new patient 50 ms apart, all in flight together; the time
+  until the last reply (target < 2 s: bot/lock_store.py hands the lock over at once).
+
+The dated result file also gets "long_session", "neighbours" and "burst"; those three are
+also written to bench/results/flat_latency.json.
 """
 
 from __future__ import annotations
@@ -43,11 +54,11 @@ from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import aiohttp
-import yaml  # type: ignore[import-untyped]  # no stubs in the bot environment
 from run_info import result_path, run_facts  # bench/ is on sys.path: this file runs as a script
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "bench"
+RESULTS = BENCH / "results"
 MODELS = BENCH / "models"
 BOT_BIN = REPO / ".venv" / "bot" / "bin"
 ACT_BIN = REPO / ".venv" / "actions" / "bin"
@@ -165,6 +176,9 @@ def start_stack(model: Path, tmp: Path) -> Stack:
     (tmp / "data").mkdir(parents=True, exist_ok=True)
     (tmp / "credentials.yml").write_text("bot.rest_safe.SafeRestInput: {}\n")
     kb = os.environ.get("KB_DATABASE_URL") or f"sqlite:///{REPO / '.data' / 'kb.sqlite3'}"
+    generated = Path(os.environ.get("DATA_DIR") or REPO / ".data") / "generated"
+    if generated.is_dir():  # the clinic's texts (the gate, the "please call" replies)
+        shutil.copytree(generated, tmp / "data" / "generated")
     env = {
         **os.environ, "RASA_TELEMETRY_ENABLED": "false", "PYTHONPATH": str(REPO),
         "SANIC_HOST": "127.0.0.1", "LOG_LEVEL": "WARNING", "DATA_DIR": str(tmp / "data"),
@@ -172,7 +186,7 @@ def start_stack(model: Path, tmp: Path) -> Stack:
         "ACTION_SERVER_TOKEN": "", "ACTION_TIMEOUT_S": "5",
         "TRACKER_STORE_DIALECT": "sqlite",
         "TRACKER_STORE_URL": f"sqlite:///{tmp / 'data' / 'tracker.sqlite3'}",
-        "LOCK_STORE_TYPE": "in_memory", "LOCK_STORE_URL": "redis://127.0.0.1:6379/1",
+        "LOCK_STORE_TYPE": "bot.lock_store.PromptInMemoryLockStore", "LOCK_STORE_URL": "redis://127.0.0.1:6379/1",
         "KB_DATABASE_URL": kb,
     }
     actions = subprocess.Popen(
@@ -258,8 +272,124 @@ async def drive(url: str, concurrency: int, messages: int, unavailable: str,
 
 
 def unavailable_text() -> str:
-    responses = yaml.safe_load((REPO / "data/nlu/responses/kb_safety.yml").read_text())
-    return str(responses["responses"]["utter_service_unavailable"][0]["text"])
+    """The clinic's "please call" text from the KB export (`make kb`)."""
+    sys.path.insert(0, str(REPO))
+    from common.patient_texts import load
+
+    path = Path(os.environ.get("DATA_DIR") or REPO / ".data") / "generated" / "patient_texts.json"
+    return load(path).text("assistant.unavailable").text
+
+
+async def post_message(session: aiohttp.ClientSession, url: str, sender: str, text: str,
+                       unavailable: str) -> Tuple[float, bool]:
+    """(latency in ms, answered) of one REST message."""
+    started = time.perf_counter()
+    try:
+        async with session.post(f"{url}/webhooks/rest/webhook",
+                                json={"sender": sender, "message": text}) as response:
+            reply = await response.json(content_type=None)
+            ok = response.status == 200 and bool(reply) and not any(
+                m.get("text") == unavailable for m in reply)
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+        ok = False
+    return (time.perf_counter() - started) * 1000, ok
+
+
+async def long_session(url: str, sender: str, turns: int, unavailable: str,
+                       window: int = 50) -> Dict[str, Any]:
+    """One patient's `turns` messages in a row: median of the first and the last `window`."""
+    latencies: List[float] = []
+    errors = 0
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)) \
+            as session:
+        for turn in range(turns):
+            latency, ok = await post_message(session, url, sender, SCRIPT[turn % len(SCRIPT)],
+                                             unavailable)
+            latencies.append(latency)
+            errors += 0 if ok else 1
+    first = statistics.median(latencies[:window])
+    last = statistics.median(latencies[-window:])
+    return {"turns": turns, "window": window, "median_first_ms": round(first, 1),
+            "median_last_ms": round(last, 1), "ratio": round(last / max(first, 0.1), 2),
+            "errors": errors}
+
+
+async def neighbours(url: str, long_sender: str, unavailable: str, run_id: str,
+                     samples: int = 40) -> Dict[str, Any]:
+    """New patients' median latency alone, next to a new patient and next to the long one
+    (the neighbour sends back-to-back while the new patients are measured)."""
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+
+    async def measure(label: str, neighbour: str | None) -> float:
+        stop = asyncio.Event()
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            async def keep_sending() -> None:
+                turn = 0
+                while not stop.is_set() and neighbour:
+                    await post_message(session, url, neighbour, SCRIPT[turn % len(SCRIPT)],
+                                       unavailable)
+                    turn += 1
+
+            task = asyncio.ensure_future(keep_sending())
+            latencies = [(await post_message(session, url, f"new-{run_id}-{label}-{i}",
+                                             SCRIPT[i % len(SCRIPT)], unavailable))[0]
+                         for i in range(samples)]
+            stop.set()
+            await task
+        return round(statistics.median(latencies), 1)
+
+    alone = await measure("alone", None)
+    with_new = await measure("new", f"neighbour-{run_id}")
+    with_long = await measure("long", long_sender)
+    return {"samples": samples, "alone_ms": alone, "next_to_new_ms": with_new,
+            "next_to_long_session_ms": with_long,
+            "ratio_long_to_new": round(with_long / max(with_new, 0.1), 2)}
+
+
+async def burst(url: str, sender: str, unavailable: str, count: int = 10,
+                gap_s: float = 0.05) -> Dict[str, Any]:
+    """`count` messages for one patient `gap_s` apart, all in flight: time to the last reply."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)) \
+            as session:
+        started = time.perf_counter()
+
+        async def one(index: int) -> bool:
+            await asyncio.sleep(index * gap_s)
+            return (await post_message(session, url, sender,
+                                       f"{SCRIPT[index % len(SCRIPT)]} ({index})", unavailable))[1]
+
+        answered = await asyncio.gather(*(one(i) for i in range(count)))
+        drain = time.perf_counter() - started
+    return {"messages": count, "gap_ms": round(gap_s * 1000), "drain_s": round(drain, 2),
+            "answered": sum(answered)}
+
+
+def bench_flat_latency(model: Path, turns: int) -> Dict[str, Any]:
+    """Long-session growth, neighbours and burst drain on our system (the local profile)."""
+    with tempfile.TemporaryDirectory(prefix="bench-flat-") as tmp:
+        stack = start_stack(model, Path(tmp))
+        try:
+            unavailable = unavailable_text()
+            run_id = str(int(time.time()))
+            asyncio.run(drive(stack.url, 2, 2 * len(SCRIPT), unavailable, "warmup"))
+            long_sender = f"long-{run_id}"
+            growth = asyncio.run(long_session(stack.url, long_sender, turns, unavailable))
+            print(f"  long session: median turns 0-{growth['window']} "
+                  f"{growth['median_first_ms']} ms, turns {turns - growth['window']}-{turns} "
+                  f"{growth['median_last_ms']} ms, ratio {growth['ratio']} (target <= 2), "
+                  f"errors={growth['errors']}", flush=True)
+            others = asyncio.run(neighbours(stack.url, long_sender, unavailable, run_id))
+            print(f"  new patients: alone {others['alone_ms']} ms, next to a new patient "
+                  f"{others['next_to_new_ms']} ms, next to the {turns}-turn patient "
+                  f"{others['next_to_long_session_ms']} ms (ratio "
+                  f"{others['ratio_long_to_new']})", flush=True)
+            drained = asyncio.run(burst(stack.url, f"burst-{run_id}", unavailable))
+            print(f"  burst: {drained['messages']} messages {drained['gap_ms']} ms apart "
+                  f"drained in {drained['drain_s']} s (target < 2 s), answered "
+                  f"{drained['answered']}/{drained['messages']}", flush=True)
+        finally:
+            stack.stop()
+    return {"long_session": growth, "neighbours": others, "burst": drained}
 
 
 def bench_system(system: str, model: Path, levels: Tuple[int, ...],
@@ -291,7 +421,12 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=MESSAGES_PER_LEVEL)
     parser.add_argument("--levels", default=",".join(map(str, LEVELS)))
     parser.add_argument("--systems", default="ours,baseline")
+    parser.add_argument("--long-session-turns", type=int, default=600)
+    parser.add_argument("--flat-only", action="store_true",
+                        help="only the long-session, neighbour and burst measurements (ours)")
     args = parser.parse_args()
+    if args.flat_only:
+        return flat_only(args.long_session_turns)
     levels = tuple(int(level) for level in args.levels.split(","))
     systems = [s for s in args.systems.split(",") if s in SYSTEMS]
     facts = run_facts()
@@ -316,6 +451,12 @@ def main() -> int:
             result["train_s"], result["rss_mb"] = round(train_s, 1), rss
         else:
             result[f"{system}_train_s"], result[f"{system}_rss_mb"] = round(train_s, 1), rss
+    if "ours" in systems:
+        print("== ours: long session, neighbours, burst", flush=True)
+        model, _ = train("ours", SYSTEMS["ours"])
+        flat = bench_flat_latency(model, args.long_session_turns)
+        result.update(flat)
+        write_flat(flat)
     result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result["settings"] = {"min_messages_per_level": args.messages,
                           "questions_per_conversation": len(SCRIPT),
@@ -325,6 +466,28 @@ def main() -> int:
     print(f"wrote {out.relative_to(REPO)}")
     print(json.dumps(result, indent=2))
     report_ratios(result)
+    return 0
+
+
+def write_flat(flat: Dict[str, Any]) -> None:
+    """bench/results/flat_latency.json, with the machine and the commit."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
+                            capture_output=True, text=True, check=False).stdout.strip()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "flat_latency.json").write_text(json.dumps({
+        **flat, "date": time.strftime("%Y-%m-%d"), "commit": commit,
+        "machine": {"cpus": os.cpu_count(), "load_average_1m_at_end": load,
+                    "tracker_store": "sqlite (local profile)"}}, indent=2) + "\n")
+
+
+def flat_only(turns: int) -> int:
+    """`bench.py --flat-only`: the long-session, neighbour and burst measurements."""
+    print("== ours: long session, neighbours, burst", flush=True)
+    model, _ = train("ours", SYSTEMS["ours"])
+    flat = bench_flat_latency(model, turns)
+    write_flat(flat)
+    print(json.dumps(flat, indent=2))
     return 0
 
 

@@ -6,8 +6,8 @@ client's `input_channel`, and returns `[]` (silence) when an action, the tracker
 model failed (reliability-security.md §2.2, risks 3 and 5). This subclass keeps the URL
 (/webhooks/rest/webhook) and the response format (a JSON list of bot messages) and:
 
-- answers 415 (not JSON), 413 (too long), 400 (invalid JSON, no sender, no text, empty text)
-  with a short JSON error, never a 500;
+- answers 415 (not JSON), 413 (too long), 400 (invalid JSON, nested too deeply, no sender, no
+  text, empty text) with a short JSON error, never a 500;
 - strips control characters from the text; ignores `input_channel`; keeps `metadata` only if
   it is an object; never streams;
 - answers 503 with the clinic's "please call" message when no model is loaded or the turn
@@ -21,7 +21,6 @@ REST channel). credentials.yml line: `bot.rest_safe.SafeRestInput: {}` (replacin
 
 from __future__ import annotations
 
-import json
 import logging
 import unicodedata
 from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
@@ -33,6 +32,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import runtime_guards
+from bot.channels.json_body import JsonBodyError, parse_json_body
+from common.conversation_ids import CONVERSATION_ID_CHARS
 from common.patient_texts import PatientTextsMissing
 from common.patient_texts import load as load_patient_texts
 
@@ -40,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 2000
 MAX_BODY_BYTES = 64 * 1024
-MAX_SENDER_CHARS = 255  # the tracker store's sender_id column
+MAX_SENDER_CHARS = CONVERSATION_ID_CHARS  # what every store's conversation-id column holds
 _KEEP_CONTROL = {"\n", "\t"}
 
 
@@ -78,9 +79,9 @@ def parse_request(
     if len(raw) > MAX_BODY_BYTES:
         raise BadRequest(413, "message_too_long", "The message is too long.")
     try:
-        payload = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest(400, "invalid_json", "The request is not valid JSON.") from None
+        payload = parse_json_body(raw)  # bounded nesting: 60 kB of "[[[" was a 500
+    except JsonBodyError as bad:
+        raise BadRequest(400, bad.code, bad.message) from None
     if not isinstance(payload, dict):
         raise BadRequest(400, "invalid_body", 'Send {"sender": "...", "message": "..."}.')
     sender = payload.get("sender")

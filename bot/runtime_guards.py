@@ -18,6 +18,12 @@ tracker store) and `bot.rest_safe.SafeRestInput` call `install()`; it is idempot
 4. Patient text is plain text: Rasa's RegexMessageHandler would read a message starting with
    "/" as an intent with entities ("/inform{...}"), letting anyone set slots. Quick replies send
    plain KB texts instead, so the handler is turned off for every message.
+5. Flat turn cost (bot/sessions.py): sessions bounded by SESSION_MAX_EVENTS with the slots
+   carried over compactly, and only the current turn's events sent to the action server.
+6. Data at rest: umask 077 before Rasa creates anything under DATA_DIR (SQLite tracker, SMS
+   state, secrets), older files tightened to 0600/0700 (common/private_files.py), and in the
+   production profile one warning line when DATA_DIR is not on a volume known to be encrypted
+   (common/volume_encryption.py).
 """
 
 from __future__ import annotations
@@ -101,10 +107,25 @@ def plain_text_only() -> None:
     """Never read "/intent{...}" from a message: quick replies send plain text."""
     from rasa.nlu.classifiers.regex_message_handler import RegexMessageHandler
 
-    def process(self: RegexMessageHandler, messages: List[Any], domain: Any = None) -> List[Any]:
+    def process(self: Any, messages: List[Any], domain: Any = None) -> List[Any]:
         return messages
 
     RegexMessageHandler.process = process
+
+
+def protect_data_at_rest() -> None:
+    """umask 077, DATA_DIR tightened, and the encryption warning in production."""
+    from bot.channels.local_secrets import data_dir
+    from common.private_files import private_umask, tighten
+    from common.volume_encryption import check, warning_line
+
+    private_umask()
+    folder = data_dir()
+    tighten(folder)
+    if os.environ.get("PROFILE", "local") == "production":
+        line = warning_line(folder, check(folder))
+        if line:
+            logger.warning(line)
 
 
 def install() -> None:
@@ -113,10 +134,13 @@ def install() -> None:
     if _installed:
         return
     _installed = True
+    protect_data_at_rest()
     budget = apply_action_timeout()
+    from bot import sessions
     from privacy.log_redaction import install_redaction
 
     install_redaction()
     plain_text_only()
+    sessions.install()
     install_gate(budget)
     logger.info("runtime guards installed: action budget %.1f s", budget)

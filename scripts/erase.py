@@ -12,7 +12,8 @@ import sys
 
 import retention_cli
 
-from actions.retention import erase, sms_conversation_id
+from actions.retention import erase
+from common.conversation_ids import sms_conversation_id
 
 
 def main(argv: list[str] | None = None) -> int:

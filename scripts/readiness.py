@@ -32,6 +32,9 @@ def _post_json(url: str, payload: dict, timeout_s: float, token: str = "") -> ob
         return None
 
 
+_SESSIONS: dict = {}  # base URL -> web chat token of this probe
+
+
 def answers(base_url: str, timeout_s: float, channel: str = "rest") -> bool:
     """True when a greeting gets at least one bot message back.
 
@@ -39,10 +42,13 @@ def answers(base_url: str, timeout_s: float, channel: str = "rest") -> bool:
     channel), through a fresh session as a browser would.
     """
     if channel == "webchat":
-        session = _post_json(f"{base_url}/webhooks/webchat/session", {}, timeout_s)
-        token = session.get("token") if isinstance(session, dict) else None
-        if not isinstance(token, str):
-            return False
+        token = _SESSIONS.get(base_url)
+        if token is None:  # one session for every attempt: new sessions are rate-limited
+            session = _post_json(f"{base_url}/webhooks/webchat/session", {}, timeout_s)
+            token = session.get("token") if isinstance(session, dict) else None
+            if not isinstance(token, str):
+                return False
+            _SESSIONS[base_url] = token
         reply = _post_json(f"{base_url}/webhooks/webchat/message", {"message": "/greet"},
                            timeout_s, token=token)
         return isinstance(reply, dict) and bool(reply.get("messages"))

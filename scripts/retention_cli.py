@@ -16,6 +16,10 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from common.private_files import private_umask  # noqa: E402
+
+private_umask()  # an audit table or SQLite journal these jobs create is the owner's only
+
 
 def data_dir() -> Path:
     """$DATA_DIR (as the Makefile and run_stack.sh use it) or .data."""

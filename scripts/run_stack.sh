@@ -5,14 +5,17 @@
 # Called by `make run` / `make shell`, which have already built the KB and trained the model.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# Patient data (SQLite files, secrets, exports) is readable by its owner only: every file the
+# servers create under DATA_DIR is 0600, every folder 0700 (common/private_files.py).
+umask 077
 
 MODE="${1:-run}"
 : "${RASA_PORT:=5005}" "${ACTIONS_PORT:=5055}" "${DATA_DIR:=.data}" "${LOG_LEVEL:=INFO}"
 : "${PROFILE:=local}"
 MODEL="${RASA_MODEL:-models/rhizotomy-assistant.tar.gz}"
-mkdir -p "$DATA_DIR"
+mkdir -p "$DATA_DIR" && chmod -R go-rwx "$DATA_DIR"
 
-export RASA_TELEMETRY_ENABLED=false LOG_LEVEL
+export RASA_TELEMETRY_ENABLED=false LOG_LEVEL PROFILE DATA_DIR
 export SANIC_HOST="${SANIC_HOST:-127.0.0.1}"
 export ACTION_SERVER_URL="${ACTION_SERVER_URL:-http://127.0.0.1:${ACTIONS_PORT}/webhook}"
 # Profiles (README, "Production"): endpoints.yml reads every value below from the environment.
@@ -26,7 +29,7 @@ case "$PROFILE" in
   local)
     export TRACKER_STORE_DIALECT="${TRACKER_STORE_DIALECT:-sqlite}"
     export TRACKER_STORE_URL="${TRACKER_STORE_URL:-sqlite:///$(cd "$DATA_DIR" && pwd)/tracker.sqlite3}"
-    export LOCK_STORE_TYPE="${LOCK_STORE_TYPE:-in_memory}"
+    export LOCK_STORE_TYPE="${LOCK_STORE_TYPE:-bot.lock_store.PromptInMemoryLockStore}"
     ;;
   production)
     export TRACKER_STORE_DIALECT="${TRACKER_STORE_DIALECT:-postgresql}"
@@ -35,6 +38,17 @@ case "$PROFILE" in
       || fail "production needs TRACKER_STORE_URL=postgresql://user:password@host:port/db"
     [[ "${KB_DATABASE_URL:-}" == postgresql://* ]] \
       || fail "production needs KB_DATABASE_URL=postgresql://… (make kb loads it)"
+    # SMS state (seen MessageSids, consent, delivery status): the tracker database by default.
+    export SMS_STATE_DATABASE_URL="${SMS_STATE_DATABASE_URL:-$TRACKER_STORE_URL}"
+    [[ "$SMS_STATE_DATABASE_URL" == postgresql://* ]] \
+      || fail "production keeps SMS state in PostgreSQL (SMS_STATE_DATABASE_URL=postgresql://…)"
+    # Rate limits shared by every Rasa process (bot/rate_limit.py): the lock store's Redis.
+    export RATE_LIMIT_STORE="${RATE_LIMIT_STORE:-redis}"
+    export RATE_LIMIT_REDIS_URL="${RATE_LIMIT_REDIS_URL:-$LOCK_STORE_URL}"
+    # Rasa listens on 127.0.0.1 only: patients reach it through the TLS proxy, whose
+    # X-Forwarded-For entry is the client address (else every patient shares one limit).
+    export RATE_LIMIT_TRUSTED_PROXIES="${RATE_LIMIT_TRUSTED_PROXIES:-1}"
+    [ "$RATE_LIMIT_STORE" = redis ] || fail "production keeps rate limits in Redis (RATE_LIMIT_STORE=redis)"
     [ "${#ACTION_SERVER_TOKEN}" -ge 32 ] \
       || fail "production needs ACTION_SERVER_TOKEN (at least 32 random characters)"
     [ "$LOG_LEVEL" = INFO ] || [ "$LOG_LEVEL" = WARNING ] \
@@ -64,10 +78,28 @@ if [ -n "${RASA_CORS_ORIGINS:-}" ]; then
   read -r -a origins <<<"${RASA_CORS_ORIGINS//,/ }"
   CORS_ARGS=(--cors "${origins[@]}")
 fi
-# More Rasa processes on EXTRA_RASA_PORTS need a shared lock store (never in_memory).
+# More Rasa processes on EXTRA_RASA_PORTS need a shared lock store (never an in-memory one).
 read -r -a EXTRA_PORTS <<<"${EXTRA_RASA_PORTS:-}"
-[ ${#EXTRA_PORTS[@]} -gt 0 ] && [ "$LOCK_STORE_TYPE" = in_memory ] \
+[ ${#EXTRA_PORTS[@]} -gt 0 ] && [[ "$LOCK_STORE_TYPE" == in_memory || "$LOCK_STORE_TYPE" == *InMemory* ]] \
   && fail "EXTRA_RASA_PORTS needs the Redis lock store (PROFILE=production)"
+# Web chat origins (bot/channels/webchat.py never trusts the Host header): production needs
+# its public origin; the local profile allows its own loopback pages.
+if [ "$PROFILE" = production ]; then
+  [[ "${PUBLIC_BASE_URL:-}" == https://* ]] \
+    || fail "production needs PUBLIC_BASE_URL=https://<the assistant's public host>"
+else
+  for port in "$RASA_PORT" ${EXTRA_PORTS[@]+"${EXTRA_PORTS[@]}"}; do
+    WEBCHAT_ALLOWED_ORIGINS="${WEBCHAT_ALLOWED_ORIGINS:+$WEBCHAT_ALLOWED_ORIGINS,}http://127.0.0.1:$port,http://localhost:$port"
+  done
+  export WEBCHAT_ALLOWED_ORIGINS
+fi
+
+# The example clinic profile and the unreviewed default protocol never go live
+# (actions/kb/production.py): one line per placeholder, then exit 1 before starting anything.
+if [ "$PROFILE" = production ]; then
+  .venv/actions/bin/python -m actions.kb.cli production-check "${KB_DIR:-data/kb}" >&2 \
+    || fail "production needs the clinic's own profile and a reviewed KB (KB_DIR, KB_CLINIC)"
+fi
 
 pids=()
 stop_all() {

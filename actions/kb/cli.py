@@ -22,6 +22,7 @@ from actions.kb.db import DEFAULT_DATA_DIR, KbSettings, get_engine
 from actions.kb.export import stale_files, write_files, write_patient_texts
 from actions.kb.loader import KbContent, load_kb
 from actions.kb.production import production_problems
+from common.private_files import private_umask, tighten
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="with generate: only report files that are out of date")
     args = parser.parse_args(argv)
+    private_umask()  # the KB database and the exports are created 0600 in 0700 folders
 
     content = _load_or_report(args.directory, args.clinic)
     if content is None:
@@ -112,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"KB loaded: {count} entries into {_safe_url(settings.database_url)}")
     data_dir = Path(os.environ.get("DATA_DIR") or DEFAULT_DATA_DIR)
     print(f"wrote {write_patient_texts(content, data_dir)}")
+    tighten(data_dir)  # files an older version created 0644
     return 0
 
 

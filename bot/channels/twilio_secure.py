@@ -21,14 +21,12 @@ SMS_TURN_TIMEOUT_SECONDS are read from the environment because they are optional
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
 import os
 import re
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 from urllib.parse import parse_qs
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -36,10 +34,15 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
+from bot import runtime_guards
 from bot.channels.local_secrets import load_or_create_secret
 from bot.channels.sms_segments import MAX_MESSAGE_CHARS, fewest_segments
-from bot.channels.sms_state import ContactState, SmsStateStore
+from bot.channels.sms_state import ContactState, SmsStateStore, check_production_url
+from bot.channels.sms_state import default_database_url as sms_state_url
 from bot.channels.turns import finished_within
+from bot.rate_limit import RATE_LIMITED_KEY, RateLimits, is_emergency, shared_limits
+from bot.safety.gate import ALARM_LEVELS
+from common.conversation_ids import sms_conversation_id
 from common.patient_texts import PatientTexts
 from common.patient_texts import load as load_patient_texts
 
@@ -59,6 +62,8 @@ OPT_OUT_KEYWORDS = frozenset(
 OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP", "ALTA", "INICIO"})
 OPT_IN_WHEN_OPTED_OUT = frozenset({"YES"})  # otherwise "yes" is an answer for the assistant
 HELP_KEYWORDS = frozenset({"HELP", "INFO", "AYUDA"})
+UNDELIVERED_STATUSES = frozenset({"undelivered", "failed"})
+ALERT_TIMEOUT_S = 2.0
 
 _KEYWORD_TRIM = " \t\r\n.!¡?¿,;:\"'"
 _CHOICE = re.compile(r"^\s*#?\s*(\d{1,2})\s*[.)]?\s*$")
@@ -92,9 +97,9 @@ def parse_form(body: bytes) -> _FormParams:
 
 
 def conversation_id_for(phone_number: str, secret: bytes) -> str:
-    """The pseudonymous tracker id of a phone number: "sms:" + HMAC-SHA256(secret, E.164)."""
-    digest = hmac.new(secret, phone_number.strip().encode("utf-8"), hashlib.sha256)
-    return "sms:" + digest.hexdigest()
+    """The pseudonymous tracker id of a phone number: "sms:" + HMAC-SHA256(secret, E.164)
+    (common/conversation_ids.py, which also sizes every column that stores it)."""
+    return sms_conversation_id(phone_number, secret)
 
 
 def short_ref(conversation_id: str) -> str:
@@ -124,10 +129,12 @@ def render_options(buttons: list[dict[str, str]]) -> str:
                      enumerate(buttons, start=1))
 
 
-def twiml(messages: list[str]) -> str:
-    """A TwiML document replying with each message in order; XML-escaped, no control chars."""
+def twiml(messages: list[str], status_callback: Optional[str] = None) -> str:
+    """A TwiML document replying with each message in order; XML-escaped, no control chars.
+    With `status_callback`, Twilio reports each message's delivery status to that URL."""
+    attributes = f" statusCallback={quoteattr(status_callback)}" if status_callback else ""
     parts = [
-        "<Message>" + escape(_XML_INVALID.sub("", message)) + "</Message>"
+        f"<Message{attributes}>" + escape(_XML_INVALID.sub("", message)) + "</Message>"
         for message in messages if message
     ]
     return '<?xml version="1.0" encoding="UTF-8"?><Response>' + "".join(parts) + "</Response>"
@@ -187,6 +194,10 @@ class SmsTexts:
         """The turn failed: never leave the patient without a way forward."""
         return self._text("failure", language)
 
+    def rate_limited(self, language: Optional[str] = None) -> str:
+        """Too many messages: wait a moment; in an emergency call … (assistant.rate_limited)."""
+        return self.source.text(RATE_LIMITED_KEY, language).text
+
     def truncated(self, language: Optional[str] = None) -> str:
         """Suffix of an answer cut at Twilio's length limit."""
         return self._text("truncated", language)
@@ -207,6 +218,7 @@ class SecureTwilioInput(InputChannel):
             cls.raise_missing_credentials_exception()
         settings: Dict[Text, Any] = credentials or {}
         timeout = float(os.environ.get("SMS_TURN_TIMEOUT_SECONDS") or DEFAULT_TURN_TIMEOUT_S)
+        check_production_url(sms_state_url())  # production: PostgreSQL, refused at start-up
         return cls(
             account_sid=settings.get("account_sid"),
             auth_token=settings.get("auth_token"),
@@ -226,6 +238,7 @@ class SecureTwilioInput(InputChannel):
         id_secret: Optional[bytes] = None,
         texts: Optional[SmsTexts] = None,
         turn_timeout_s: float = DEFAULT_TURN_TIMEOUT_S,
+        limits: Optional[RateLimits] = None,
     ) -> None:
         self.account_sid = account_sid
         self.auth_token = (auth_token or "").strip()
@@ -235,6 +248,7 @@ class SecureTwilioInput(InputChannel):
         self._store = store
         self._id_secret = id_secret
         self._texts = texts
+        self._limits = limits
         if not self.auth_token:
             logger.warning("twilio: no auth token configured; every webhook will get 403")
 
@@ -245,6 +259,13 @@ class SecureTwilioInput(InputChannel):
         if self._store is None:
             self._store = SmsStateStore()
         return self._store
+
+    @property
+    def limits(self) -> RateLimits:
+        """Messages per number (bot/rate_limit.py; Redis in production)."""
+        if self._limits is None:
+            self._limits = shared_limits()
+        return self._limits
 
     @property
     def texts(self) -> SmsTexts:
@@ -267,6 +288,13 @@ class SecureTwilioInput(InputChannel):
         query = f"?{request.query_string}" if request.query_string else ""
         return f"{self.public_base_url}{request.path}{query}"
 
+    def status_callback_url(self, request: Request) -> str:
+        """Where Twilio reports delivery: this channel's /status route, on the public origin
+        (PUBLIC_BASE_URL) when set. No conversation data in the URL (Twilio logs it)."""
+        base = self.public_base_url or f"{request.scheme}://{request.host}"
+        prefix = request.path.rsplit("/", 1)[0]  # /webhooks/twilio
+        return f"{base}{prefix}/status"
+
     def signature_is_valid(self, request: Request, params: _FormParams) -> bool:
         """Constant-time check of X-Twilio-Signature over the public URL and every form field."""
         signature = request.headers.get("X-Twilio-Signature", "")
@@ -288,12 +316,14 @@ class SecureTwilioInput(InputChannel):
         async def webhook(request: Request) -> HTTPResponse:
             return await self.handle_webhook(request, on_new_message)
 
+        @twilio_webhook.route("/status", methods=["POST"])
+        async def status(request: Request) -> HTTPResponse:
+            return await self.handle_status(request)
+
         return twilio_webhook
 
-    async def handle_webhook(
-        self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> HTTPResponse:
-        """Verify, deduplicate, apply keywords, then run the turn and answer with TwiML."""
+    def _signed_params(self, request: Request, kind: str) -> Optional[_FormParams]:
+        """The form fields of a correctly signed Twilio request, else None (logged)."""
         body = request.body or b""
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         params: Optional[_FormParams] = None
@@ -304,23 +334,57 @@ class SecureTwilioInput(InputChannel):
                 params = None
         if params is None or not self.signature_is_valid(request, params):
             # No body, no number: the rejection itself is what monitoring needs.
-            logger.warning(
-                "twilio.webhook.rejected reason=%s",
-                "bad_signature" if params is not None else "unreadable_body",
-            )
-            return response.text("Forbidden", status=403)
+            logger.warning("twilio.%s.rejected reason=%s", kind,
+                           "bad_signature" if params is not None else "unreadable_body")
+            return None
+        return params
 
+    async def handle_status(self, request: Request) -> HTTPResponse:
+        """A signed statusCallback: record the message's delivery status (no text)."""
+        params = self._signed_params(request, "status")
+        if params is None:
+            return response.text("Forbidden", status=403)
+        message_sid = params.first("MessageSid") or params.first("SmsSid")
+        status = (params.first("MessageStatus") or params.first("SmsStatus")).strip().lower()
+        recipient = params.first("To").strip()
+        if not message_sid or not status or not recipient:
+            logger.warning("twilio.status.incomplete")
+            return response.empty(status=204)
+        conversation_id = self.conversation_id(recipient)
+        error_code = params.first("ErrorCode").strip() or None
+        await asyncio.to_thread(self.store.record_delivery, message_sid, conversation_id,
+                                status, error_code)
+        if status in UNDELIVERED_STATUSES:  # a reply the patient did not get: staff must know
+            logger.warning("twilio.delivery.failed status=%s error=%s conversation=%s", status,
+                           error_code or "-", short_ref(conversation_id))
+        return response.empty(status=204)
+
+    async def handle_webhook(
+        self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> HTTPResponse:
+        """Verify, deduplicate, apply keywords, then run the turn and answer with TwiML
+        (every <Message> with the statusCallback URL)."""
+        params = self._signed_params(request, "webhook")
+        if params is None:
+            return response.text("Forbidden", status=403)
+        messages = await self._answer(params, on_new_message)
+        return self._reply(messages, self.status_callback_url(request))
+
+    async def _answer(
+        self, params: _FormParams, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> list[str]:
+        """The texts to send back for one signed webhook (empty: send nothing)."""
         message_sid = params.first("MessageSid") or params.first("SmsSid")
         sender = params.first("From").strip()
         if not message_sid or not sender:
             logger.warning("twilio.webhook.incomplete reason=missing_sid_or_from")
-            return self._reply([])
+            return []
         conversation_id = self.conversation_id(sender)
         ref = short_ref(conversation_id)
 
         if not await asyncio.to_thread(self.store.claim_message, message_sid, conversation_id):
             logger.info("twilio.webhook.duplicate conversation=%s", ref)
-            return self._reply([])
+            return []
 
         text = params.first("Body")
         keyword = keyword_of(text)
@@ -329,19 +393,29 @@ class SecureTwilioInput(InputChannel):
         if keyword in OPT_OUT_KEYWORDS:
             await asyncio.to_thread(self.store.set_consent, conversation_id, True, keyword)
             logger.info("twilio.consent.opt_out conversation=%s", ref)
-            return self._reply([])
+            return []
+        if keyword in HELP_KEYWORDS:  # answered after STOP too (carrier rules: HELP always)
+            if not contact.opted_out:
+                await self._note_notice(conversation_id, contact)
+            return [self.texts.help()]
         if contact.opted_out:
             if keyword in OPT_IN_KEYWORDS or keyword in OPT_IN_WHEN_OPTED_OUT:
                 await asyncio.to_thread(self.store.set_consent, conversation_id, False, keyword)
                 logger.info("twilio.consent.opt_in conversation=%s", ref)
-                return self._reply([self.texts.opted_in()])
+                return [self.texts.opted_in()]
+            alarm = await self._alarm_after_opt_out(text, conversation_id)
+            if alarm:  # an emergency still gets the instruction (only that), and an alert
+                return [alarm]
             logger.info("twilio.webhook.suppressed reason=opted_out conversation=%s", ref)
-            return self._reply([])
+            return []
         if keyword in OPT_IN_KEYWORDS:
-            return self._reply([self.texts.opted_in()])
-        if keyword in HELP_KEYWORDS:
-            await self._note_notice(conversation_id, contact)
-            return self._reply([self.texts.help()])
+            return [self.texts.opted_in()]
+
+        decision = await self.limits.acheck("sms_number", conversation_id)
+        if not decision.allowed and not is_emergency(text):  # an emergency is never limited
+            logger.warning("twilio.rate_limited conversation=%s", ref)
+            # one reply per window, then silence: replies cost the clinic money too
+            return [self.texts.rate_limited()] if decision.first_refusal else []
 
         # The reply comes first, the first-contact notice after it: an emergency reply must
         # be the first thing a patient reads (bot/safety/gate.py answers it before the turn).
@@ -357,15 +431,47 @@ class SecureTwilioInput(InputChannel):
         if not contact.notice_sent:
             messages.append(self.texts.notice())
             await self._note_notice(conversation_id, contact)
-        return self._reply(messages)
+        return messages
+
+    async def _alarm_after_opt_out(self, text: str, conversation_id: str) -> Optional[str]:
+        """After STOP no conversation runs, but an emergency gets the gate's instruction and
+        the gate's alert (its sink may be absent: then the one log line is the alert)."""
+        gate = runtime_guards.current_gate()
+        if gate is None or not text.strip():
+            return None
+        try:
+            texts = gate.texts()
+            language = gate.languages.decide(conversation_id, text, texts.default_language)
+            verdict = gate.triage.assess(text, language)
+            if verdict.level not in ALARM_LEVELS:
+                return None
+            reply = str(gate.alarm_reply(verdict, verdict.language or language, texts))
+        except Exception as error:  # noqa: BLE001 - no triage: nothing more can be said
+            logger.error("twilio.opted_out.triage_failed error=%s", type(error).__name__)
+            return None
+        logger.warning("safety.triage level=%s category=%s conversation=%s channel=%s "
+                       "opted_out=yes", verdict.level, verdict.category or "-",
+                       short_ref(conversation_id), self.name())
+        sink = gate.alerts
+        if sink is not None:
+            try:
+                await asyncio.wait_for(asyncio.to_thread(
+                    sink.record, level=verdict.level, category=verdict.category,
+                    flag_id=verdict.flag_id, conversation_id=conversation_id,
+                    channel=self.name()), ALERT_TIMEOUT_S)
+            except Exception as error:  # noqa: BLE001 - the reply goes out regardless
+                logger.error("safety.alert.not_recorded level=%s error=%s", verdict.level,
+                             type(error).__name__)
+        return reply or None
 
     async def _note_notice(self, conversation_id: str, contact: ContactState) -> None:
         if not contact.notice_sent:
             await asyncio.to_thread(self.store.mark_notice_sent, conversation_id)
 
-    def _reply(self, messages: list[str]) -> HTTPResponse:
+    def _reply(self, messages: list[str], status_callback: Optional[str] = None) -> HTTPResponse:
         fitted = [fit_sms(message, self.texts.truncated()) for message in messages]
-        return response.text(twiml(fitted), content_type="application/xml; charset=utf-8")
+        return response.text(twiml(fitted, status_callback),
+                             content_type="application/xml; charset=utf-8")
 
     async def _run_turn(
         self,

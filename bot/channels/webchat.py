@@ -16,13 +16,20 @@ Routes (all under /webhooks/webchat):
   GET  /history     the session's earlier messages (Authorization: Bearer <token>)
   POST /message     {"message": "..."} -> {"messages": [...]} (Authorization: Bearer <token>)
 
-Cross-origin calls are answered only for origins listed in WEBCHAT_ALLOWED_ORIGINS (comma
-separated, e.g. "https://www.clinic.example"); same-origin calls are always allowed.
+Rate limits (bot/rate_limit.py): messages per session and per client address, new sessions
+per client address; over a limit the answer is a 429 with the KB text assistant.rate_limited
+(it names the emergency number) — except for a message the safety gate's triage flags as an
+emergency, which is answered as usual.
+
+Origins: a browser request (one with an Origin header) is answered only when its origin is
+the assistant's own public origin (PUBLIC_BASE_URL) or listed in WEBCHAT_ALLOWED_ORIGINS
+(comma separated, e.g. "https://www.clinic.example"; the local profile lists its own
+http://127.0.0.1:<port>). The Host header is never trusted: with DNS rebinding an attacker's
+page reaches the server under the attacker's host name, so "Origin equals Host" proves nothing.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
@@ -36,9 +43,18 @@ from sanic.response import HTTPResponse
 
 from bot.channels import web_texts
 from bot.channels.clinic_profile import REPO_ROOT, ClinicProfile, load_clinic_profile
-from bot.channels.local_secrets import load_or_create_secret
+from bot.channels.json_body import JsonBodyError, parse_json_body
+from bot.channels.local_secrets import MIN_SECRET_BYTES, load_or_create_secret
 from bot.channels.turns import finished_within
 from bot.channels.web_sessions import WebSession, WebSessionSigner
+from bot.rate_limit import (
+    Decision,
+    RateLimits,
+    client_address,
+    is_emergency,
+    rate_limited_text,
+    shared_limits,
+)
 from common.patient_texts import PatientTexts, PatientTextsMissing
 from common.patient_texts import load as load_patient_texts
 
@@ -47,6 +63,7 @@ logger = logging.getLogger(__name__)
 WEB_DIR = REPO_ROOT / "web"
 ALLOWED_ORIGINS_ENV = "WEBCHAT_ALLOWED_ORIGINS"
 SESSION_SECRET_ENV = "WEBCHAT_SESSION_SECRET"
+PREVIOUS_SECRET_ENV = "WEBCHAT_SESSION_PREVIOUS_SECRET"  # comma-separated, during a rotation
 SESSION_SECRET_FILE = "webchat_session_secret"
 MAX_MESSAGE_CHARS = 2000
 MAX_BODY_BYTES = 64 * 1024
@@ -86,6 +103,15 @@ def parse_allowed_origins(raw: Optional[str]) -> frozenset[str]:
     """The comma-separated WEBCHAT_ALLOWED_ORIGINS value as a set of exact origins."""
     origins = (origin_of(item) for item in (raw or "").split(",") if item.strip())
     return frozenset(origin for origin in origins if origin)
+
+
+def previous_secrets(raw: Optional[str]) -> list[bytes]:
+    """WEBCHAT_SESSION_PREVIOUS_SECRET: older secrets whose tokens are still accepted."""
+    secrets = [item.strip().encode("utf-8") for item in (raw or "").split(",") if item.strip()]
+    if any(len(secret) < MIN_SECRET_BYTES for secret in secrets):
+        raise RuntimeError(f"{PREVIOUS_SECRET_ENV}: every secret needs at least "
+                           f"{MIN_SECRET_BYTES} characters")
+    return secrets
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> HTTPResponse:
@@ -171,6 +197,7 @@ class WebChatInput(InputChannel):
         texts: Optional[PatientTexts] = None,
         web_dir: Path = WEB_DIR,
         turn_timeout_s: float = DEFAULT_TURN_TIMEOUT_S,
+        limits: Optional[RateLimits] = None,
     ) -> None:
         self.allowed_origins = allowed_origins
         self.public_origin = origin_of(public_base_url) if public_base_url else None
@@ -180,6 +207,7 @@ class WebChatInput(InputChannel):
         self._signer = signer
         self._clinic = clinic
         self._texts = texts
+        self._limits = limits
         self._static: dict[str, bytes] = {}
 
     # -- lazily created collaborators -------------------------------------------------------
@@ -187,9 +215,29 @@ class WebChatInput(InputChannel):
     def signer(self) -> WebSessionSigner:
         """Token signer keyed with WEBCHAT_SESSION_SECRET (generated locally if unset)."""
         if self._signer is None:
-            secret = load_or_create_secret(SESSION_SECRET_ENV, SESSION_SECRET_FILE)
-            self._signer = WebSessionSigner(secret, self.session_lifetime_s)
+            current = load_or_create_secret(SESSION_SECRET_ENV, SESSION_SECRET_FILE)
+            older = previous_secrets(os.environ.get(PREVIOUS_SECRET_ENV))
+            self._signer = WebSessionSigner([current, *older], self.session_lifetime_s)
         return self._signer
+
+    @property
+    def limits(self) -> RateLimits:
+        """The rate limits (shared by the process's channels; Redis in production)."""
+        if self._limits is None:
+            self._limits = shared_limits()
+        return self._limits
+
+    def _rate_limited(self, decisions: list[Decision], limit: str) -> HTTPResponse:
+        """429 with the clinic's "please wait; in an emergency call …" text."""
+        retry_after = max(d.retry_after_s for d in decisions)
+        try:
+            text = rate_limited_text(self.clinic.default_language)
+        except PatientTextsMissing:
+            text = ""  # the widget then shows its own KB text (web.cannot_answer)
+        logger.warning("webchat.rate_limited limit=%s", limit)
+        resp = _error(429, "rate_limited", text, retry_after=retry_after)
+        resp.headers["Retry-After"] = str(retry_after)
+        return resp
 
     @property
     def clinic(self) -> ClinicProfile:
@@ -232,12 +280,11 @@ class WebChatInput(InputChannel):
         normalized = origin_of(origin)
         if normalized is None:
             return False, None
-        own = {origin_of(f"{request.scheme}://{request.host}"), self.public_origin}
-        if normalized in own:
+        if normalized == self.public_origin:  # the page this server serves: no CORS headers
             return True, None
         if normalized in self.allowed_origins:
             return True, origin
-        return False, None
+        return False, None  # never compared with the Host header (DNS rebinding)
 
     @staticmethod
     def _with_cors(resp: HTTPResponse, cors_origin: Optional[str]) -> HTTPResponse:
@@ -318,7 +365,7 @@ class WebChatInput(InputChannel):
         setattr(request.ctx, SANIC_CORS_EVALUATED, "1")
         allowed, cors_origin = self._origin_decision(request)
         if not allowed:
-            logger.warning("webchat.origin.rejected path=%s", request.path)
+            logger.warning("webchat.origin.rejected route=%s", (request.name or "-").split(".")[-1])
             return self._with_cors(
                 _error(403, "origin_not_allowed", self._say(request, "web.origin_not_allowed")),
                 None,
@@ -370,7 +417,10 @@ class WebChatInput(InputChannel):
             body["texts"] = web_texts.widget_data(texts, clinic)["texts"][language]
         return response.json(body)
 
-    async def _new_session(self, _: Request) -> HTTPResponse:
+    async def _new_session(self, request: Request) -> HTTPResponse:
+        decision = await self.limits.acheck("web_new_session", client_address(request))
+        if not decision.allowed:
+            return self._rate_limited([decision], "web_new_session")
         issued = self.signer.issue()
         return response.json(
             {"token": issued.token, "expires_in": int(self.session_lifetime_s)}
@@ -384,8 +434,8 @@ class WebChatInput(InputChannel):
         tracker_store = getattr(agent, "tracker_store", None)
         if tracker_store is None:
             return _error(503, "unavailable", self._say(request, "web.starting"))
-        try:
-            tracker = await tracker_store.retrieve(session.sender_id)
+        try:  # every session: a long conversation rolls over (bot/sessions.py)
+            tracker = await tracker_store.retrieve_full_tracker(session.sender_id)
         except Exception as error:  # the store's errors may carry event data: type only
             logger.error("webchat.history.failed error=%s", type(error).__name__)
             return _error(503, "unavailable", self._say(request, "web.history_failed"))
@@ -403,9 +453,9 @@ class WebChatInput(InputChannel):
                                 self._say(request, "web.too_long", max_length=MAX_MESSAGE_CHARS),
                                 max_length=MAX_MESSAGE_CHARS)
         try:
-            payload = json.loads(request.body or b"")
-        except (ValueError, UnicodeDecodeError):
-            return None, _error(400, "invalid_json", self._say(request, "web.bad_request"))
+            payload = parse_json_body(request.body or b"")  # bounded nesting, UTF-8
+        except JsonBodyError as bad:
+            return None, _error(400, bad.code, self._say(request, "web.bad_request"))
         text = payload.get("message") if isinstance(payload, dict) else None
         if not isinstance(text, str):
             return None, _error(400, "invalid_message", self._say(request, "web.bad_request"))
@@ -426,10 +476,18 @@ class WebChatInput(InputChannel):
         session = self._session(request)
         if session is None:
             return _error(401, "invalid_session", self._say(request, "web.session_expired"))
+        decisions = [await self.limits.acheck("web_address", client_address(request)),
+                     await self.limits.acheck("web_session", session.sender_id)]
         text, problem = await self._read_text(request)
         if problem is not None or text is None:
             return problem or _error(400, "invalid_message",
                                      self._say(request, "web.empty_message"))
+        if not all(d.allowed for d in decisions):
+            if not is_emergency(text):  # an emergency is never limited away
+                refused = [d for d in decisions if not d.allowed]
+                return self._rate_limited(refused, "web_address" if refused[0] is decisions[0]
+                                          else "web_session")
+            logger.warning("webchat.rate_limited emergency answered")
         collector = CollectingOutputChannel()
         # sender_id from the signed token; input_channel and metadata are never client-chosen.
         user_message = UserMessage(text, collector, session.sender_id,

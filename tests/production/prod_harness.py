@@ -14,6 +14,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -32,14 +33,14 @@ ACT_BIN = REPO / ".venv" / "actions" / "bin"
 LOGGING_CONFIG = REPO / "scripts" / "logging.production.yml"
 STARTUP_TIMEOUT_S = 300
 
-# Test-only actions: every real action, plus action_answer_fasting raising (with the patient's
+# Test-only actions: every real action, plus action_respond raising (with the patient's
 # text in the exception message: the worst case for the logs) when the message has a marker.
 FAULT_ACTIONS = '''
 import importlib
 import pkgutil
 
 import actions
-from actions.fasting import ActionAnswerFasting
+from actions.respond import ActionRespond
 
 for module in pkgutil.walk_packages(actions.__path__, "actions."):
     importlib.import_module(module.name)
@@ -47,7 +48,7 @@ for module in pkgutil.walk_packages(actions.__path__, "actions."):
 RAISE_MARKER = "RAISE-IN-ACTION"
 
 
-class ExplodingFasting(ActionAnswerFasting):
+class ExplodingRespond(ActionRespond):
     async def run(self, dispatcher, tracker, domain):
         text = (tracker.latest_message or {}).get("text") or ""
         if RAISE_MARKER in text:
@@ -55,13 +56,70 @@ class ExplodingFasting(ActionAnswerFasting):
             raise RuntimeError(f"failure for {tracker.sender_id}, DNI 12345678Z: {text!r}")
         return await super().run(dispatcher, tracker, domain)
 '''
+# Test-only channel on the Rasa side: a library warning that quotes the patient's message (what
+# Rasa's story reader did for "/…" messages) and an exception in a handler (Sanic logs the
+# request URI with its query string) when the message carries a marker.
+PROBES = '''
+import warnings
+
+from bot.rest_safe import SafeRestInput
+
+RAISE_MARKER = "RAISE-IN-CHANNEL"
+
+
+class WarningProbeInput(SafeRestInput):
+    @classmethod
+    def name(cls):
+        return "probe"
+
+    def blueprint(self, on_new_message):
+        from sanic import Blueprint
+
+        probe = Blueprint("probe_webhook", __name__)
+
+        @probe.route("/webhook", methods=["POST"])
+        async def receive(request):
+            text = str((request.json or {}).get("message", ""))
+            warnings.warn(f"Failed to parse arguments in line '{text}'.", UserWarning)
+            if RAISE_MARKER in text:
+                raise RuntimeError(f"probe failure for {text!r}")
+            return await self.handle(request, on_new_message)
+
+        return probe
+'''
 CREDENTIALS = """bot.rest_safe.SafeRestInput: {}
+probes.WarningProbeInput: {}
 bot.channels.webchat.WebChatInput: {}
 bot.channels.twilio_secure.SecureTwilioInput:
   account_sid: ${TWILIO_ACCOUNT_SID}
   auth_token: ${TWILIO_AUTH_TOKEN}
   twilio_number: ${TWILIO_NUMBER}
 """
+
+
+TEST_CLINIC = "production_test_clinic"
+TEST_CLINIC_NAME = "Harbour Spine Centre"
+TEST_CLINIC_PHONE = "+1 617 724 0100"
+UNREVIEWED = "(clinic must re-review before go-live)"
+
+
+def production_kb(target: Path) -> Path:
+    """A copy of data/kb that production accepts (actions/kb/production.py): a clinic profile
+    that is not the example, and the review markers replaced. KB_CLINIC=TEST_CLINIC selects it.
+    """
+    shutil.copytree(REPO / "data" / "kb", target)
+    example = (target / "clinics" / "us_example.yml").read_text(encoding="utf-8")
+    clinic = re.sub(r"(?m)^  name: .*$", f"  name: {TEST_CLINIC_NAME}", example)
+    clinic = re.sub(r"(?m)^  phone: .*$", f'  phone: "{TEST_CLINIC_PHONE}"', clinic)
+    clinic = re.sub(r"(?m)^  address: .*$", f'  address: "{TEST_CLINIC_NAME}, 40 Harbour Road"',
+                    clinic)
+    (target / "clinics" / f"{TEST_CLINIC}.yml").write_text(clinic, encoding="utf-8")
+    for path in target.rglob("*.yml"):
+        text = path.read_text(encoding="utf-8")
+        if UNREVIEWED in text:
+            path.write_text(text.replace(UNREVIEWED, "(reviewed for the production tests)"),
+                            encoding="utf-8")
+    return target
 
 
 def free_port() -> int:
@@ -211,6 +269,7 @@ class ProductionStack:
     action_port: int = field(default_factory=free_port)
     servers: Dict[str, Server] = field(default_factory=dict)
     rasa_ports: Dict[str, int] = field(default_factory=dict)
+    extra_env: Dict[str, str] = field(default_factory=dict)  # per-module settings
 
     @property
     def tracker_db(self) -> str:
@@ -227,6 +286,10 @@ class ProductionStack:
     @property
     def kb_url(self) -> str:
         return with_database(self.pg_url, self.kb_db)
+
+    @property
+    def kb_dir(self) -> Path:
+        return self.tmp / "kb"
 
     @property
     def env(self) -> Dict[str, str]:
@@ -247,13 +310,25 @@ class ProductionStack:
             "LOCK_STORE_URL": f"{self.redis_url}/1?key_prefix={self.tag}",
             "KB_DATABASE_URL": self.kb_url,
             "KB_QUERY_TIMEOUT_S": "3",
+            "KB_DIR": str(self.kb_dir),
+            "KB_CLINIC": TEST_CLINIC,
+            "PROFILE": "production",
             "WEBCHAT_SESSION_SECRET": "w" * 48,
             "SMS_ID_SECRET": "s" * 48,
-            "SMS_STATE_DATABASE_URL": f"sqlite:///{self.tmp / 'data' / 'sms_state.sqlite3'}",
+            # Every store on PostgreSQL or Redis, as in production (never SQLite): SMS state in
+            # the tracker database, run_stack.sh's production default.
+            "SMS_STATE_DATABASE_URL": self.tracker_url,
             "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
             "TWILIO_AUTH_TOKEN": "production-test-auth-token-0123456789",
             "TWILIO_NUMBER": "+15550100000",
+            # Rate-limit counters in Redis (run_stack.sh's production default); limits high
+            # enough for the tests, which drive many turns from one address.
+            "RATE_LIMIT_STORE": "redis",
+            "RATE_LIMIT_REDIS_URL": f"{self.redis_url}/1?key_prefix={self.tag}",
+            "RATE_LIMIT_WEB_SESSION": "1000/60", "RATE_LIMIT_WEB_ADDRESS": "5000/60",
+            "RATE_LIMIT_WEB_NEW_SESSIONS": "1000/60", "RATE_LIMIT_SMS_NUMBER": "1000/60",
         })
+        env.update(self.extra_env)
         return env
 
     token: str = field(default_factory=lambda: secrets.token_urlsafe(36))
@@ -262,10 +337,13 @@ class ProductionStack:
         """Fresh databases, the KB loaded into PostgreSQL, the test actions and channels."""
         (self.tmp / "data").mkdir(parents=True, exist_ok=True)
         (self.tmp / "fault_actions.py").write_text(FAULT_ACTIONS, encoding="utf-8")
+        (self.tmp / "probes.py").write_text(PROBES, encoding="utf-8")
         (self.tmp / "credentials.yml").write_text(CREDENTIALS, encoding="utf-8")
         admin(self.pg_url, f"CREATE DATABASE {self.tracker_db}", f"CREATE DATABASE {self.kb_db}")
+        if not self.kb_dir.exists():
+            production_kb(self.kb_dir)
         build = subprocess.run(
-            [str(ACT_BIN / "python"), "-m", "actions.kb.cli", "build", "data/kb"],
+            [str(ACT_BIN / "python"), "-m", "actions.kb.cli", "build", str(self.kb_dir)],
             cwd=REPO, env=self.env, capture_output=True, text=True, timeout=300, check=False)
         if build.returncode != 0:
             raise RuntimeError(f"KB build failed: {build.stdout[-1000:]}{build.stderr[-2000:]}")
@@ -321,6 +399,12 @@ class ProductionStack:
     def log(self, name: str) -> str:
         path = self.tmp / f"{name}.log"
         return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
+    def sqlite_files(self) -> List[Path]:
+        """SQLite files anywhere under the stack's data directory (production keeps none)."""
+        data = self.tmp / "data"
+        return [p for p in data.rglob("*") if p.is_file() and p.suffix in {".sqlite3", ".db",
+                                                                           ".sqlite"}]
 
     def all_logs(self) -> str:
         return "\n".join(p.read_text(encoding="utf-8", errors="replace")

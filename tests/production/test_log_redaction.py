@@ -32,7 +32,8 @@ def rendered(log_record: logging.LogRecord) -> str:
 def test_traceback_becomes_the_exception_type() -> None:
     text = rendered(record("Encountered an exception while running action '%s'.", "x",
                            exc=True))
-    assert text == "Encountered an exception while running action 'x'. [exception: ValueError]"
+    assert text == ("Encountered an exception while running action '[redacted]'. "
+                    "[exception: ValueError]")  # the action name too: a forged one is data
 
 
 def test_structlog_json_keeps_only_the_event() -> None:
@@ -77,3 +78,53 @@ def test_install_adds_the_filter_to_every_handler(monkeypatch: pytest.MonkeyPatc
         assert not install_redaction()
     finally:
         root.removeHandler(handler)
+
+
+@pytest.mark.parametrize("message", [
+    # rasa_sdk on a forged call: the name is whatever the caller sent, quotes included
+    f"No registered action found for name 'action_x' {CANARY} ''.",
+    f"No registered action found for name 'x\"{CANARY}'.",
+    # Sanic's exception line: the full request URI with its query string
+    f"Exception occurred while handling uri: 'http://127.0.0.1:5005/webhooks/rest/webhook"
+    f"?q={CANARY.replace(' ', '+')}'",
+    f"POST http://127.0.0.1:5005/webhooks/{CANARY.replace(' ', '')}/webhook failed",
+    f"GET /webhooks/webchat/history?t={CANARY.replace(' ', '')} failed",
+    # slot values and message text as Rasa quotes them
+    f"Tried to set non existent slot 'procedure_site'. Value: \"{CANARY}\"",
+])
+def test_names_uris_queries_and_quoted_values_are_masked(message: str) -> None:
+    assert "12345678Z" not in redact_text(message)
+
+
+def test_server_addresses_and_our_event_lines_are_kept() -> None:
+    for line in ["Starting Rasa server on http://127.0.0.1:5005",
+                 "safety.triage level=emergency category=bleeding conversation=sms:0a1b2c3d4e5f "
+                 "channel=twilio", "Is the server running? Error: Cannot connect"]:
+        assert redact_text(line) == line
+
+
+def test_captured_warnings_keep_category_and_place_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Warnings (Rasa: "Failed to parse arguments in line '/…'") bypass logging unless
+    captured; captured, they go through the same filter as every other record."""
+    import io
+    import warnings
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    monkeypatch.setenv("LOG_LEVEL", "INFO")
+    logging.captureWarnings(False)  # pytest restores warnings.showwarning between tests
+    try:
+        assert install_redaction()
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.warn(f"Failed to parse arguments in line '/inform {CANARY}'.", UserWarning,
+                          stacklevel=1)
+    finally:
+        root.removeHandler(handler)
+        logging.captureWarnings(False)
+    written = stream.getvalue()
+    assert "12345678Z" not in written
+    assert "warning UserWarning at test_log_redaction.py:" in written
+

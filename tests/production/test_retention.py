@@ -1,5 +1,7 @@
 """`make erase` / `make purge` (scripts/erase.py, scripts/purge.py, actions/retention.py) on
-SQLite and PostgreSQL: only the intended rows go, an audit row without content stays."""
+SQLite (the local profile) and PostgreSQL (production: the SMS state too, in the tracker
+database as run_stack.sh sets it): only the intended rows go, an audit row without content
+stays."""
 
 from __future__ import annotations
 
@@ -33,6 +35,19 @@ class Databases:
     def __init__(self, tracker: str, kb: str, run: Callable[[str, str, Tuple[Any, ...]],
                                                              List[Tuple[Any, ...]]]) -> None:
         self.tracker, self.kb, self.run = tracker, kb, run
+        self.sms_file: Path | None = None  # SQLite: $DATA_DIR/sms_state.sqlite3
+
+    @property
+    def production(self) -> bool:
+        return self.tracker.startswith("postgresql")
+
+    def sms_rows(self, sql: str) -> List[Tuple[Any, ...]]:
+        """SMS state rows: the tracker database in production, the local file otherwise."""
+        if self.production:
+            return self.run(self.tracker, sql, ())
+        assert self.sms_file is not None
+        with closing(sqlite3.connect(self.sms_file)) as connection:
+            return connection.execute(sql).fetchall()
 
     def tracker_rows(self, sql: str, *params: Any) -> List[Tuple[Any, ...]]:
         return self.run(self.tracker, sql, params)
@@ -95,22 +110,30 @@ def seed(dbs: Databases, tmp_path: Path) -> Path:
         add_events(dbs, sender, now - 60, ["action", "session_started", "user", "bot"])
         dbs.kb_rows("INSERT INTO handoff_request (conversation_id, channel, created_at, status) "
                     "VALUES (%s, 'rest', %s, 'open')", sender, dt.datetime.now(dt.timezone.utc))
+    statements = [
+        "CREATE TABLE sms_inbound_messages (message_sid TEXT PRIMARY KEY, "
+        "conversation_hash TEXT, received_at TIMESTAMP WITH TIME ZONE)",
+        "CREATE TABLE sms_contacts (conversation_hash TEXT PRIMARY KEY, first_seen_at "
+        "TIMESTAMP WITH TIME ZONE, notice_sent_at TIMESTAMP WITH TIME ZONE, opted_out BOOLEAN, "
+        "consent_changed_at TIMESTAMP WITH TIME ZONE, last_buttons TEXT)",
+        "CREATE TABLE sms_consent_events (id INTEGER PRIMARY KEY, conversation_hash TEXT, "
+        "kind TEXT, keyword TEXT, created_at TIMESTAMP WITH TIME ZONE)",
+        "INSERT INTO sms_inbound_messages VALUES ('SM1', 'patient-2', '2026-01-01 00:00:00')",
+        "INSERT INTO sms_contacts VALUES ('patient-2', '2026-01-01 00:00:00', NULL, false, "
+        "NULL, NULL)",
+        "INSERT INTO sms_consent_events VALUES (1, 'patient-2', 'opt_out', 'STOP', "
+        "'2026-01-01 00:00:00')",
+    ]
     sms = tmp_path / "data" / "sms_state.sqlite3"
+    if dbs.production:  # in the tracker database, as in production
+        for statement in statements:
+            dbs.tracker_rows(statement)
+        return sms
     sms.parent.mkdir(parents=True, exist_ok=True)
+    dbs.sms_file = sms
     with closing(sqlite3.connect(sms)) as connection:
-        connection.executescript(
-            "CREATE TABLE sms_inbound_messages (message_sid TEXT PRIMARY KEY, "
-            "conversation_hash TEXT, received_at TIMESTAMP);"
-            "CREATE TABLE sms_contacts (conversation_hash TEXT PRIMARY KEY, first_seen_at "
-            "TIMESTAMP, notice_sent_at TIMESTAMP, opted_out BOOLEAN, consent_changed_at "
-            "TIMESTAMP, last_buttons TEXT);"
-            "CREATE TABLE sms_consent_events (id INTEGER PRIMARY KEY, conversation_hash TEXT, "
-            "kind TEXT, keyword TEXT, created_at TIMESTAMP);"
-            "INSERT INTO sms_inbound_messages VALUES ('SM1', 'patient-2', '2026-01-01 00:00:00');"
-            "INSERT INTO sms_contacts VALUES ('patient-2', '2026-01-01 00:00:00', NULL, 0, "
-            "NULL, NULL);"
-            "INSERT INTO sms_consent_events VALUES (1, 'patient-2', 'opt_out', 'STOP', "
-            "'2026-01-01 00:00:00');")
+        connection.executescript(";".join(s.replace(" WITH TIME ZONE", "")
+                                          .replace("false", "0") for s in statements) + ";")
         connection.commit()
     return sms
 
@@ -119,6 +142,8 @@ def run_script(script: str, args: List[str], dbs: Databases, tmp_path: Path) -> 
     env = {**os.environ, "TRACKER_STORE_URL": dbs.tracker, "KB_DATABASE_URL": dbs.kb,
            "DATA_DIR": str(tmp_path / "data")}
     env.pop("SMS_STATE_DATABASE_URL", None)
+    if dbs.production:
+        env["SMS_STATE_DATABASE_URL"] = dbs.tracker
     result = subprocess.run([str(ACT_BIN / "python"), f"scripts/{script}", *args], cwd=REPO,
                             env=env, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
@@ -145,11 +170,11 @@ def test_erase_deletes_one_patient_and_audits_without_content(dbs: Databases,
     assert (kind, events, handoffs, sms_rows) == ("erase", 4, 1, 2)
     assert digest == hashlib.sha256(b"patient-2").hexdigest() and performed_at
     assert "patient-2" not in json.dumps(dbs.kb_rows("SELECT * FROM erasure_audit"), default=str)
-    with closing(sqlite3.connect(sms)) as connection:
-        assert connection.execute("SELECT COUNT(*) FROM sms_contacts").fetchone()[0] == 0
-        assert connection.execute("SELECT COUNT(*) FROM sms_inbound_messages").fetchone()[0] == 0
-        # the STOP record is kept: it proves the opt-out and holds no content
-        assert connection.execute("SELECT COUNT(*) FROM sms_consent_events").fetchone()[0] == 1
+    assert dbs.sms_rows("SELECT COUNT(*) FROM sms_contacts")[0][0] == 0
+    assert dbs.sms_rows("SELECT COUNT(*) FROM sms_inbound_messages")[0][0] == 0
+    # the STOP record is kept: it proves the opt-out and holds no content
+    assert dbs.sms_rows("SELECT COUNT(*) FROM sms_consent_events")[0][0] == 1
+    assert not (dbs.production and sms.exists())  # production: no SQLite anywhere
 
 
 def test_purge_deletes_idle_conversations_and_old_sessions(dbs: Databases,

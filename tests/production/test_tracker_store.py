@@ -1,10 +1,15 @@
-"""bot/tracker_store.py: a failing database fails the turn; nothing falls back to memory."""
+"""bot/tracker_store.py: a failing database fails the turn; nothing falls back to memory.
+
+On PostgreSQL, the production tracker database (SQLite would hide what PostgreSQL enforces).
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import secrets
+from typing import Callable, Iterator
 
 import pytest
+from prod_harness import admin, with_database
 from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
@@ -30,30 +35,46 @@ def tracker(sender: str) -> DialogueStateTracker:
     ], slots=DOMAIN.slots)
 
 
-def store(path: Path, strict: bool = True) -> SQLTrackerStore:
-    kind = StrictSQLTrackerStore if strict else SQLTrackerStore
-    return kind(domain=DOMAIN, host=f"sqlite:///{path}")
+StoreFactory = Callable[..., SQLTrackerStore]
 
 
-def break_database(sql_store: SQLTrackerStore, tmp_path: Path) -> None:
-    """Point the store at a database file that cannot be opened."""
-    broken = create_engine(f"sqlite:///{tmp_path}/missing-dir/tracker.sqlite3")
+@pytest.fixture
+def make_store(pg_url: str) -> Iterator[StoreFactory]:
+    """Tracker stores, each on a fresh PostgreSQL database (dropped afterwards)."""
+    made: list[str] = []
+
+    def make(strict: bool = True) -> SQLTrackerStore:
+        name = "ts" + secrets.token_hex(6)
+        admin(pg_url, f"CREATE DATABASE {name}")
+        made.append(name)
+        kind = StrictSQLTrackerStore if strict else SQLTrackerStore
+        return kind(domain=DOMAIN, host=with_database(pg_url, name))
+
+    yield make
+    for name in made:
+        admin(pg_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def break_database(sql_store: SQLTrackerStore) -> None:
+    """Point the store at a database server that refuses connections."""
+    broken = create_engine("postgresql://postgres@127.0.0.1:1/none",
+                           connect_args={"connect_timeout": 2})
     sql_store.sessionmaker = sessionmaker(bind=broken)
 
 
-async def test_strict_store_saves_and_reads_back(tmp_path: Path) -> None:
-    wrapped = FailSafeTrackerStore(store(tmp_path / "t.db"))
+async def test_strict_store_saves_and_reads_back(make_store: StoreFactory) -> None:
+    wrapped = FailSafeTrackerStore(make_store())
     await wrapped.save(tracker("p1"))
     again = await wrapped.retrieve("p1")
     assert again is not None and again.get_slot("procedure_site") == "neck"
 
 
 async def test_read_failure_is_raised_not_turned_into_a_new_conversation(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    strict = store(tmp_path / "t.db")
+        make_store: StoreFactory, caplog: pytest.LogCaptureFixture) -> None:
+    strict = make_store()
     wrapped = FailSafeTrackerStore(strict)
     await wrapped.save(tracker("p1"))
-    break_database(strict, tmp_path)
+    break_database(strict)
     with pytest.raises(TrackerStoreUnavailable) as failure:
         await wrapped.retrieve("p1")
     with pytest.raises(TrackerStoreUnavailable):
@@ -63,10 +84,10 @@ async def test_read_failure_is_raised_not_turned_into_a_new_conversation(
 
 
 async def test_write_failure_is_raised_and_nothing_is_kept_in_memory(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    strict = store(tmp_path / "t.db")
+        make_store: StoreFactory, caplog: pytest.LogCaptureFixture) -> None:
+    strict = make_store()
     wrapped = FailSafeTrackerStore(strict)
-    break_database(strict, tmp_path)
+    break_database(strict)
     with pytest.raises(TrackerStoreUnavailable) as failure:
         await wrapped.save(tracker("p1"))
     assert wrapped._fallback_tracker_store is None
@@ -75,10 +96,10 @@ async def test_write_failure_is_raised_and_nothing_is_kept_in_memory(
         await wrapped.keys()
 
 
-async def test_other_stores_keep_rasas_fallback(tmp_path: Path) -> None:
+async def test_other_stores_keep_rasas_fallback(make_store: StoreFactory) -> None:
     """The guard is scoped to strict stores: Rasa's own behaviour is unchanged elsewhere."""
-    plain = store(tmp_path / "plain.db", strict=False)
+    plain = make_store(strict=False)
     wrapped = FailSafeTrackerStore(plain)
-    break_database(plain, tmp_path)
+    break_database(plain)
     await wrapped.save(tracker("p1"))
     assert isinstance(wrapped._fallback_tracker_store, InMemoryTrackerStore)

@@ -11,6 +11,18 @@ from rasa.core.channels.channel import InputChannel
 from bot.channels.clinic_profile import ClinicProfile
 
 
+@pytest.fixture(autouse=True)
+def _shared_rate_limits_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Channels built without explicit limits share the process's (bot/rate_limit.py); here
+    those are off, so one test's sessions do not count against the next test's
+    (tests/bot/channels/test_rate_limits.py passes its own limits)."""
+    from bot import rate_limit
+
+    off = {kind: rate_limit.Limit(0, 60.0) for kind in rate_limit.DEFAULTS}
+    monkeypatch.setattr(rate_limit, "_shared",
+                        rate_limit.RateLimits(rate_limit.MemoryCounter(), off))
+
+
 @pytest.fixture
 def fake_agent() -> FakeAgent:
     return FakeAgent()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 from typing import Any, Dict
@@ -10,12 +11,8 @@ import pytest
 import yaml
 from rasa.core.run import create_http_input_channels
 
-from bot.channels.clinic_profile import (
-    DEFAULT_CLINIC_FILE,
-    ClinicProfileError,
-    load_clinic_profile,
-    read_clinic_profile,
-)
+from bot.channels.clinic_profile import ClinicProfileError, load_clinic_profile, profile_from
+from common.patient_texts import PatientTexts
 from bot.channels.local_secrets import load_or_create_secret
 from bot.channels.twilio_secure import SecureTwilioInput
 from bot.channels.web_sessions import WebSessionSigner
@@ -82,25 +79,39 @@ def test_secret_from_environment_wins(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 # ------------------------------------------------------------------------------ clinic profile
-def test_the_real_clinic_profile_has_the_channel_values() -> None:
-    profile = read_clinic_profile(DEFAULT_CLINIC_FILE)
-    document = yaml.safe_load(DEFAULT_CLINIC_FILE.read_text(encoding="utf-8"))["clinic"]
-    assert profile.name == document["name"]
-    assert profile.phone == str(document["phone"])
-    assert profile.emergency_number == str(document["emergency_number"])
-    assert load_clinic_profile() == profile
+def test_the_exported_clinic_profile_has_the_selected_clinics_values(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make kb` exports the clinic profile KB_CLINIC selects (data/kb/clinics/<id>.yml)."""
+    monkeypatch.delenv("DATA_DIR", raising=False)
+    profile = load_clinic_profile()
+    clinic_id = load_patient_texts_clinic_id()
+    document = yaml.safe_load((REPO / "data" / "kb" / "clinics" / f"{clinic_id}.yml")
+                              .read_text(encoding="utf-8"))
+    values = document.get("clinic", document)
+    assert profile.name == values["name"]
+    assert profile.phone == str(values["phone"])
+    assert profile.emergency_number == str(values["emergency_number"])
+    assert profile.crisis_line == str(values["crisis_line"])
 
 
-def test_clinic_profile_without_emergency_number_is_an_error(tmp_path: Path) -> None:
-    path = tmp_path / "clinic.yml"
-    path.write_text("clinic:\n  name: X\n  phone: '1'\n  emergency_number: ''\n")
+def load_patient_texts_clinic_id() -> str:
+    return os.environ.get("KB_CLINIC") or "us_example"
+
+
+def test_a_clinic_profile_without_an_emergency_number_is_an_error() -> None:
+    clinic = {"name": "X", "phone": "1", "emergency_number": "", "crisis_line": "988",
+              "default_language": "en"}
     with pytest.raises(ClinicProfileError, match="emergency_number"):
-        read_clinic_profile(path)
-    path.write_text("- not a mapping\n")
+        profile_from(PatientTexts({"clinic": clinic}))
     with pytest.raises(ClinicProfileError):
-        read_clinic_profile(path)
-    with pytest.raises(ClinicProfileError):
-        read_clinic_profile(tmp_path / "missing.yml")
+        profile_from(PatientTexts({}))
+
+
+def test_a_missing_export_is_a_clear_error(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    with pytest.raises(ClinicProfileError, match="make kb"):
+        load_clinic_profile()
 
 
 # ------------------------------------------------------------------------------ credentials

@@ -288,11 +288,18 @@ def test_other_origins_are_refused(web: Web, origin: str) -> None:
     assert web.agent.received == []
 
 
-def test_same_origin_is_always_allowed(web: Web) -> None:
-    own = web.running.base_url
+def test_own_public_origin_is_allowed(make_channel: Callable[..., WebChatInput],
+                                      make_server: Any) -> None:
+    """The assistant's own origin is PUBLIC_BASE_URL, never derived from the Host header
+    (tests/bot/channels/test_web_tokens.py: DNS rebinding)."""
+    own = "https://assistant.clinic.example"
+    web = Web(make_server(make_channel(public_base_url=own), FakeAgent(responder=driver_bot)))
     reply = web.send(web.session(), {"message": "hi"}, headers={"Origin": own})
     assert reply.status_code == 200
     assert "Access-Control-Allow-Origin" not in reply.headers
+    served_from = web.running.base_url  # the loopback URL: not configured, so refused
+    assert web.send(web.session(), {"message": "hi"},
+                    headers={"Origin": served_from}).status_code == 403
 
 
 def test_allowed_origins_parsing() -> None:
