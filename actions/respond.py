@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -20,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
+from actions.conversation import after_alarm
 from actions.conversation.engine import Outcome, respond
 from actions.conversation.turn import State, Turn
 from actions.kb.db import KnowledgeBaseUnavailable
@@ -43,13 +44,15 @@ def turn_from(tracker: Tracker) -> Turn:
                                 str(tracker.get_latest_input_channel() or ""))
 
 
-def decide(session: Session, turn: Turn, state: State, now: dt.datetime) -> Outcome:
-    """The engine on the current KB (runs in a worker thread)."""
+def decide(session: Session, turn: Turn, state: State, now: dt.datetime,
+           alarm: Optional[str] = None) -> Outcome:
+    """The engine on the current KB (runs in a worker thread); `alarm`: a recent safety alarm's
+    level, in whose light an unclear message is answered (actions/.../after_alarm.py)."""
     kb = current_snapshot(session)
     if not turn.language or turn.language not in {lang.value for lang in kb.registry.languages}:
         turn = Turn(turn.text, kb.clinic.default_language, turn.intent, turn.confidence,
                     turn.ranking, turn.entities, turn.channel)
-    return respond(kb, turn, state, now)
+    return after_alarm.follow_up(kb, turn, state, alarm) or respond(kb, turn, state, now)
 
 
 class ActionRespond(Action):
@@ -70,8 +73,9 @@ class ActionRespond(Action):
         turn = turn_from(tracker)
         state = State.from_slots(tracker.slots)
         now = now_utc()
+        alarm = after_alarm.recent_alarm(tracker.slots, now)
         try:
-            outcome = await query_kb(lambda session: decide(session, turn, state, now))
+            outcome = await query_kb(lambda session: decide(session, turn, state, now, alarm))
         except KnowledgeBaseUnavailable as exc:
             logger.warning("respond.kb_unavailable error=%s", type(exc).__name__)
             _say_unavailable(dispatcher, turn.language)

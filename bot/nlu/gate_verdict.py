@@ -11,6 +11,7 @@ there is one safety detector, not a second one in the NLU pipeline.
 No `from __future__ import annotations`: Rasa inspects these signatures at runtime.
 """
 
+import datetime
 import logging
 from typing import Any, Dict, List, Optional, Text, Tuple
 
@@ -37,6 +38,10 @@ from rasa.shared.nlu.training_data.message import Message
 
 logger = logging.getLogger(__name__)
 _triage: Optional[Any] = None
+
+
+def _now_iso() -> Text:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def _shared_triage() -> Any:
@@ -70,7 +75,8 @@ def _triage_without_gate(text: Text) -> Optional[Tuple[Text, Optional[Text], Tex
     return SAFETY_INTENTS[verdict.level], verdict.flag_id, reply
 
 SAFETY_INTENTS = {"emergency": "report_emergency", "crisis": "report_crisis",
-                  "urgent": "report_urgent", "repeat": "report_emergency"}
+                  "urgent": "report_urgent", "repeat": "report_emergency",
+                  "after_crisis": "report_crisis"}
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -119,8 +125,16 @@ class GateVerdictTagger(GraphComponent, IntentClassifier, EntityExtractorMixin):
         message.set(INTENT_RANKING_KEY, [top, *ranking], add_to_output=True)
         size = len(message.get(TEXT) or "")
         entities = [e for e in message.get(ENTITIES, [])
-                    if e.get(ENTITY_ATTRIBUTE_TYPE) not in ("red_flag", "triage_text")]
+                    if e.get(ENTITY_ATTRIBUTE_TYPE) not in ("red_flag", "triage_text", "alarm",
+                                                            "alarm_at")]
+        level = intent.removeprefix("report_")
         added = [{ENTITY_ATTRIBUTE_TYPE: "triage_text", ENTITY_ATTRIBUTE_VALUE: text,
+                  ENTITY_ATTRIBUTE_START: 0, ENTITY_ATTRIBUTE_END: size},
+                 # remembered in slots (last_alarm, last_alarm_at): action_respond answers the
+                 # next unclear messages in the light of this alarm (actions/.../after_alarm.py)
+                 {ENTITY_ATTRIBUTE_TYPE: "alarm", ENTITY_ATTRIBUTE_VALUE: level,
+                  ENTITY_ATTRIBUTE_START: 0, ENTITY_ATTRIBUTE_END: size},
+                 {ENTITY_ATTRIBUTE_TYPE: "alarm_at", ENTITY_ATTRIBUTE_VALUE: _now_iso(),
                   ENTITY_ATTRIBUTE_START: 0, ENTITY_ATTRIBUTE_END: size}]
         if flag:
             added.append({ENTITY_ATTRIBUTE_TYPE: "red_flag", ENTITY_ATTRIBUTE_VALUE: flag,

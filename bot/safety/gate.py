@@ -38,6 +38,11 @@ logger = logging.getLogger(__name__)
 
 ALARM_LEVELS = ("emergency", "crisis", "urgent")
 REPEAT_LEVEL = "repeat"
+# After a crisis reply, a message that plays it down ("I won't do anything, I'm just tired of
+# everything") or carries any self-harm signal gets the crisis line again, from the gate itself.
+AFTER_CRISIS_LEVEL = "after_crisis"
+WATCHFUL_CRISIS_PROBABILITY = 0.05  # dev sets: every crisis message >= 0.07; ordinary questions
+# median 0.002, 2 % >= 0.05 (those then get the crisis line again, only after a crisis reply)
 RECENT_EMERGENCY_S = 12 * 3600  # a minimising message within this time gets the firm repeat
 _VISIBLE_KEYS = ("text", "buttons", "image", "attachment", "custom", "elements", "quick_replies")
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -166,6 +171,8 @@ def alarm_reply(verdict: VerdictLike, language: str, texts: PatientTexts) -> str
         keys = ["triage.crisis"]
     elif verdict.level == REPEAT_LEVEL:
         keys = ["triage.repeat"]
+    elif verdict.level == AFTER_CRISIS_LEVEL:
+        keys = ["triage.after.crisis"]
     else:
         keys = []
     if verdict.flag_id and verdict.level in ALARM_LEVELS:
@@ -225,13 +232,11 @@ class SafetyGate:
         verdict = self.triage.assess(text, hint)
         language = self.languages.requested(text) or verdict.language or hint
         self.languages.remember(sender, language)
-        if verdict.level not in ALARM_LEVELS and self.memory.recent_alarm(sender) and \
-                self.triage.is_minimising(text):
-            verdict = replace(verdict, level=REPEAT_LEVEL)
+        verdict = self._in_light_of_an_alarm(sender, text, verdict)
         # The NLU's GateVerdictTagger reads "triage": a routine verdict is not triaged twice.
         metadata = {**(message.metadata or {}), "language": language,
                     "triage": {"level": verdict.level}}
-        if verdict.level in ALARM_LEVELS or verdict.level == REPEAT_LEVEL:
+        if verdict.level in ALARM_LEVELS or verdict.level in (REPEAT_LEVEL, AFTER_CRISIS_LEVEL):
             reply = self.alarm_reply(verdict, language, texts)
             await message.output_channel.send_text_message(sender, reply)
             self._after_alarm(agent, message, original, verdict, reply, metadata, channel)
@@ -239,6 +244,25 @@ class SafetyGate:
         return await self._turn(agent, message, original, metadata, language, texts)
 
     # ------------------------------------------------------------------ alarms
+    def _in_light_of_an_alarm(self, sender: str, text: str, verdict: Any) -> Any:
+        """After an emergency reply, playing it down gets the firm repeat (unless the patterns
+        found a new alarm: a classifier guess never replaces the repeat); after a crisis reply,
+        playing it down or any self-harm signal gets the crisis line again."""
+        recent = self.memory.recent_alarm(sender)
+        if recent is None:
+            return verdict
+        found_by_patterns = any(str(r).startswith("pattern:")
+                                for r in getattr(verdict, "reasons", ()))
+        minimising = self.triage.is_minimising(text)
+        if recent == "emergency" and minimising and (
+                verdict.level not in ALARM_LEVELS or not found_by_patterns):
+            return replace(verdict, level=REPEAT_LEVEL)
+        if recent == "crisis" and verdict.level not in ALARM_LEVELS and (
+                minimising or getattr(verdict, "crisis_probability", 0.0)
+                >= WATCHFUL_CRISIS_PROBABILITY):
+            return replace(verdict, level=AFTER_CRISIS_LEVEL)
+        return verdict
+
     def alarm_reply(self, verdict: VerdictLike, language: str, texts: PatientTexts) -> str:
         """The reply to an alarm (module function `alarm_reply`)."""
         return alarm_reply(verdict, language, texts)
@@ -246,8 +270,9 @@ class SafetyGate:
     def _after_alarm(self, agent: Any, message: Any, original: HandleMessage, verdict: Any,
                      reply: str, metadata: Dict[str, Any], channel: str) -> None:
         sender = str(message.sender_id)
-        if verdict.level in ("emergency", "crisis"):
-            self.memory.note(sender, verdict.level)
+        if verdict.level in ("emergency", "crisis", AFTER_CRISIS_LEVEL):
+            self.memory.note(sender, "crisis" if verdict.level == AFTER_CRISIS_LEVEL
+                             else verdict.level)
         if self.alerts is None:  # the alert store logs its own line
             logger.warning("safety.triage level=%s category=%s conversation=%s channel=%s",
                            verdict.level, verdict.category or "-", short_ref(sender),
@@ -261,7 +286,8 @@ class SafetyGate:
         if self.alerts is None:
             return
         sink = self.alerts
-        level = "emergency" if verdict.level == REPEAT_LEVEL else verdict.level
+        level = {REPEAT_LEVEL: "emergency", AFTER_CRISIS_LEVEL: "crisis"}.get(verdict.level,
+                                                                             verdict.level)
         try:
             await asyncio.wait_for(asyncio.to_thread(
                 sink.record, level=level, category=verdict.category, flag_id=verdict.flag_id,

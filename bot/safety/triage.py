@@ -40,10 +40,10 @@ logger = logging.getLogger(__name__)
 
 # Tuned on eval/triage/dev.yml by scripts/tune_triage.py (classifier alone: the highest
 # emergency+crisis recall with routine false alarms at most 6% on the dev set and at most 2% on
-# the ordinary questions of eval/nlu/dev_*.yml, thresholds >= 0.15; dev: emergency+crisis
-# 157/158, crisis line 47/48, urgent routed 80/80, routine false alarms 3.6%, ordinary
-# questions 1.3%). bench/results/triage.json has the test-set figures they give.
-DEFAULT_THRESHOLDS: Mapping[str, float] = {"emergency": 0.40, "crisis": 0.15, "urgent": 0.30}
+# the ordinary questions of eval/nlu/dev_*.yml, thresholds >= 0.10; dev: emergency+crisis
+# 157/158, crisis line 47/48, urgent routed 79/80, routine false alarms 3.6%, ordinary
+# questions 1.5%). bench/results/triage.json has the test-set figures they give.
+DEFAULT_THRESHOLDS: Mapping[str, float] = {"emergency": 0.40, "crisis": 0.10, "urgent": 0.30}
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ class Verdict:
     reasons: Tuple[str, ...] = ()  # what decided it (flag ids, levels, scores; never text)
     flags: Tuple[str, ...] = field(default=())  # every flag that supports the verdict
     self_harm: bool = False  # one of those flags is a suicide or self-harm one
+    crisis_probability: float = 0.0  # the classifier's; the gate is more watchful after a crisis
 
     @property
     def shows_crisis_line(self) -> bool:
@@ -221,8 +222,9 @@ class Triage:
         unique = tuple(dict.fromkeys(f for f in flags if f))
         self_harm = level != "routine" and (
             category in SELF_HARM_CATEGORIES or any(f in self._self_harm_flags for f in unique))
+        crisis_probability = scores.level_probabilities.get("crisis", 0.0) if scores else 0.0
         return Verdict(level, flag_id, category, detected.language, tuple(reasons), unique,
-                       self_harm)
+                       self_harm, round(float(crisis_probability), 4))
 
 
 __all__ = ["DEFAULT_THRESHOLDS", "LEVELS", "Triage", "Verdict", "shared_classifier"]

@@ -1,0 +1,129 @@
+"""The safety gate with the shipped triage and the shipped KB texts: alarms answered first and by
+the gate itself, the firm repeat, the crisis line again after a crisis, ordinary turns passed on
+with the verdict, and never silence."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage  # noqa: E402
+
+from bot.safety.gate import ConversationLanguages, GateSettings, SafetyGate  # noqa: E402
+from bot.safety.triage import Triage  # noqa: E402
+from common.patient_texts import PatientTexts  # noqa: E402
+from common.patient_texts import load as load_texts  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def triage() -> Triage:
+    shared = Triage()
+    shared.warm_up()
+    return shared
+
+
+@pytest.fixture(scope="module")
+def texts() -> PatientTexts:
+    """The export `make kb` wrote (the Makefile's test targets build it first)."""
+    return load_texts(REPO / ".data" / "generated" / "patient_texts.json")
+
+
+class Rasa:
+    """Rasa's turn: records what reached it and answers with one text (or nothing, or late)."""
+
+    def __init__(self, reply: str = "the preparation answer", delay_s: float = 0.0) -> None:
+        self.reply, self.delay_s = reply, delay_s
+        self.seen: List[Dict[str, Any]] = []
+
+    async def __call__(self, agent: Any, message: UserMessage) -> None:
+        self.seen.append({"text": message.text, "metadata": dict(message.metadata or {})})
+        await asyncio.sleep(self.delay_s)
+        if self.reply:
+            await message.output_channel.send_text_message(message.sender_id, self.reply)
+
+
+def gate_for(triage: Triage, texts: PatientTexts, budget_s: float = 2.0) -> SafetyGate:
+    requests = {language: tuple(phrases)
+                for language, phrases in triage.vocabulary.language_requests.items()}
+    return SafetyGate(triage, ConversationLanguages(requests), alerts=None,
+                      settings=GateSettings(turn_budget_s=budget_s), texts=lambda: texts)
+
+
+async def say(gate: SafetyGate, rasa: Rasa, text: str, sender: str = "web:one") -> List[str]:
+    output = CollectingOutputChannel()
+    await gate.handle(object(), UserMessage(text, output, sender, input_channel="rest"), rasa)
+    await asyncio.sleep(0.05)  # the background recording of an alarm turn
+    return [str(m.get("text") or "") for m in output.messages]
+
+
+async def test_an_emergency_is_answered_by_the_gate_first(triage: Triage,
+                                                          texts: PatientTexts) -> None:
+    rasa = Rasa()
+    replies = await say(gate_for(triage, texts), rasa, "i cant feel my legs since the procedure")
+    assert replies[0].startswith("Call 911 now")
+    assert "the preparation answer" not in replies
+    recorded = rasa.seen[0]["metadata"]["triage"]
+    assert recorded["level"] == "emergency" and recorded["text"] == replies[0]
+
+
+async def test_a_spanish_crisis_gets_the_crisis_line_in_spanish(triage: Triage,
+                                                                texts: PatientTexts) -> None:
+    replies = await say(gate_for(triage, texts), Rasa(), "ya no puedo más, quiero quitarme la vida")
+    assert "988" in replies[0] and "911" in replies[0] and "Llame" in replies[0]
+
+
+async def test_an_ordinary_question_goes_to_rasa_with_the_verdict(triage: Triage,
+                                                                  texts: PatientTexts) -> None:
+    rasa = Rasa()
+    replies = await say(gate_for(triage, texts), rasa, "can i drink water before?")
+    assert replies == ["the preparation answer"]
+    assert rasa.seen[0]["metadata"]["triage"] == {"level": "routine"}
+    assert rasa.seen[0]["metadata"]["language"] == "en"
+
+
+async def test_playing_an_emergency_down_gets_the_firm_repeat(triage: Triage,
+                                                              texts: PatientTexts) -> None:
+    gate = gate_for(triage, texts)
+    await say(gate, Rasa(), "my legs have gone numb and weak since the rf this morning")
+    replies = await say(gate, Rasa(), "i dont want to make a fuss, can i just wait and see?")
+    assert replies[0].startswith("Please call 911 now")
+
+
+async def test_after_a_crisis_playing_it_down_gets_the_crisis_line_again(
+        triage: Triage, texts: PatientTexts) -> None:
+    gate = gate_for(triage, texts)
+    await say(gate, Rasa(), "I keep thinking everyone would be better off without me")
+    rasa = Rasa()
+    replies = await say(gate, rasa, "i won't do anything, i'm fine really")
+    assert "988" in replies[0] and "the preparation answer" not in replies
+    assert rasa.seen[0]["metadata"]["triage"]["level"] == "after_crisis"
+
+
+async def test_the_same_words_without_a_crisis_before_are_an_ordinary_turn(
+        triage: Triage, texts: PatientTexts) -> None:
+    replies = await say(gate_for(triage, texts), Rasa(), "i'm fine really")
+    assert replies == ["the preparation answer"]
+
+
+async def test_a_silent_or_slow_turn_gets_the_clinics_please_call_text(
+        triage: Triage, texts: PatientTexts) -> None:
+    unavailable = texts.text("assistant.unavailable", "en").text
+    assert await say(gate_for(triage, texts), Rasa(reply=""), "do i need a driver") == [
+        unavailable]
+    slow = Rasa(delay_s=1.0)
+    assert await say(gate_for(triage, texts, budget_s=0.2), slow, "do i need a driver") == [
+        unavailable]
+
+
+def test_the_export_the_tests_read_is_the_shipped_kb(texts: PatientTexts) -> None:
+    data = json.loads((REPO / ".data" / "generated" / "patient_texts.json").read_text("utf-8"))
+    assert texts.fingerprint == data["kb_fingerprint"] and texts.text("triage.emergency").text
