@@ -72,8 +72,9 @@ $(ACT_VENV)/.installed: actions/requirements.lock
 env: $(BOT_VENV)/.installed $(ACT_VENV)/.installed  ## create both Python environments
 
 # ---------------------------------------------------------------- knowledge base
-kb-check: $(ACT_VENV)/.installed  ## validate the KB YAML (KB_DIR=... to check another copy)
+kb-check: $(ACT_VENV)/.installed  ## validate the KB YAML (KB_DIR=... another copy) and find patient text in code
 	@$(ACT_PY) -m actions.kb.cli check "$(KB_DIR)"
+	@$(ACT_PY) -m actions.kb.literals
 
 kb: $(ACT_VENV)/.installed  ## validate, load the KB into KB_DATABASE_URL, write $(DATA_DIR)/generated
 	@umask 077 && mkdir -p $(DATA_DIR) && $(ACT_PY) -m actions.kb.cli build "$(KB_DIR)"
