@@ -328,7 +328,9 @@ class Engine:
             return named
         if self.state.last_medications and not self.facts.negated_medications:
             return self.state.last_medications
-        return self.state.medications_taken
+        # A name the catalogue does not know is still a medicine the patient takes: it gets
+        # "I don't have that in my list" (never "no blood thinner to plan for").
+        return (*self.state.medications_taken, *self.state.medications_unknown)
 
     def _answer_medicine(self, topic: TopicSpec, answer: AnswerSpec, several: bool) -> None:
         general_keys = {"blood_thinners.missed_dose", "blood_thinners.prescriber_forbids",
