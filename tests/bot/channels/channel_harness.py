@@ -32,7 +32,8 @@ from sanic import Sanic  # noqa: E402
 
 from bot.channels.clinic_profile import ClinicProfile  # noqa: E402
 
-CLINIC = ClinicProfile(name="Test Spine Clinic", phone="+1 555 010 0199", emergency_number="911")
+CLINIC = ClinicProfile(name="Test Spine Clinic", phone="+1 555 010 0199", emergency_number="911",
+                       crisis_line="988", default_language="en")
 
 Reply = Dict[str, Any]
 Responder = Callable[[UserMessage], Awaitable[List[Reply]]]
