@@ -89,12 +89,14 @@ def tracker_state(
     intent: str = "",
     medications: tuple[str, ...] = (),
     slots: dict[str, Any] | None = None,
+    events: list[dict[str, Any]] | None = None,
     ranking: list[tuple[str, float]] | None = None,
     sender_id: str | None = None,
     channel: str = "webchat",
     confidence: float = 0.9,
 ) -> dict[str, Any]:
-    """The tracker JSON Rasa posts to the action server for the latest user message."""
+    """The tracker JSON Rasa posts to the action server for the latest user message (its
+    events: the user message on `channel`, unless `events` are given)."""
     entities = []
     for name in medications:
         start = text.lower().find(name.lower())
@@ -110,8 +112,8 @@ def tracker_state(
         "sender_id": sender_id or f"web:{uuid.uuid4()}",
         "slots": dict(slots or {}),
         "latest_message": latest,
-        "events": [{"event": "user", "text": text, "parse_data": latest,
-                    "input_channel": channel}],
+        "events": list(events) if events is not None else [
+            {"event": "user", "text": text, "parse_data": latest, "input_channel": channel}],
         "paused": False,
         "followup_action": None,
         "active_loop": {},
