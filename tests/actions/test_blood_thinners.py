@@ -224,6 +224,29 @@ def test_none_taken(kb_snapshot: KbSnapshot) -> None:
     assert chat.state.medications_answered is True and chat.state.medications_taken == ()
 
 
+@pytest.mark.parametrize(("answer", "intent", "drugs", "taken", "unknown"), [
+    ("eliquis and aspirin", "inform", (("eliquis", "apixaban"), ("aspirin", "aspirin")),
+     ("apixaban", "aspirin"), ()),
+    ("none", "inform", (), (), ()),
+    ("no", "deny", (), (), ()),
+    ("i dont take any", "inform", (), (), ()),
+    ("blorbazepam", "inform", (), (), ("blorbazepam",)),
+])
+def test_answers_to_which_blood_thinner(kb_snapshot: KbSnapshot, answer: str, intent: str,
+                                        drugs: tuple[tuple[str, str], ...],
+                                        taken: tuple[str, ...], unknown: tuple[str, ...]) -> None:
+    chat = Conversation(kb_snapshot, state=State(procedure_site="lumbar"))
+    chat.say("do i stop my blood thinner", "ask_blood_thinners")
+    chat.say(answer, intent, drugs=drugs)
+    assert chat.state.medications_answered is True and chat.state.pending is None
+    assert chat.state.medications_taken == taken
+    assert chat.state.medications_unknown == unknown
+    named = [e for e in chat.entries if e.startswith("medication.")]
+    assert named == [f"medication.{g}" for g in taken]
+    if not taken and not unknown:
+        assert chat.entries == ["text.en.blood_thinners.none_taken"]
+
+
 def test_restart_gives_the_rule_restart_time(kb_snapshot: KbSnapshot,
                                              kb_content: KbContent) -> None:
     entry = next(m for m in kb_content.medications if m.generic == "warfarin")

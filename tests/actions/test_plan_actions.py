@@ -128,6 +128,35 @@ def test_a_past_date_given_for_the_plan_is_refused(kb_snapshot: KbSnapshot) -> N
     assert talk.entries == ["text.en.date.past"]
 
 
+def test_a_far_ahead_date_is_confirmed_before_it_is_used(kb_snapshot: KbSnapshot) -> None:
+    far = dt.datetime(2027, 12, 10, 9, 0, tzinfo=ZONE)
+    talk = chat(kb_snapshot)
+    talk.say("my procedure is on december 10 2027 at 9am", "inform")
+    assert talk.entries == ["text.en.date.too_far"] and shown(far).split(",")[0] in talk.reply
+    assert talk.state.procedure_start is None
+    talk.say("yes", "affirm")
+    assert talk.state.procedure_start == far.isoformat()
+
+
+def test_no_to_the_date_check_asks_for_the_date_again(kb_snapshot: KbSnapshot) -> None:
+    talk = chat(kb_snapshot)
+    talk.say("my procedure is on december 10 2027 at 9am", "inform")
+    talk.say("no", "deny")
+    assert talk.entries == ["text.en.question.appointment"]
+    assert talk.state.procedure_start is None and talk.state.appointment_candidate is None
+    talk.say("december 2 at 8am", "inform")
+    assert talk.state.procedure_start == START_SLOT
+
+
+def test_no_with_the_right_date_is_the_answer(kb_snapshot: KbSnapshot) -> None:
+    talk = chat(kb_snapshot)
+    talk.say("my procedure is on december 10 2027 at 9am", "inform")
+    talk.say("no, it's on december 2 at 8am", "deny")
+    assert talk.state.procedure_start == START_SLOT
+    assert talk.entries != ["text.en.question.appointment"]
+    assert talk.state.pending is None or talk.state.pending.ask != "appointment"
+
+
 # ------------------------------------------------------------------------------ dated answers
 def test_fasting_times_count_back_from_the_arrival(kb_snapshot: KbSnapshot,
                                                    kb_content: KbContent) -> None:

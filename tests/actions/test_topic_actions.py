@@ -219,6 +219,21 @@ def test_illness_gives_the_screening_advice_it_names(kb_snapshot: KbSnapshot) ->
     assert plain.entries == ["text.en.illness.main"]
 
 
+def test_a_fact_without_a_question_is_acknowledged(kb_snapshot: KbSnapshot) -> None:
+    chat = Conversation(kb_snapshot)
+    chat.say("its my neck", "inform", sites=(("neck", "cervical"),))
+    assert chat.entries == ["text.en.assistant.noted"]
+    assert chat.state.procedure_site == "cervical"
+
+
+def test_anxiety_is_reassured_and_offered_a_person(kb_snapshot: KbSnapshot) -> None:
+    chat = Conversation(kb_snapshot)
+    chat.say("im really nervous about being awake", "express_anxiety")
+    assert chat.entries == ["text.en.anxiety.main"]
+    human = kb_snapshot.text("label.human", "en")
+    assert human is not None and human.item.short in chat.buttons
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_tell_me_more_gives_the_detail_of_the_same_entry(kb_snapshot: KbSnapshot,
                                                          kb_content: KbContent,

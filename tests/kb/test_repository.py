@@ -140,6 +140,18 @@ def test_named_examples(session: Session) -> None:
     assert by_name["eliquis"].generic == "apixaban"
 
 
+def test_the_snapshot_finds_a_drug_by_any_name_in_any_case(session: Session) -> None:
+    forget_snapshot()
+    try:
+        kb = current_snapshot(session)
+    finally:
+        forget_snapshot()
+    for name in ("XARELTO ", "Xarelto", "rivaroxaban", " Rivaroxaban"):
+        found = kb.medication(name)
+        assert found is not None and found.generic == "rivaroxaban", name
+    assert kb.medication("notarealdrugamab") is None
+
+
 def test_red_flags_and_screening(session: Session, kb_content: KbContent) -> None:
     flags = repository.list_red_flags(session)
     assert [f.flag_id for f in flags] == sorted(f.id for f in _approved(kb_content.red_flags))
