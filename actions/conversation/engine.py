@@ -20,7 +20,7 @@ Order of decisions for a message:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 from actions.conversation import facts as facts_mod
@@ -328,7 +328,9 @@ class Engine:
             return named
         if self.state.last_medications and not self.facts.negated_medications:
             return self.state.last_medications
-        return self.state.medications_taken
+        # A name the catalogue does not know is still a medicine the patient takes: it gets
+        # "I don't have that in my list" (never "no blood thinner to plan for").
+        return (*self.state.medications_taken, *self.state.medications_unknown)
 
     def _answer_medicine(self, topic: TopicSpec, answer: AnswerSpec, several: bool) -> None:
         general_keys = {"blood_thinners.missed_dose", "blood_thinners.prescriber_forbids",
@@ -507,8 +509,11 @@ class Engine:
                                                            pending.medications))
             return True
         if pending.ask == "confirm_date":
-            self._confirm_date()
-            return True
+            if self.state.appointment_candidate or self.appointment.appointment_issue:
+                self._confirm_date()
+                return True
+            # "no" to "is it on <date>?": there is no date left to confirm; ask for it again
+            pending = replace(pending, ask="appointment")
         topic = self._resume_topic(pending) or self.kb.registry.topic("plan")
         answer = next((a for a in topic.answers if a.key == pending.key), topic.main)
         self._ask(pending.ask, topic, answer, attempts)
@@ -545,6 +550,8 @@ class Engine:
             return UNUSABLE
         if pending.ask in ("appointment", "appointment_time", "confirm_date"):
             if pending.ask == "confirm_date" and intent in ("affirm", "deny"):
+                if self.appointment.appointment_set:
+                    return ANSWERED  # "no, it's on the 2nd at 8": the new date was read
                 if intent == "affirm" and self.state.appointment_candidate:
                     self.state = self.state.update(
                         procedure_start=self.state.appointment_candidate,

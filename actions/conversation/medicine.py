@@ -95,7 +95,11 @@ def same_rule_everywhere(kb: KbSnapshot, name: str) -> bool:
     for site in ("lumbar", "cervical"):
         procedure = kb.procedure(site)
         if procedure is not None:
-            rules.add(medication.rule_for(procedure.risk_class))
+            rule = medication.rule_for(procedure.risk_class)
+            # what the rule says, not which risk class it was filed under
+            rules.add(None if rule is None else (rule.action, rule.hold_days, rule.hold_hours,
+                                                 rule.restart_hours,
+                                                 rule.hold_days_renal_impaired))
     return len(rules) <= 1
 
 

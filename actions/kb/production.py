@@ -16,8 +16,9 @@ from actions.kb.loader import CLINICS_DIR, KbContent, Problem
 # Values the example profiles use; a real profile never matches these.
 PLACEHOLDER_PATTERNS: dict[str, re.Pattern[str]] = {
     "name": re.compile(r"\b(example|ejemplo|exemple|demo|test)\b", re.IGNORECASE),
-    "phone": re.compile(r"555[ .-]?01\d\d|000[ .-]?000|\b0{6,}\b"),
-    "out_of_hours_phone": re.compile(r"555[ .-]?01\d\d|000[ .-]?000|\b0{6,}\b"),
+    # 555-0100 to 555-0199 are fictional, however grouped ("555 0100", "555 010 0100").
+    "phone": re.compile(r"555[ .-]?01\d[ .-]?\d|000[ .-]?000|\b0{6,}\b"),
+    "out_of_hours_phone": re.compile(r"555[ .-]?01\d[ .-]?\d|000[ .-]?000|\b0{6,}\b"),
     "address": re.compile(r"\b(example|ejemplo|exemple|main street)\b", re.IGNORECASE),
 }
 # The marker the default protocol carries in `reviewed_by` until the clinic reviews it.

@@ -335,6 +335,9 @@ class SafetyGate:
         sender = str(message.sender_id)
         for bot_message in messages:
             bot_message.pop("recipient_id", None)
+            # The collector drops empty fields, but send_response needs "text" next to
+            # buttons or quick replies (Rasa's own messages always carry it, maybe None).
+            bot_message.setdefault("text", None)
             await message.output_channel.send_response(sender, bot_message)
         return messages
 

@@ -1,132 +1,278 @@
-"""Fallback, handoff, and what patients get when the knowledge base cannot be read."""
+"""Misses, handoff, and what patients get when the knowledge base cannot answer.
+
+Failures are injected (a database that cannot be opened, a query that blocks until the test
+releases it, an engine that raises); no test measures wall-clock time. The budget is proven by
+the safe reply arriving while the injected work is still blocked.
+"""
 
 from __future__ import annotations
 
+import ast
 import logging
+import sqlite3
 import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
-from actions.answers import Reply
-from actions.base import KbAction, Turn
-from actions.fallback import ActionHandleFallback
-from actions.handoff import ActionRequestHuman, open_handoffs
-from actions.topics import ActionAnswerTopic
-from tests.actions.conftest import TrackerFactory
+from actions import handoff, respond
+from actions.handoff import HandoffRequest, open_handoffs
+from actions.kb.db import KbSettings
+from actions.kb.snapshot import KbSnapshot
+from common.patient_texts import PatientTexts
+from tests.actions.conftest import REPO, ActionServer, TrackerFactory, slot_events
+
+CANARY = "CANARY-DOB-1961-04-02 Maria Example"
 
 
-def _user(intent: str) -> dict[str, Any]:
-    return {"event": "user", "text": "x", "parse_data": {"intent": {"name": intent}}}
+def _unavailable(exported: PatientTexts, language: str = "en") -> str:
+    return exported.text("assistant.unavailable", language).text
 
 
-async def test_first_fallback_offers_closest_topics(
-    make_tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict
-) -> None:
-    tracker = make_tracker("asdf", "nlu_fallback", events=[_user("nlu_fallback")],
-                           ranking=[("nlu_fallback", 0.5), ("ask_driver", 0.3),
-                                    ("greet", 0.1), ("ask_fasting", 0.05)])
-    assert await ActionHandleFallback().run(dispatcher, tracker, domain) == []
-    message = dispatcher.messages[0]
-    assert message["response"] == "utter_rephrase"
-    assert [b["payload"] for b in message["buttons"]] == ["/ask_driver", "/ask_fasting"]
+def _only_text(result: dict[str, Any]) -> str:
+    [message] = result["responses"]
+    assert not message.get("buttons") and not message.get("response")
+    return str(message["text"])
 
 
-async def test_second_fallback_in_a_row_gives_the_clinic(
-    make_tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict
-) -> None:
-    events = [_user("greet"), _user("nlu_fallback"), {"event": "bot"}, _user("nlu_fallback")]
-    tracker = make_tracker("qwerty", "nlu_fallback", events=events)
-    await ActionHandleFallback().run(dispatcher, tracker, domain)
-    assert dispatcher.messages[0]["response"] == "utter_fallback_contact"
-
-
-async def test_handoff_records_and_pauses(
-    make_tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict, kb_url: str
-) -> None:
-    tracker = make_tracker("can i talk to a nurse", "request_human",
-                           sender_id="web:handoff-test")
-    events = await ActionRequestHuman().run(dispatcher, tracker, domain)
-    assert events == [SlotSet("handoff_requested", True), ConversationPaused()]
-    assert "web:handoff-test" in [h.conversation_id for h in open_handoffs(kb_url)]
-    # asking again does not create a second open request
-    await ActionRequestHuman().run(dispatcher, tracker, domain)
-    assert [h.conversation_id for h in open_handoffs(kb_url)].count("web:handoff-test") == 1
-
-
-async def test_database_down_gets_the_safe_reply(
-    make_tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict,
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, caplog: pytest.LogCaptureFixture,
-) -> None:
+@pytest.fixture
+def database_down(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A KB URL whose SQLite file cannot even be created (its folder does not exist)."""
     monkeypatch.setenv("KB_DATABASE_URL", f"sqlite:///{tmp_path}/missing/dir/kb.sqlite3")
-    canary = "CANARY-PATIENT-TEXT-12345"
-    with caplog.at_level(logging.DEBUG):
-        events = await ActionAnswerTopic().run(
-            dispatcher, make_tracker(canary, "ask_logistics"), domain)
-    assert events == []
-    assert dispatcher.messages == [_unavailable()]
-    assert canary not in caplog.text
 
 
-class _SlowAction(KbAction):
-    """A KB query that only finishes when the test releases it (or after 30 s)."""
+class Blocked:
+    """Work that starts, then waits for the test to release it (or 30 s)."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.started = threading.Event()
         self.release = threading.Event()
         self.finished = threading.Event()
 
-    def name(self) -> str:
-        return "action_slow_test"
-
-    def compose(self, session: Session, turn: Turn) -> Reply:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self.started.set()
         self.release.wait(30)
         self.finished.set()
-        return Reply()
+        raise RuntimeError("released after the test")
 
 
-class _BrokenAction(KbAction):
-    def name(self) -> str:
-        return "action_broken_test"
+@pytest.fixture
+def blocked() -> Iterator[Blocked]:
+    work = Blocked()
+    yield work
+    work.release.set()
 
-    def compose(self, session: Session, turn: Turn) -> Reply:
-        raise RuntimeError(f"boom with patient text {turn.text}")
 
-
-async def test_slow_database_gets_the_safe_reply_within_budget(
-    make_tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict,
-    monkeypatch: pytest.MonkeyPatch,
+# ------------------------------------------------------------------------------ KB unavailable
+@pytest.mark.parametrize("language", ["en", "es"])
+async def test_database_down_gets_the_clinics_unavailable_text(
+    action_server: ActionServer, exported: PatientTexts, database_down: None,
+    caplog: pytest.LogCaptureFixture, language: str,
 ) -> None:
-    """The budget cuts the query off: the safe reply comes while the query still runs (no
-    wall-clock assertion; without the budget, run() would wait for the release below)."""
-    monkeypatch.setenv("KB_QUERY_TIMEOUT_S", "0.3")
-    action = _SlowAction()
-    try:
-        await action.run(dispatcher, make_tracker("hi", "greet"), domain)
-        assert action.started.is_set() and not action.finished.is_set()
-        assert dispatcher.messages == [_unavailable()]
-    finally:
-        action.release.set()
+    with caplog.at_level(logging.DEBUG):
+        result = await action_server("action_respond", CANARY, "ask_logistics",
+                                     slots={"language": language})
+    text = _only_text(result)
+    assert text == _unavailable(exported, language)
+    clinic = exported.clinic
+    assert str(clinic["phone"]) in text and str(clinic["emergency_number"]) in text
+    assert result["events"] == []
+    assert "respond.kb_unavailable error=KnowledgeBaseUnavailable" in caplog.text
+    assert "Maria" not in caplog.text and "CANARY" not in caplog.text
 
 
-async def test_action_error_is_logged_without_patient_text(
-    make_tracker: TrackerFactory, dispatcher: CollectingDispatcher, domain: dict,
+async def test_an_empty_database_gets_the_unavailable_text(
+    action_server: ActionServer, exported: PatientTexts, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The KB was never built (`make kb` not run): no tables at all."""
+    sqlite3.connect(tmp_path / "empty.sqlite3").close()
+    monkeypatch.setenv("KB_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    result = await action_server("action_respond", "do i need a driver", "ask_driver")
+    assert _only_text(result) == _unavailable(exported)
+
+
+async def test_a_slow_database_gets_the_unavailable_text_within_the_budget(
+    action_server: ActionServer, exported: PatientTexts, monkeypatch: pytest.MonkeyPatch,
+    blocked: Blocked,
+) -> None:
+    """The KB work is still blocked when the reply comes: the budget cut it off (without it,
+    the action would wait for the release)."""
+    monkeypatch.setenv("KB_QUERY_TIMEOUT_S", "0.2")
+    monkeypatch.setattr(respond, "current_snapshot", blocked)
+    result = await action_server("action_respond", "do i need a driver", "ask_driver")
+    assert blocked.started.is_set() and not blocked.finished.is_set()
+    assert _only_text(result) == _unavailable(exported)
+
+
+async def test_an_engine_error_is_logged_by_type_without_patient_text(
+    action_server: ActionServer, exported: PatientTexts, monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    canary = "CANARY-DOB-1961-04-02"
+    def broken(kb: KbSnapshot, turn: Any, state: Any, now: Any) -> Any:
+        raise ValueError(f"boom while reading {turn.text}")
+
+    monkeypatch.setattr(respond, "respond", broken)
     with caplog.at_level(logging.DEBUG):
-        await _BrokenAction().run(dispatcher, make_tracker(canary, "greet"), domain)
-    assert dispatcher.messages == [_unavailable()]
-    assert "RuntimeError" in caplog.text and canary not in caplog.text
+        result = await action_server("action_respond", CANARY, "ask_driver")
+    assert _only_text(result) == _unavailable(exported)
+    assert "respond.failed error=ValueError" in caplog.text
+    assert "Maria" not in caplog.text and "CANARY" not in caplog.text
 
 
-def _unavailable() -> dict[str, Any]:
-    """What CollectingDispatcher records for utter_message(response="utter_service_unavailable")."""
-    dispatcher = CollectingDispatcher()
-    dispatcher.utter_message(response="utter_service_unavailable")
-    return dispatcher.messages[0]
+async def test_a_text_missing_from_the_kb_is_an_outage_never_a_guess(
+    action_server: ActionServer, exported: PatientTexts, monkeypatch: pytest.MonkeyPatch,
+    kb_snapshot: KbSnapshot,
+) -> None:
+    """A KB that lacks the answer's text (both languages) says 'please call', not something
+    else."""
+    import dataclasses
+
+    texts = {k: v for k, v in kb_snapshot.texts.items() if k[1] != "driver.taxi.false"}
+    partial = dataclasses.replace(kb_snapshot, texts=texts)
+    monkeypatch.setattr(respond, "current_snapshot", lambda session: partial)
+    result = await action_server("action_respond", "can i take a taxi", "ask_driver")
+    assert _only_text(result) == _unavailable(exported)
+
+
+async def test_without_the_export_the_action_stays_silent_for_the_gate(
+    action_server: ActionServer, database_down: None, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """No KB and no exported texts: the action sends nothing and the Rasa side's safety gate
+    answers (tests/bot/channels/test_never_silent_channels.py). It never invents a text."""
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "no-export"))
+    with caplog.at_level(logging.ERROR):
+        result = await action_server("action_respond", CANARY, "ask_driver")
+    assert result == {"events": [], "responses": []}
+    assert "patient texts unavailable (PatientTextsMissing)" in caplog.text
+    assert "CANARY" not in caplog.text
+
+
+def _constant(path: Path, name: str) -> float:
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            return float(ast.literal_eval(node.value))
+    raise AssertionError(f"{name} not found in {path}")
+
+
+def test_the_kb_budget_is_inside_rasas_action_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The action server answers 'please call' before Rasa gives up on it (bot/runtime_guards:
+    after the action budget the action counts as failed). Read without importing rasa."""
+    monkeypatch.delenv("KB_QUERY_TIMEOUT_S", raising=False)
+    action_budget = _constant(REPO / "bot" / "runtime_guards.py", "DEFAULT_ACTION_TIMEOUT_S")
+    assert KbSettings.from_env().query_timeout_s < action_budget
+
+
+# ------------------------------------------------------------------------------ misses
+async def test_the_first_miss_offers_the_closest_topics_as_plain_text(
+        action_server: ActionServer, exported: PatientTexts) -> None:
+    result = await action_server("action_respond", "asdf qwerty", "nlu_fallback",
+                                 confidence=0.3, ranking=[("nlu_fallback", 0.3),
+                                                          ("ask_driver", 0.2), ("greet", 0.1),
+                                                          ("ask_fasting", 0.05)])
+    [message] = result["responses"]
+    assert message["kb_entries"] == ["text.en.assistant.fallback"]
+    assert [b["title"] for b in message["buttons"]] == [
+        exported.text("label.driver").text, exported.text("label.fasting").text]
+    assert [b["payload"] for b in message["buttons"]] == [
+        exported.text("question.driver").text, exported.text("question.fasting").text]
+    assert slot_events(result["events"]) == {"misses": 1}
+
+
+async def test_the_second_miss_in_a_row_offers_a_person(action_server: ActionServer,
+                                                        exported: PatientTexts) -> None:
+    result = await action_server("action_respond", "zzz", "nlu_fallback", confidence=0.2,
+                                 slots={"misses": 1})
+    [message] = result["responses"]
+    assert message["kb_entries"] == ["text.en.assistant.fallback_contact"]
+    assert str(exported.clinic["phone"]) in message["text"]
+    assert message["buttons"] == [{"title": exported.text("label.human").text,
+                                   "payload": exported.text("question.human").text}]
+
+
+async def test_an_answer_after_a_miss_resets_the_count(action_server: ActionServer) -> None:
+    result = await action_server("action_respond", "do i need a driver", "ask_driver",
+                                 slots={"misses": 1})
+    assert slot_events(result["events"])["misses"] == 0
+
+
+# ------------------------------------------------------------------------------ handoff
+class CheckingDispatcher(CollectingDispatcher):
+    """Records, for each message, whether the handoff record existed when it was sent."""
+
+    def __init__(self, sender_id: str) -> None:
+        super().__init__()
+        self.sender_id = sender_id
+        self.recorded_when_sent: list[bool] = []
+
+    def utter_message(self, *args: Any, **kwargs: Any) -> None:
+        self.recorded_when_sent.append(
+            self.sender_id in [h.conversation_id for h in open_handoffs()])
+        super().utter_message(*args, **kwargs)
+
+
+async def test_a_handoff_is_recorded_before_the_reply(
+    make_tracker: TrackerFactory, domain: dict[str, Any], exported: PatientTexts, kb_url: str,
+) -> None:
+    sender = f"web:{uuid.uuid4()}"
+    tracker = make_tracker(CANARY, "request_human", sender_id=sender)
+    dispatcher = CheckingDispatcher(sender)
+    events = await handoff.ActionRequestHuman().run(dispatcher, tracker, domain)
+    assert dispatcher.recorded_when_sent == [True]
+    assert events == [{"event": "slot", "timestamp": None, "name": "handoff_requested",
+                       "value": True}]
+    [message] = dispatcher.messages
+    done = exported.text("human.handoff")
+    assert message["text"] == done.text and message["kb_entries"] == [done.entry]
+    [request] = [h for h in open_handoffs(kb_url) if h.conversation_id == sender]
+    assert request.channel == "webchat" and request.status == "open"
+    # asking again does not create a second open request
+    await handoff.ActionRequestHuman().run(CollectingDispatcher(), tracker, domain)
+    assert [h.conversation_id for h in open_handoffs(kb_url)].count(sender) == 1
+
+
+def test_the_handoff_record_holds_no_patient_text() -> None:
+    columns = set(HandoffRequest.__table__.columns.keys())
+    assert columns == {"id", "conversation_id", "channel", "created_at", "status"}
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+async def test_a_handoff_that_cannot_be_recorded_never_promises_a_call_back(
+    action_server: ActionServer, exported: PatientTexts, database_down: None,
+    caplog: pytest.LogCaptureFixture, language: str,
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        result = await action_server("action_request_human", CANARY, "request_human",
+                                     slots={"language": language})
+    [message] = result["responses"]
+    failed = exported.text("human.handoff_failed", language)
+    assert message["text"] == failed.text and message["kb_entries"] == [failed.entry]
+    assert message["text"] != exported.text("human.handoff", language).text
+    assert result["events"] == []  # handoff_requested is only set when the record exists
+    assert "handoff record not written (KnowledgeBaseUnavailable)" in caplog.text
+    assert "CANARY" not in caplog.text
+
+
+async def test_a_slow_handoff_record_gets_the_please_call_text_within_the_budget(
+    action_server: ActionServer, exported: PatientTexts, monkeypatch: pytest.MonkeyPatch,
+    blocked: Blocked,
+) -> None:
+    monkeypatch.setenv("KB_QUERY_TIMEOUT_S", "0.2")
+
+    def record(session: Session, conversation_id: str, channel: str) -> int:
+        blocked()
+        return 0
+
+    monkeypatch.setattr(handoff, "record_handoff", record)
+    result = await action_server("action_request_human", "can i talk to a nurse",
+                                 "request_human")
+    assert blocked.started.is_set() and not blocked.finished.is_set()
+    assert result["responses"][0]["text"] == exported.text("human.handoff_failed").text
+    assert result["events"] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable, Iterator, List, Optional
 
 import pytest
@@ -9,6 +10,9 @@ from channel_harness import CLINIC, FakeAgent, RunningApp, serve
 from rasa.core.channels.channel import InputChannel
 
 from bot.channels.clinic_profile import ClinicProfile
+from common.patient_texts import PatientTexts
+from common.patient_texts import load as load_patient_texts
+from tests.kb_export import write_export
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +35,20 @@ def fake_agent() -> FakeAgent:
 @pytest.fixture
 def clinic() -> ClinicProfile:
     return CLINIC
+
+
+@pytest.fixture(scope="session")
+def export_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A $DATA_DIR holding the shipped KB's export for the US example clinic (`make kb`)."""
+    directory = tmp_path_factory.mktemp("data")
+    write_export(directory)
+    return directory
+
+
+@pytest.fixture
+def patient_texts(export_dir: Path) -> PatientTexts:
+    """The clinic's approved texts as the Rasa side reads them."""
+    return load_patient_texts(export_dir / "generated" / "patient_texts.json")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import stat
 from pathlib import Path
 from typing import Any, Dict
@@ -12,11 +11,11 @@ import yaml
 from rasa.core.run import create_http_input_channels
 
 from bot.channels.clinic_profile import ClinicProfileError, load_clinic_profile, profile_from
-from common.patient_texts import PatientTexts
 from bot.channels.local_secrets import load_or_create_secret
 from bot.channels.twilio_secure import SecureTwilioInput
 from bot.channels.web_sessions import WebSessionSigner
 from bot.channels.webchat import WebChatInput
+from common.patient_texts import PatientTexts
 
 REPO = Path(__file__).resolve().parents[3]
 SECRET = b"s" * 32
@@ -79,37 +78,31 @@ def test_secret_from_environment_wins(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 # ------------------------------------------------------------------------------ clinic profile
-def test_the_exported_clinic_profile_has_the_selected_clinics_values(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """`make kb` exports the clinic profile KB_CLINIC selects (data/kb/clinics/<id>.yml)."""
-    monkeypatch.delenv("DATA_DIR", raising=False)
+def test_the_real_clinic_profile_has_the_channel_values(
+    export_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The channels read the clinic from the KB export `make kb` writes into $DATA_DIR."""
+    monkeypatch.setenv("DATA_DIR", str(export_dir))
     profile = load_clinic_profile()
-    clinic_id = load_patient_texts_clinic_id()
-    document = yaml.safe_load((REPO / "data" / "kb" / "clinics" / f"{clinic_id}.yml")
-                              .read_text(encoding="utf-8"))
-    values = document.get("clinic", document)
-    assert profile.name == values["name"]
-    assert profile.phone == str(values["phone"])
-    assert profile.emergency_number == str(values["emergency_number"])
-    assert profile.crisis_line == str(values["crisis_line"])
+    path = REPO / "data" / "kb" / "clinics" / "us_example.yml"
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))["clinic"]
+    assert profile.name == document["name"]
+    assert profile.phone == str(document["phone"])
+    assert profile.emergency_number == str(document["emergency_number"])
+    assert profile.crisis_line == str(document["crisis_line"])
+    assert profile.default_language == document["default_language"]
 
 
-def load_patient_texts_clinic_id() -> str:
-    return os.environ.get("KB_CLINIC") or "us_example"
-
-
-def test_a_clinic_profile_without_an_emergency_number_is_an_error() -> None:
-    clinic = {"name": "X", "phone": "1", "emergency_number": "", "crisis_line": "988",
-              "default_language": "en"}
+def test_clinic_profile_without_emergency_number_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lacking = PatientTexts({"clinic": {"name": "X", "phone": "1", "emergency_number": "",
+                                       "crisis_line": "988"}})
     with pytest.raises(ClinicProfileError, match="emergency_number"):
-        profile_from(PatientTexts({"clinic": clinic}))
+        profile_from(lacking)
     with pytest.raises(ClinicProfileError):
         profile_from(PatientTexts({}))
-
-
-def test_a_missing_export_is_a_clear_error(tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "no-export"))
     with pytest.raises(ClinicProfileError, match="make kb"):
         load_clinic_profile()
 
@@ -121,7 +114,10 @@ def _raw(path: Path) -> Dict[str, Any]:
     return loaded
 
 
-def test_local_credentials_need_no_twilio_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_local_credentials_need_no_twilio_variables(
+    monkeypatch: pytest.MonkeyPatch, export_dir: Path
+) -> None:
+    monkeypatch.setenv("DATA_DIR", str(export_dir))  # the channels read the clinic from it
     for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_NUMBER"):
         monkeypatch.delenv(name, raising=False)
     channels = create_http_input_channels(None, str(REPO / "credentials.yml"))
@@ -131,8 +127,9 @@ def test_local_credentials_need_no_twilio_variables(monkeypatch: pytest.MonkeyPa
 
 
 def test_twilio_credentials_use_placeholders_and_the_secure_channel(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, export_dir: Path
 ) -> None:
+    monkeypatch.setenv("DATA_DIR", str(export_dir))
     path = REPO / "bot" / "channels" / "credentials.twilio.yml"
     raw = _raw(path)
     twilio = raw.pop("bot.channels.twilio_secure.SecureTwilioInput")

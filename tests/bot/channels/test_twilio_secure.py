@@ -22,7 +22,7 @@ from channel_harness import FakeAgent, Reply, RunningApp
 from rasa.core.channels.channel import UserMessage
 from twilio.request_validator import RequestValidator
 
-from bot.channels.clinic_profile import ClinicProfile, load_clinic_profile
+from bot.channels.clinic_profile import ClinicProfile, profile_from
 from bot.channels.sms_segments import encoding_of, segment_count
 from bot.channels.sms_state import SmsStateStore
 from bot.channels.twilio_secure import (
@@ -33,6 +33,7 @@ from bot.channels.twilio_secure import (
     keyword_of,
     twiml,
 )
+from common.patient_texts import PatientTexts
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 ID_SECRET = b"test-sms-id-secret-0123456789abcdefghijkl"
@@ -131,8 +132,14 @@ def store(tmp_path: Path) -> SmsStateStore:
 
 
 @pytest.fixture
+def clinic(patient_texts: PatientTexts) -> ClinicProfile:
+    """The clinic the SMS texts name: the one in the KB export (the channel's only source)."""
+    return profile_from(patient_texts)
+
+
+@pytest.fixture
 def make_channel(
-    store: SmsStateStore, clinic: ClinicProfile
+    store: SmsStateStore, patient_texts: PatientTexts
 ) -> Callable[..., SecureTwilioInput]:
     def make(**overrides: Any) -> SecureTwilioInput:
         options: Dict[str, Any] = {
@@ -141,7 +148,7 @@ def make_channel(
             "twilio_number": "+15550100000",
             "store": store,
             "id_secret": ID_SECRET,
-            "clinic": clinic,
+            "texts": SmsTexts(patient_texts),
             "turn_timeout_s": 5.0,
         }
         options.update(overrides)
@@ -169,7 +176,7 @@ def test_signed_request_runs_one_pseudonymous_turn(sms: Sms) -> None:
     assert message.sender_id == conversation_id_for(PHONE, ID_SECRET)
     assert message.sender_id.startswith("sms:") and len(message.sender_id) == 4 + 64
     assert PHONE_DIGITS not in message.sender_id
-    assert texts[-1] == "Echo: hello there"
+    assert texts[0] == "Echo: hello there"
 
 
 def test_missing_signature_is_rejected_without_a_trace(sms: Sms) -> None:
@@ -243,7 +250,7 @@ def test_public_base_url_is_the_signed_url(
         make_channel(public_base_url=public + "/"), FakeAgent(responder=driver_bot)
     )
     behind_proxy = Sms(running, signed_base=public)
-    assert behind_proxy.send("hello")[-1] == "Echo: hello"
+    assert behind_proxy.send("hello")[0] == "Echo: hello"
     local_signature = Sms(running)  # signed for the internal URL: not what Twilio signs
     assert local_signature.post(local_signature.params("hello")).status_code == 403
     assert len(running.agent.received) == 1
@@ -296,7 +303,7 @@ def test_opt_out_is_recorded_with_keyword_and_time(sms: Sms, tmp_path: Path) -> 
 def test_other_opt_in_keywords(sms: Sms, keyword: str) -> None:
     sms.send("STOP")
     assert len(sms.send(keyword)) == 1
-    assert sms.send("hi")[-1] == "Echo: hi"
+    assert sms.send("hi")[0] == "Echo: hi"
 
 
 def test_yes_is_an_answer_when_not_opted_out(sms: Sms) -> None:
@@ -321,12 +328,14 @@ def test_keywords_only_match_the_whole_message(sms: Sms) -> None:
 
 
 # ------------------------------------------------------------------------------ first contact
-def test_first_contact_gets_the_notice_once_before_the_answer(
+def test_first_contact_gets_the_notice_once_after_the_answer(
     sms: Sms, clinic: ClinicProfile
 ) -> None:
+    """The answer comes first (an emergency reply must be the first thing a patient reads),
+    then the notice, once."""
     first = sms.send("do i need a driver")
     assert len(first) == 2
-    notice, answer = first
+    answer, notice = first
     assert "automated" in notice.lower()
     assert "not encrypted" in notice.lower()
     assert "STOP" in notice and clinic.emergency_number in notice
@@ -336,7 +345,7 @@ def test_first_contact_gets_the_notice_once_before_the_answer(
 
 # ------------------------------------------------------------------------------ options
 def test_buttons_become_numbered_options_and_digits_choose(sms: Sms) -> None:
-    answer = sms.send("do i need a driver")[-1]
+    answer = sms.send("do i need a driver")[0]
     assert "1. Yes" in answer and "2. No" in answer
     assert "/deny" not in answer and "/affirm" not in answer
     assert sms.send("2") == ["Then please arrange a driver; you cannot drive yourself home."]
@@ -370,14 +379,14 @@ def test_choose_option_formats() -> None:
 def test_inverted_exclamation_mark_is_kept(sms: Sms) -> None:
     texts = sms.send("¡Hola! ¿Necesito conductor?")
     assert sms.agent.received[0].text == "¡Hola! ¿Necesito conductor?"
-    assert texts[-1] == "Echo: ¡Hola! ¿Necesito conductor?"
+    assert texts[0] == "Echo: ¡Hola! ¿Necesito conductor?"
 
 
 def test_picture_message_gets_a_polite_text_reply(sms: Sms, clinic: ClinicProfile) -> None:
     texts = sms.send("", NumMedia="1", MediaUrl0="https://api.twilio.com/media/ME1",
                      MediaContentType0="image/jpeg")
-    assert len(texts) == 2  # first contact: notice, then the reply
-    assert "only read text" in texts[1] and clinic.phone in texts[1]
+    assert len(texts) == 2  # first contact: the reply, then the notice
+    assert "only read text" in texts[0] and clinic.phone in texts[0]
     assert sms.agent.received == []
     assert len(sms.send("   ")) == 1
 
@@ -418,7 +427,7 @@ def test_overlong_reply_is_capped_at_twilio_limit(
         return [{"text": "word " * 500}]
 
     client = Sms(make_server(make_channel(), FakeAgent(responder=verbose)))
-    text = client.send("hello")[-1]
+    text = client.send("hello")[0]
     assert len(text) <= 1600 and text.endswith(f"call {clinic.phone}.")
 
 
@@ -444,7 +453,7 @@ def test_slow_turn_answers_still_working_before_the_turn_ends(
     try:
         texts = client.send("do i need a driver")
         assert agent.finished == []  # answered while the turn was still running
-        assert "still working" in texts[-1] and clinic.phone in texts[-1]
+        assert "still working" in texts[0] and clinic.phone in texts[0]
     finally:
         release.set()
     deadline = time.monotonic() + 10
@@ -465,7 +474,7 @@ def test_failing_turn_gets_a_safe_reply_and_no_text_in_logs(
     caplog.set_level(logging.DEBUG)
     client = Sms(make_server(make_channel(), FakeAgent(responder=broken)))
     texts = client.send("my canary text 4711")
-    assert clinic.phone in texts[-1] and clinic.emergency_number in texts[-1]
+    assert clinic.phone in texts[0] and clinic.emergency_number in texts[0]
     assert "4711" not in caplog.text
 
 
@@ -519,8 +528,9 @@ def test_channel_never_sends_on_its_own() -> None:
 
 @pytest.mark.parametrize("key", ["notice", "help", "opted_in", "media_only", "still_working",
                                  "failure"])
-def test_fixed_texts_fit_two_gsm7_segments_with_the_real_clinic(key: str) -> None:
-    texts = SmsTexts(load_clinic_profile())
+def test_fixed_texts_fit_two_gsm7_segments_with_the_real_clinic(
+        key: str, patient_texts: PatientTexts) -> None:
+    texts = SmsTexts(patient_texts)
     text = getattr(texts, key)()
     assert "{" not in text and "\n" not in text
     assert encoding_of(text) == "GSM-7", text

@@ -312,7 +312,8 @@ def test_allowed_origins_parsing() -> None:
 def test_page_shows_the_emergency_number_escaped(
     make_channel: Callable[..., WebChatInput], make_server: Any
 ) -> None:
-    clinic = ClinicProfile(name="Spine <b>&</b> Pain", phone="+1 555", emergency_number="112")
+    clinic = ClinicProfile(name="Spine <b>&</b> Pain", phone="+1 555", emergency_number="112",
+                           crisis_line="024", default_language="es")
     client = Web(make_server(make_channel(clinic=clinic), FakeAgent()))
     page = requests.get(client.base + "/", timeout=10)
     assert page.status_code == 200
