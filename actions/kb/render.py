@@ -86,8 +86,20 @@ class MissingValue(KeyError):
 
 
 def fill(text: str, values: Mapping[str, object]) -> str:
-    """Replace {placeholders}; raises MissingValue naming the first one without a value."""
-    for _, name, _, _ in string.Formatter().parse(text):
-        if name is not None and name not in values:
+    """Replace {placeholders}; raises MissingValue naming the first one without a value.
+
+    A value that ends a sentence itself ("8:00 a. m.", "etc.") before the text's own full stop
+    keeps one full stop, not two."""
+    parts: list[str] = []
+    for literal, name, spec, conversion in string.Formatter().parse(text):
+        if parts and literal.startswith(".") and parts[-1].endswith("."):
+            literal = literal[1:]
+        parts.append(literal)
+        if name is None:
+            continue
+        if name not in values:
             raise MissingValue(name)
-    return text.format_map(values)
+        field = "{" + name + ("!" + conversion if conversion else "") + (
+            ":" + spec if spec else "") + "}"
+        parts.append(field.format_map(values))
+    return "".join(parts)
