@@ -44,6 +44,7 @@ def rasa_without_actions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         "ACTION_SERVER_URL": f"http://127.0.0.1:{dead_port}/webhook",
         "TRACKER_STORE_DIALECT": "sqlite",
         "TRACKER_STORE_URL": f"sqlite:///{data_dir}/tracker.sqlite3",
+        "ALERTS_DATABASE_URL": f"sqlite:///{data_dir}/alerts.sqlite3",  # not the repo's KB
         "ACTION_SERVER_TOKEN": "",
         "LOCK_STORE_TYPE": "in_memory",
         "LOCK_STORE_URL": "redis://127.0.0.1:6379/1",
