@@ -148,6 +148,7 @@ class FaultStack:
             "RASA_PORT": str(self.rasa_port),
             "ACTIONS_PORT": str(self.actions_port),
             "ACTION_SERVER_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
+            "ACTIONS_RESTART_DELAY_S": "6",  # long enough to talk to a stack without one
             "WEBCHAT_SESSION_SECRET": self.web_secret,
             "SMS_ID_SECRET": self.sms_secret,
             "RASA_ENABLE_API": "true",
@@ -274,6 +275,24 @@ class FaultStack:
             yield
         finally:
             os.kill(pid, signal.SIGCONT)
+            self.fault = "none"
+            self.wait_for_action_server()
+
+    @contextlib.contextmanager
+    def action_server_killed(self) -> Iterator[None]:
+        """SIGKILL: the action server is gone (run_stack.sh starts it again after
+        ACTIONS_RESTART_DELAY_S); waits until it is back afterwards."""
+        pid = self.action_server_pid()
+        assert pid is not None, "no action server to kill"
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while not self.action_server_refuses() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert self.action_server_refuses(), "the action server's port is still open"
+        self.fault = "action server killed (SIGKILL)"
+        try:
+            yield
+        finally:
             self.fault = "none"
             self.wait_for_action_server()
 

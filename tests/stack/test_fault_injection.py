@@ -112,6 +112,19 @@ def test_action_server_stopped(us_stack: FaultStack, channel: str) -> None:
     assert_log_clean(us_stack)
 
 
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_action_server_killed(us_stack: FaultStack, channel: str) -> None:
+    """The action server is gone; Rasa keeps answering and run_stack.sh starts it again."""
+    patient = us_stack.patient(channel)
+    with us_stack.action_server_killed():
+        assert_emergency_first(us_stack, patient.say(EMERGENCY, "emergency"))
+        assert_polite(us_stack, patient.say(ROUTINE, "routine"))
+        assert us_stack.action_server_refuses(), "the fault ended before the messages did"
+    assert_answered(patient.say(ROUTINE, "routine"), "water", "drink")
+    assert_recorded(us_stack, patient, [EMERGENCY, ROUTINE, ROUTINE])
+    assert_log_clean(us_stack)
+
+
 # ---------------------------------------------------------------------------------- 2. tracker
 @pytest.mark.parametrize("channel", CHANNELS)
 @pytest.mark.parametrize("mode", ["removed"])
