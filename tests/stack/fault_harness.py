@@ -7,7 +7,7 @@ with a fresh DATA_DIR: the knowledge base of one clinic profile (KB_CLINIC) buil
 Twilio credentials (so the SMS channel is on), known web-session and SMS-id secrets (so a test
 can name a web or SMS conversation) and the HTTP API with a token (how clinic staff pause a
 conversation). The faults are real: signals to the real action server, the real tracker
-database file renamed away, the real PostgreSQL server
+database file renamed away or locked by another connection, the real PostgreSQL server
 stopped. Every client records what the patient wrote and how long each reply took, so the
 tests can check the log for patient text and the run can report reply durations per fault.
 """
@@ -21,6 +21,7 @@ import re
 import select
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 import unicodedata
@@ -309,6 +310,21 @@ class FaultStack:
         finally:
             self.tracker_db.rmdir()
             aside.rename(self.tracker_db)
+            self.fault = "none"
+
+    @contextlib.contextmanager
+    def tracker_db_locked(self) -> Iterator[None]:
+        """Another connection holds an exclusive lock: every read and write of the tracker
+        waits out SQLite's busy timeout, then fails."""
+        holder = sqlite3.connect(self.tracker_db, isolation_level=None, timeout=30,
+                                 check_same_thread=False)
+        holder.execute("BEGIN EXCLUSIVE")
+        self.fault = "tracker database locked (SQLite)"
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
             self.fault = "none"
 
     # -- the HTTP API (staff) ------------------------------------------------------------------

@@ -127,12 +127,13 @@ def test_action_server_killed(us_stack: FaultStack, channel: str) -> None:
 
 # ---------------------------------------------------------------------------------- 2. tracker
 @pytest.mark.parametrize("channel", CHANNELS)
-@pytest.mark.parametrize("mode", ["removed"])
+@pytest.mark.parametrize("mode", ["removed", "locked"])
 def test_tracker_database_down_sqlite(us_stack: FaultStack, mode: str, channel: str) -> None:
-    """The SQLite tracker file is gone (it cannot be opened)."""
+    """The SQLite tracker file is gone (unopenable) or locked by another connection."""
     patient = us_stack.patient(channel)
     assert_answered(patient.say(ROUTINE, "routine"), "water", "drink")
-    with us_stack.tracker_db_removed():
+    fault = us_stack.tracker_db_removed() if mode == "removed" else us_stack.tracker_db_locked()
+    with fault:
         assert_emergency_first(us_stack, patient.say(EMERGENCY, "emergency"))
         assert_polite(us_stack, patient.say(ROUTINE, "routine"))
         assert_crisis_first(us_stack, patient.say(CRISIS, "crisis"))
