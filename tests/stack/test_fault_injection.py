@@ -205,6 +205,26 @@ def test_emergency_and_crisis_while_a_question_is_open(us_stack: FaultStack,
     assert_log_clean(us_stack)
 
 
+# ---------------------------------------------------------------------------------- 5. STOP
+def test_emergency_after_sms_stop(us_stack: FaultStack) -> None:
+    """After STOP no conversation runs, but an emergency still gets the instruction, once."""
+    patient = us_stack.patient("sms")
+    assert patient.say("hello", "greeting").messages
+    stop = patient.say("STOP", "keyword")
+    assert stop.status == 200 and stop.messages == []  # Twilio itself confirms the opt-out
+    us_stack.fault = "after SMS STOP"
+    try:
+        emergency = patient.say(EMERGENCY, "emergency")
+        assert_emergency_first(us_stack, emergency)
+        assert len(emergency.messages) == 1, emergency.messages  # no notice, no second text
+        routine = patient.say(ROUTINE, "routine")
+        assert routine.status == 200 and routine.messages == []  # opted out: nothing else
+        assert_crisis_first(us_stack, patient.say(CRISIS, "crisis"))
+    finally:
+        us_stack.fault = "none"
+    assert_log_clean(us_stack)
+
+
 # ---------------------------------------------------------------------------------- 6. Spanish
 @pytest.mark.parametrize("channel", CHANNELS)
 @pytest.mark.parametrize("profile", ["us", "es"])
