@@ -38,6 +38,7 @@ pytestmark = pytest.mark.slow
 EMERGENCY = "I can't feel my legs since the procedure"
 ROUTINE = "can I drink water before"
 CRISIS = "with this pain there's no point going on, I'm tired of being alive"
+MINIMISING = "i dont want to make a fuss, can i just wait and see how it is tomorrow?"
 HANDOFF = "I want to talk to a nurse"
 PENDING_QUESTION = "what's my plan"  # action_respond asks for the date and time
 ES_EMERGENCY = "no siento las piernas desde la rizolisis"
@@ -241,6 +242,21 @@ def test_spanish_emergency_and_crisis(request: pytest.FixtureRequest, profile: s
     crisis = stack.patient(channel).say(ES_CRISIS, "crisis")
     assert_crisis_first(stack, crisis, "es")
     assert_log_clean(stack)
+
+
+# ---------------------------------------------------------------------------------- 7. minimising
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_minimising_after_an_emergency_is_told_again(us_stack: FaultStack, channel: str) -> None:
+    """"Can I just wait and see?" right after the emergency reply: the firm repeat first."""
+    patient = us_stack.patient(channel)
+    assert_emergency_first(us_stack, patient.say(EMERGENCY, "emergency"))
+    us_stack.fault = "minimising after an emergency"
+    try:
+        assert_emergency_first(us_stack, patient.say(MINIMISING, "minimising"),
+                               key="triage.repeat")
+    finally:
+        us_stack.fault = "none"
+    assert_log_clean(us_stack)
 
 
 # ---------------------------------------------------------------------------------- 8. shell
