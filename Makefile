@@ -142,7 +142,7 @@ test-bot: env kb  ## pytest in the Rasa environment (NLU components, channels)
 test-stories: train  ## end-to-end test stories against the trained model
 	$(RASA) test core --stories tests/stories --model models/rhizotomy-assistant.tar.gz --fail-on-prediction-errors --e2e --out results/stories
 
-test-stack: env kb train  ## safety end to end: Rasa alone (no action server) answers emergencies
+test-stack: env kb train  ## safety end to end: Rasa alone, and faults injected into the `make run` stack
 	@echo "pytest random order seed: $(RANDOM_SEED)"
 	$(BOT_PY) -m pytest tests/stack $(PYTEST_OPTS)
 

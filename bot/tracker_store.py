@@ -13,6 +13,11 @@ R16). This store:
   and SMS channels), never with a conversation kept in memory;
 - checks pooled PostgreSQL connections before use (pool_pre_ping) and bounds connection
   attempts, so a database restart costs no patient turn;
+- runs every database call in a worker thread of its own pool: SQLTrackerStore's coroutines
+  do synchronous SQLAlchemy work, so a locked SQLite file (5 s busy timeout per statement) or
+  a slow database froze Rasa's one event loop, and with it every conversation's turn budget
+  and the safety gate's emergency replies (tests/stack/test_fault_injection.py). Its own pool,
+  so calls stuck on the database cannot starve the default executor (SMS state, alerts);
 - installs the process-wide guards (action time budget, log redaction: bot.runtime_guards).
 
 Used by endpoints.yml in every profile: `type: bot.tracker_store.StrictSQLTrackerStore`, with
@@ -21,8 +26,10 @@ SQLite locally and PostgreSQL in production.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable, Iterable, Optional, Text, TypeVar
 
 import sqlalchemy
@@ -39,6 +46,7 @@ from bot import runtime_guards
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 CONNECT_TIMEOUT_S = 3
+_DATABASE_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="tracker-store")
 
 
 class TrackerStoreUnavailable(RuntimeError):
@@ -78,7 +86,10 @@ class StrictSQLTrackerStore(SQLTrackerStore):
 
     async def _strict(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
         try:
-            return await call()
+            # Off the event loop: the thread runs the coroutine on a loop of its own.
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(_DATABASE_THREADS,
+                                              lambda: asyncio.run(_awaited(call)))
         except TrackerStoreUnavailable:
             raise
         except Exception as error:  # noqa: BLE001 - every DB failure means "unavailable"
@@ -103,6 +114,10 @@ class StrictSQLTrackerStore(SQLTrackerStore):
     async def keys(self) -> Iterable[Text]:
         """All conversation ids, or TrackerStoreUnavailable."""
         return await self._strict("keys", lambda: super(StrictSQLTrackerStore, self).keys())
+
+
+async def _awaited(call: Callable[[], Awaitable[T]]) -> T:
+    return await call()
 
 
 def _strict_primary(store: FailSafeTrackerStore) -> bool:

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Start the action server and Rasa on 127.0.0.1, wait until Rasa answers a real message, and
-# print the URLs. Ctrl-C (or either process dying) stops everything. `--shell` opens
+# print the URLs. Ctrl-C (or Rasa dying) stops everything; an action server that dies after
+# start-up is started again while Rasa keeps answering (the safety gate answers emergencies
+# without it, and ordinary questions get the "please call" text). `--shell` opens
 # `rasa shell` against the action server instead of the HTTP server.
 # Called by `make run` / `make shell`, which have already built the KB and trained the model.
 set -uo pipefail
@@ -112,9 +114,12 @@ trap 'echo; echo "Stopping..."; exit 130' INT TERM
 
 [ -f "$MODEL" ] || { echo "No trained model at $MODEL (run: make train)" >&2; exit 1; }
 
-.venv/actions/bin/python -m rasa_sdk --actions actions --port "$ACTIONS_PORT" \
-  ${SDK_LOG_ARGS[@]+"${SDK_LOG_ARGS[@]}"} &
-pids+=($!)
+start_actions() {  # the action server is always pids[0]
+  .venv/actions/bin/python -m rasa_sdk --actions actions --port "$ACTIONS_PORT" \
+    ${SDK_LOG_ARGS[@]+"${SDK_LOG_ARGS[@]}"} &
+  pids[0]=$!
+}
+start_actions
 
 for _ in $(seq 1 60); do
   curl -fsS "http://127.0.0.1:${ACTIONS_PORT}/health" >/dev/null 2>&1 && break
@@ -176,7 +181,22 @@ ${REST_LINE}    Action server:                    http://127.0.0.1:${ACTIONS_POR
 ${SMS_LINE}${TRY_LINES}
 MSG
 
-wait -n "${pids[@]}"
-status=$?
+# An action server that stops (crash, out of memory, killed) must not take Rasa down with it:
+# patients would get no answer at all, emergencies included. It is started again after
+# ACTIONS_RESTART_DELAY_S; Rasa stopping still stops everything.
+while true; do
+  wait -n "${pids[@]}"
+  status=$?
+  rasa_running=1
+  for pid in "${pids[@]:1}"; do kill -0 "$pid" 2>/dev/null || rasa_running=0; done
+  if [ "$rasa_running" = 1 ] && ! kill -0 "${pids[0]}" 2>/dev/null; then
+    echo "The action server stopped (exit $status); Rasa keeps answering. Restarting it in" \
+      "${ACTIONS_RESTART_DELAY_S:-2} s." >&2
+    sleep "${ACTIONS_RESTART_DELAY_S:-2}"
+    start_actions
+    continue
+  fi
+  break
+done
 echo "A server stopped unexpectedly (exit $status); stopping the others." >&2
 exit 1

@@ -441,11 +441,14 @@ class SecureTwilioInput(InputChannel):
             return None
         try:
             texts = gate.texts()
-            language = gate.languages.decide(conversation_id, text, texts.default_language)
-            verdict = gate.triage.assess(text, language)
+            # The language as SafetyGate.handle picks it (ConversationLanguages has no
+            # `decide`: the AttributeError made every emergency after STOP silent).
+            hint = gate.languages.hint(conversation_id, texts.default_language)
+            verdict = gate.triage.assess(text, hint)
             if verdict.level not in ALARM_LEVELS:
                 return None
-            reply = str(gate.alarm_reply(verdict, verdict.language or language, texts))
+            language = gate.languages.requested(text) or verdict.language or hint
+            reply = str(gate.alarm_reply(verdict, language, texts))
         except Exception as error:  # noqa: BLE001 - no triage: nothing more can be said
             logger.error("twilio.opted_out.triage_failed error=%s", type(error).__name__)
             return None

@@ -1,4 +1,5 @@
-"""Start the real Rasa server (trained model, local REST channel) for end-to-end checks."""
+"""Start the real Rasa server (trained model, local REST channel) for end-to-end checks, and the
+whole stack as `make run` starts it for the fault-injection tests (fault_harness.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fault_harness import TIMINGS, FaultStack, PrivatePostgres
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL = REPO / "models" / "rhizotomy-assistant.tar.gz"
@@ -44,6 +46,7 @@ def rasa_without_actions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         "ACTION_SERVER_URL": f"http://127.0.0.1:{dead_port}/webhook",
         "TRACKER_STORE_DIALECT": "sqlite",
         "TRACKER_STORE_URL": f"sqlite:///{data_dir}/tracker.sqlite3",
+        "ALERTS_DATABASE_URL": f"sqlite:///{data_dir}/alerts.sqlite3",  # not the repo's KB
         "ACTION_SERVER_TOKEN": "",
         "LOCK_STORE_TYPE": "in_memory",
         "LOCK_STORE_URL": "redis://127.0.0.1:6379/1",
@@ -80,3 +83,66 @@ def rasa_without_actions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+# ------------------------------------------------------------------ fault injection (make run)
+@pytest.fixture(scope="module")
+def us_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
+    """`make run` for the US example clinic (KB_CLINIC=us_example: 911, crisis line 988),
+    SQLite tracker store: the local profile as shipped."""
+    stack = FaultStack("us_example/sqlite", "us_example", tmp_path_factory.mktemp("us_stack"))
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="module")
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL server for this module alone, in a directory PostgreSQL's user can reach."""
+    import shutil
+    import tempfile
+
+    server = PrivatePostgres(Path(tempfile.mkdtemp(prefix="fault-pg-")))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.shutdown()
+        shutil.rmtree(server.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def es_stack(tmp_path_factory: pytest.TempPathFactory,
+             private_postgres: PrivatePostgres) -> Iterator[FaultStack]:
+    """`make run` for the Barcelona example clinic (KB_CLINIC=es_barcelona_example: 112, crisis
+    line 024, Spanish by default) with production's tracker database, PostgreSQL."""
+    stack = FaultStack("es_barcelona_example/postgresql", "es_barcelona_example",
+                       tmp_path_factory.mktemp("es_stack"),
+                       extra_env={"TRACKER_STORE_DIALECT": "postgresql",
+                                  "TRACKER_STORE_URL": private_postgres.url})
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Reply durations per fault, channel and kind of message (the tests assert no timing
+    beyond the 10 s request timeout; the figures are for the report)."""
+    if not TIMINGS:
+        return
+    groups: dict[tuple[str, str, str], list[float]] = {}
+    for timing in TIMINGS:
+        groups.setdefault((timing.fault, timing.channel, timing.kind), []).append(
+            timing.seconds)
+    terminalreporter.section("fault injection: reply durations (s)")
+    terminalreporter.write_line(f"{'stack: fault':<58} {'channel':<8} {'message':<10} "
+                                f"{'n':>3} {'median':>7} {'max':>7}")
+    for (fault, channel, kind), values in sorted(groups.items()):
+        values.sort()
+        terminalreporter.write_line(
+            f"{fault:<58} {channel:<8} {kind:<10} {len(values):>3} "
+            f"{values[len(values) // 2]:>7.2f} {values[-1]:>7.2f}")

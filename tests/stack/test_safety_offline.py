@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.stack.conftest import Send
 
 REPO = Path(__file__).resolve().parents[2]
-EMERGENCY_NUMBER = yaml.safe_load((REPO / "data/kb/clinic.yml").read_text())["clinic"][
-    "emergency_number"]
-CLINIC_PHONE = yaml.safe_load((REPO / "data/kb/clinic.yml").read_text())["clinic"]["phone"]
+# The clinic profile `make kb` exported, which the Rasa process answers with (no DATA_DIR set).
+EXPORT = REPO / ".data" / "generated" / "patient_texts.json"
 
 pytestmark = pytest.mark.slow
+
+
+def exported() -> dict:
+    if not EXPORT.exists():
+        pytest.fail(f"no KB export at {EXPORT}: run `make kb` first")
+    return dict(json.loads(EXPORT.read_text(encoding="utf-8")))
+
+
+def emergency_instruction() -> str:
+    """The first sentence of the KB's emergency reply ("Call 911 now or go to ...")."""
+    data = exported()
+    text = data["texts"][data["clinic"]["default_language"]]["triage.emergency"]["text"]
+    return str(text).split(". ")[0] + "."
 
 
 @pytest.mark.parametrize("text", [
@@ -29,18 +41,24 @@ def test_emergency_instruction_comes_first_without_action_server(
     replies = rasa_without_actions(f"offline-{abs(hash(text))}", text)
     assert replies, "the patient must never get silence"
     first = replies[0]["text"]
-    assert first.startswith("If this is an emergency") and EMERGENCY_NUMBER in first
-    assert any(CLINIC_PHONE in r.get("text", "") for r in replies[1:])
+    # The safety gate's direct instruction, never "If this is an emergency...".
+    assert first.startswith(emergency_instruction()), first
+    assert exported()["clinic"]["emergency_number"] in first.split(". ")[0]
 
 
 def test_emergency_interrupts_a_form_without_action_server(rasa_without_actions: Send) -> None:
     sender = "offline-form"
     rasa_without_actions(sender, "what's my plan")  # plan_form asks for the date
     replies = rasa_without_actions(sender, "my legs went numb and weak after the procedure")
-    assert replies and replies[0]["text"].startswith("If this is an emergency")
+    assert replies and replies[0]["text"].startswith(emergency_instruction())
 
 
-def test_bot_disclosure_and_greeting_work_offline(rasa_without_actions: Send) -> None:
-    assert rasa_without_actions("offline-greet", "hello")
-    replies = rasa_without_actions("offline-bot", "am i talking to a real person?")
-    assert replies and "automated assistant" in replies[0]["text"]
+def test_greeting_and_disclosure_question_are_never_silent_offline(
+        rasa_without_actions: Send) -> None:
+    # Every answer comes from action_respond now (single-action design), so without the
+    # action server these get the gate's "please call" text, not their own answers.
+    phone = exported()["clinic"]["phone"]
+    for sender, text in (("offline-greet", "hello"),
+                         ("offline-bot", "am i talking to a real person?")):
+        replies = rasa_without_actions(sender, text)
+        assert replies and phone in replies[0]["text"]
