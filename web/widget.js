@@ -281,6 +281,7 @@
         .then(function (result) {
           setTyping(false);
           if (result.status === 200) {
+            switchLanguage(result.data.language);
             addBotMessages(result.data.messages);
           } else if (result.status >= 400 && result.status < 500 && result.data.message) {
             showError(errorText(result.data));
@@ -328,11 +329,50 @@
   }
 
   // ---------------------------------------------------------------- building the widget
-  function buildEmergency(container) {
-    if (container.querySelector(".rwc-emergency") || !config.emergency_number) {
+  /* Set a node's text (or attribute) from a KB key, and remember it for a language switch. */
+  function labelled(node, key, attribute) {
+    ui.labels = ui.labels || [];
+    ui.labels.push({ node: node, key: key, attribute: attribute });
+    if (attribute) {
+      node.setAttribute(attribute, t(key));
+    } else {
+      node.textContent = t(key);
+    }
+    return node;
+  }
+
+  /* The patient writes in another language the widget has texts for: its labels follow. */
+  function switchLanguage(code) {
+    var texts = (WIDGET && WIDGET.texts) || {};
+    if (!code || code === language || !texts[code]) {
       return;
     }
-    var note = el("p", "rwc-emergency");
+    language = code;
+    ui.container.setAttribute("lang", language);
+    (ui.labels || []).forEach(function (item) {
+      if (item.attribute) {
+        item.node.setAttribute(item.attribute, t(item.key));
+      } else {
+        item.node.textContent = t(item.key);
+      }
+    });
+    buildEmergency(ui.container);
+  }
+
+  function buildEmergency(container) {
+    if (!config.emergency_number) {
+      return;
+    }
+    var note = container.querySelector(".rwc-emergency");
+    if (note) {
+      while (note.firstChild) {
+        note.removeChild(note.firstChild);
+      }
+    } else {
+      note = el("p", "rwc-emergency");
+      var header = container.querySelector(".rwc-header");
+      container.insertBefore(note, header ? header.nextSibling : container.firstChild);
+    }
     var strong = el("strong");
     var banner = t("web.emergency_banner");
     var at = banner.indexOf(config.emergency_number);
@@ -348,8 +388,6 @@
     }
     note.appendChild(strong);
     note.appendChild(document.createTextNode(" " + t("web.not_watched")));
-    var header = container.querySelector(".rwc-header");
-    container.insertBefore(note, header ? header.nextSibling : container.firstChild);
   }
 
   function buildChat(container) {
@@ -357,7 +395,7 @@
     ui.log.setAttribute("role", "log");
     ui.log.setAttribute("aria-live", "polite");
     ui.log.setAttribute("aria-relevant", "additions");
-    ui.log.setAttribute("aria-label", t("web.log_label"));
+    labelled(ui.log, "web.log_label", "aria-label");
     ui.log.tabIndex = 0; // scrollable region must be reachable by keyboard
 
     ui.typing = el("div", "rwc-typing");
@@ -377,7 +415,7 @@
 
     var form = el("form", "rwc-form");
     form.noValidate = true;
-    var label = el("label", "rwc-label", t("web.input_label"));
+    var label = labelled(el("label", "rwc-label"), "web.input_label");
     label.htmlFor = "rwc-input";
     ui.input = el("textarea", "rwc-input");
     ui.input.id = "rwc-input";
@@ -385,9 +423,9 @@
     ui.input.maxLength = MAX_LENGTH;
     ui.input.setAttribute("aria-describedby", "rwc-hint");
     ui.input.setAttribute("autocomplete", "off");
-    var sendButton = el("button", "rwc-send", t("web.send"));
+    var sendButton = labelled(el("button", "rwc-send"), "web.send");
     sendButton.type = "submit";
-    var hint = el("p", "rwc-hint", t("web.hint"));
+    var hint = labelled(el("p", "rwc-hint"), "web.hint");
     hint.id = "rwc-hint";
     var row = el("div", "rwc-input-row");
     row.appendChild(ui.input);
@@ -421,8 +459,11 @@
   }
 
   function buildLauncher() {
-    var title = script.getAttribute("data-title") || t("web.launcher_title");
-    var launcher = el("button", "rwc-launcher", title);
+    var title = script.getAttribute("data-title");
+    var launcher = el("button", "rwc-launcher", title || t("web.launcher_title"));
+    if (!title) {
+      labelled(launcher, "web.launcher_title");
+    }
     launcher.type = "button";
     launcher.setAttribute("aria-expanded", "false");
     launcher.setAttribute("aria-controls", "rwc-panel");
@@ -431,9 +472,12 @@
     panel.hidden = true;
     panel.setAttribute("aria-labelledby", "rwc-panel-title");
     var header = el("header", "rwc-header");
-    var heading = el("h2", "rwc-title", title);
+    var heading = el("h2", "rwc-title", title || t("web.launcher_title"));
+    if (!title) {
+      labelled(heading, "web.launcher_title");
+    }
     heading.id = "rwc-panel-title";
-    var close = el("button", "rwc-close", t("web.close"));
+    var close = labelled(el("button", "rwc-close"), "web.close");
     close.type = "button";
     header.appendChild(heading);
     header.appendChild(close);
@@ -472,9 +516,8 @@
       link.href = API + "widget.css";
       document.head.appendChild(link);
     }
-    if (!container.getAttribute("lang")) {
-      container.setAttribute("lang", language);
-    }
+    ui.container = container;
+    container.setAttribute("lang", language);
     buildChat(container);
     buildEmergency(container);
     addMessage("bot", t("web.welcome"));
