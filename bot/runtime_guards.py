@@ -30,7 +30,10 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, List
+from typing import TYPE_CHECKING, Any, List, Optional
+
+if TYPE_CHECKING:
+    from bot.safety.gate import SafetyGate
 
 DEFAULT_ACTION_TIMEOUT_S = 5.0
 MIN_ACTION_TIMEOUT_S = 0.5
@@ -71,10 +74,10 @@ def turn_budget_s(action_budget: float) -> float:
         return action_budget + 2.0
 
 
-_gate: Any = None
+_gate: Optional[SafetyGate] = None
 
 
-def current_gate() -> Any:
+def current_gate() -> Optional[SafetyGate]:
     """The installed safety gate (channels call its triage directly, e.g. after SMS STOP)."""
     return _gate
 

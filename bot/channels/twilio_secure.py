@@ -441,13 +441,11 @@ class SecureTwilioInput(InputChannel):
             return None
         try:
             texts = gate.texts()
-            # The language as SafetyGate.handle picks it (ConversationLanguages has no
-            # `decide`: the AttributeError made every emergency after STOP silent).
-            hint = gate.languages.hint(conversation_id, texts.default_language)
-            verdict = gate.triage.assess(text, hint)
+            # The gate's own triage and language step (this path used to keep its own copy,
+            # which drifted: ConversationLanguages.decide no longer existed).
+            verdict, language = gate.assess(conversation_id, text, texts)
             if verdict.level not in ALARM_LEVELS:
                 return None
-            language = gate.languages.requested(text) or verdict.language or hint
             reply = str(gate.alarm_reply(verdict, language, texts))
         except Exception as error:  # noqa: BLE001 - no triage: nothing more can be said
             logger.error("twilio.opted_out.triage_failed error=%s", type(error).__name__)

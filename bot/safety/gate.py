@@ -228,10 +228,7 @@ class SafetyGate:
         except PatientTextsMissing:
             logger.error("safety.gate.no_texts (run make kb)")
             return await original(agent, message)
-        hint = self.languages.hint(sender, texts.default_language)
-        verdict = self.triage.assess(text, hint)
-        language = self.languages.requested(text) or verdict.language or hint
-        self.languages.remember(sender, language)
+        verdict, language = self.assess(sender, text, texts)
         verdict = self._in_light_of_an_alarm(sender, text, verdict)
         # The NLU's GateVerdictTagger reads "triage": a routine verdict is not triaged twice.
         metadata = {**(message.metadata or {}), "language": language,
@@ -242,6 +239,16 @@ class SafetyGate:
             self._after_alarm(agent, message, original, verdict, reply, metadata, channel)
             return None
         return await self._turn(agent, message, original, metadata, language, texts)
+
+    def assess(self, sender: str, text: str, texts: PatientTexts) -> tuple[Any, str]:
+        """(verdict, language to answer in) for one message of a conversation; the language
+        is remembered for the conversation. Channels that answer without a Rasa turn (SMS
+        after STOP) use this too, so they triage exactly as the gate does."""
+        hint = self.languages.hint(sender, texts.default_language)
+        verdict = self.triage.assess(text, hint)
+        language = self.languages.requested(text) or verdict.language or hint
+        self.languages.remember(sender, language)
+        return verdict, language
 
     # ------------------------------------------------------------------ alarms
     def _in_light_of_an_alarm(self, sender: str, text: str, verdict: Any) -> Any:
