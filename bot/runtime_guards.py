@@ -108,8 +108,14 @@ def install_gate(action_budget: float) -> None:
 
 def plain_text_only() -> None:
     """Never read "/intent{...}" from a message: quick replies send plain text."""
+    import functools
+
     from rasa.nlu.classifiers.regex_message_handler import RegexMessageHandler
 
+    original = RegexMessageHandler.process
+    # Rasa's graph validation reads the signature and annotations (`wraps` keeps the
+    # original's): an annotated `self` of its own became a required graph input.
+    @functools.wraps(original)
     def process(self: Any, messages: List[Any], domain: Any = None) -> List[Any]:
         return messages
 
