@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import stat
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import pytest
 import yaml
 from rasa.core.run import create_http_input_channels
 
+from bot import runtime_guards
 from bot.channels.clinic_profile import ClinicProfileError, load_clinic_profile, profile_from
 from bot.channels.local_secrets import load_or_create_secret
 from bot.channels.twilio_secure import SecureTwilioInput
-from bot.channels.web_sessions import WebSessionSigner
+from bot.channels.web_sessions import WebSessionSigner, key_id
 from bot.channels.webchat import WebChatInput
 from common.patient_texts import PatientTexts
 
@@ -37,9 +38,12 @@ def test_tokens_cannot_be_forged_or_reused_after_expiry() -> None:
     signer = WebSessionSigner(SECRET, 100, clock=lambda: now[0])
     token = signer.issue().token
     assert WebSessionSigner(b"t" * 32, 100, clock=lambda: now[0]).verify(token) is None
-    version, payload, signature = token.split(".")
+    *header, payload, signature = token.split(".")  # v2.<key id>.<payload>.<signature>
+    assert header == ["v2", key_id(SECRET)]
     flipped = payload[:-1] + ("A" if payload[-1] != "A" else "B")
-    assert signer.verify(f"{version}.{flipped}.{signature}") is None
+    assert signer.verify(".".join([*header, flipped, signature])) is None
+    other_signature = signature[:-1] + ("A" if signature[-1] != "A" else "B")
+    assert signer.verify(".".join([*header, payload, other_signature])) is None
     assert signer.verify(token + "x") is None
     assert signer.verify("x" * 1000) is None
     now[0] += 99
@@ -114,8 +118,19 @@ def _raw(path: Path) -> Dict[str, Any]:
     return loaded
 
 
+@pytest.fixture
+def guard_installs(monkeypatch: pytest.MonkeyPatch) -> List[int]:
+    """Loading the channels installs the runtime guards (SafeRestInput.from_credentials).
+    They patch Rasa for the whole process (the gate over Agent.handle_message, log
+    redaction, umask 077, ...), so here the call is recorded instead of made: the tests that
+    ran after these ones in the same process got the patched Rasa."""
+    calls: List[int] = []
+    monkeypatch.setattr(runtime_guards, "install", lambda: calls.append(1))
+    return calls
+
+
 def test_local_credentials_need_no_twilio_variables(
-    monkeypatch: pytest.MonkeyPatch, export_dir: Path
+    monkeypatch: pytest.MonkeyPatch, export_dir: Path, guard_installs: List[int]
 ) -> None:
     monkeypatch.setenv("DATA_DIR", str(export_dir))  # the channels read the clinic from it
     for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_NUMBER"):
@@ -124,10 +139,11 @@ def test_local_credentials_need_no_twilio_variables(
     names = {channel.name() for channel in channels}
     assert "webchat" in names and "twilio" not in names
     assert any(isinstance(channel, WebChatInput) for channel in channels)
+    assert guard_installs  # the REST channel installs the guards at start-up
 
 
 def test_twilio_credentials_use_placeholders_and_the_secure_channel(
-    monkeypatch: pytest.MonkeyPatch, export_dir: Path
+    monkeypatch: pytest.MonkeyPatch, export_dir: Path, guard_installs: List[int]
 ) -> None:
     monkeypatch.setenv("DATA_DIR", str(export_dir))
     path = REPO / "bot" / "channels" / "credentials.twilio.yml"
