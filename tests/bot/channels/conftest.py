@@ -27,6 +27,16 @@ def _shared_rate_limits_off(monkeypatch: pytest.MonkeyPatch) -> None:
                         rate_limit.RateLimits(rate_limit.MemoryCounter(), off))
 
 
+@pytest.fixture(autouse=True)
+def _no_safety_gate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No installed safety gate unless a test sets its own (test_sms_after_stop.py,
+    test_rate_limits.py): the channels ask `runtime_guards.current_gate()` for the triage, and
+    a gate left by an earlier test of the process would triage here too."""
+    from bot import runtime_guards
+
+    monkeypatch.setattr(runtime_guards, "_gate", None)
+
+
 @pytest.fixture
 def fake_agent() -> FakeAgent:
     return FakeAgent()

@@ -18,6 +18,7 @@ from channel_harness import CLINIC, FakeAgent, RunningApp, serve
 from bot.channels.json_body import MAX_DEPTH, JsonBodyError, nesting_exceeds, parse_json_body
 from bot.channels.web_sessions import WebSessionSigner
 from bot.channels.webchat import WebChatInput
+from bot.rate_limit import DEFAULTS, Limit, MemoryCounter, RateLimits
 from bot.rest_safe import SafeRestInput
 
 SECRET = b"webchat-test-secret-0123456789abcdefghij"
@@ -56,7 +57,11 @@ class Channels:
 
 @pytest.fixture(scope="module")
 def channels() -> Iterator[Channels]:
-    web = serve(WebChatInput(signer=WebSessionSigner(SECRET, 3600), clinic=CLINIC), FakeAgent())
+    # Its own limits, off: the module's one session sends ~130 messages, and a module-scoped
+    # channel would otherwise take the process's shared limits (20 per session) for good.
+    off = RateLimits(MemoryCounter(), {kind: Limit(0, 60.0) for kind in DEFAULTS})
+    web = serve(WebChatInput(signer=WebSessionSigner(SECRET, 3600), clinic=CLINIC, limits=off),
+                FakeAgent())
     rest = serve(SafeRestInput(), FakeAgent())
     yield Channels(next(web), next(rest))
     web.close()
