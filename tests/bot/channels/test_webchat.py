@@ -1,6 +1,8 @@
 """The website chat channel: server-issued identity, input limits, CORS, history, the page.
 
-Escaping of message text happens in the browser and is tested there (tests/browser).
+Escaping of message text happens in the browser and is tested there (tests/browser). The
+page, the widget's words and the 4xx messages are KB texts (bot/channels/web_texts.py); these
+tests bring a small export of their own (`web_export`), with the test clinic's values.
 """
 
 from __future__ import annotations
@@ -12,16 +14,61 @@ from typing import Any, Callable, Dict, List, Optional
 
 import pytest
 import requests
-from channel_harness import FakeAgent, Reply, RunningApp
+from channel_harness import CLINIC, FakeAgent, Reply, RunningApp
 from rasa.core.channels.channel import UserMessage
 
 from bot.channels.clinic_profile import ClinicProfile
 from bot.channels.web_sessions import WebSessionSigner
+from bot.channels.web_texts import WIDGET_DATA_PLACEHOLDER
 from bot.channels.webchat import WebChatInput, history_from_events, parse_allowed_origins
+from common.patient_texts import PatientTexts
 
 SECRET = b"webchat-test-secret-0123456789abcdefghij"
 ALLOWED = "https://www.clinic.example"
 API = "/webhooks/webchat"
+
+
+def web_export(clinic: ClinicProfile) -> PatientTexts:
+    """What `make kb` exports for the web chat (web.* texts, the clinic's values filled in),
+    in English and, for a few keys, Spanish."""
+    english = {
+        "web.page_title": f"{clinic.name}: procedure preparation assistant",
+        "web.skip_link": "Skip to the message box",
+        "web.subtitle": "Automated assistant to help you get ready for your procedure",
+        "web.emergency_banner": f"In an emergency call {clinic.emergency_number}.",
+        "web.not_watched": "This chat is automated and not watched by staff.",
+        "web.noscript": f"The chat needs JavaScript. Please call the clinic at {clinic.phone}.",
+        "web.bad_request": "Your message could not be read. Please type it again.",
+        "web.empty_message": "Please type a message first.",
+        "web.too_long": "Messages can be at most {max_length} characters.",
+        "web.session_expired": "The chat session has expired. Please reload the page.",
+        "web.origin_not_allowed": f"This website may not use the chat. Call {clinic.phone}.",
+        "web.cannot_answer": f"Sorry, I can't answer right now. Please call {clinic.phone}.",
+        "web.send": "Send",
+        "triage.emergency": "not a web text",
+    }
+    spanish = {
+        "web.page_title": f"{clinic.name}: asistente para preparar su procedimiento",
+        "web.emergency_banner": f"En caso de emergencia, llame al {clinic.emergency_number}.",
+        "web.send": "Enviar",
+    }
+    clinic_data = {"name": clinic.name, "phone": clinic.phone,
+                   "emergency_number": clinic.emergency_number,
+                   "crisis_line": clinic.crisis_line,
+                   "default_language": clinic.default_language}
+    return PatientTexts({
+        "clinic": clinic_data, "languages": ["en", "es"], "kb_fingerprint": "test",
+        "texts": {language: {key: {"text": text, "entry": key, "source": "test"}
+                             for key, text in texts.items()}
+                  for language, texts in (("en", english), ("es", spanish))},
+    })
+
+
+def web_texts_in(texts: PatientTexts, language: str) -> Dict[str, str]:
+    """Every web.* text in `language` (English standing in for a missing translation)."""
+    keys = {key for by_key in texts.data["texts"].values() for key in by_key
+            if key.startswith("web.")}
+    return {key: texts.text(key, language).text for key in keys}
 
 
 async def driver_bot(message: UserMessage) -> List[Reply]:
@@ -83,6 +130,7 @@ def make_channel(clinic: ClinicProfile) -> Callable[..., WebChatInput]:
             "allowed_origins": parse_allowed_origins(ALLOWED),
             "signer": WebSessionSigner(SECRET, 3600),
             "clinic": clinic,
+            "texts": web_export(overrides.get("clinic", clinic)),
         }
         options.update(overrides)
         return WebChatInput(**options)
@@ -141,6 +189,7 @@ def test_missing_or_unknown_token_is_401(web: Web, token: Optional[str]) -> None
     reply = web.send(token, {"message": "hello"})
     assert reply.status_code == 401
     assert reply.json()["error"] == "invalid_session"
+    assert reply.json()["message"] == "The chat session has expired. Please reload the page."
     assert web.agent.received == []
 
 
@@ -189,6 +238,7 @@ def test_message_length_limit(web: Web) -> None:
     too_long = web.send(token, {"message": "a" * 2001})
     assert too_long.status_code == 413
     assert too_long.json()["max_length"] == 2000
+    assert too_long.json()["message"] == "Messages can be at most 2000 characters."
     huge = web.send(token, {"message": "a" * 200_000})
     assert huge.status_code == 413
     assert len(web.agent.received) == 1
@@ -212,6 +262,7 @@ def test_failing_turn_is_503_without_text_in_logs(
     client = Web(make_server(make_channel(), FakeAgent(responder=broken)))
     reply = client.send(client.session(), {"message": "canary 4711"})
     assert reply.status_code == 503
+    assert reply.json()["message"] == web_export(CLINIC).text("web.cannot_answer").text
     assert "4711" not in caplog.text
 
 
@@ -313,31 +364,55 @@ def test_page_shows_the_emergency_number_escaped(
     make_channel: Callable[..., WebChatInput], make_server: Any
 ) -> None:
     clinic = ClinicProfile(name="Spine <b>&</b> Pain", phone="+1 555", emergency_number="112",
-                           crisis_line="024", default_language="es")
+                           crisis_line="024", default_language="en")
     client = Web(make_server(make_channel(clinic=clinic), FakeAgent()))
     page = requests.get(client.base + "/", timeout=10)
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     assert "In an emergency call <a href=\"tel:112\">112</a>" in page.text
-    assert "Spine &lt;b&gt;&amp;&lt;/b&gt; Pain" in page.text
+    assert "Spine &lt;b&gt;&amp;&lt;/b&gt; Pain" in page.text  # the name, and the KB title
     assert "<b>" not in page.text
+    assert "{{" not in page.text  # every placeholder filled
+    assert '<html lang="en">' in page.text
     assert f'src="{API}/widget.js"' in page.text
     without_slash = requests.get(client.base, timeout=10)
     assert without_slash.status_code == 200 and f'src="{API}/widget.js"' in without_slash.text
 
 
+@pytest.mark.parametrize("query, headers", [("?lang=es", {}), ("", {"Accept-Language": "es-ES"})])
+def test_page_speaks_the_asked_language(
+    web: Web, clinic: ClinicProfile, query: str, headers: Dict[str, str]
+) -> None:
+    page = requests.get(web.base + "/" + query, headers=headers, timeout=10)
+    assert '<html lang="es">' in page.text and 'data-lang="es"' in page.text
+    number = clinic.emergency_number
+    assert f'En caso de emergencia, llame al <a href="tel:{number}">{number}</a>.' in page.text
+    assert "Skip to the message box" in page.text  # no Spanish text: the English one
+
+
 def test_config_and_static_files(web: Web, clinic: ClinicProfile) -> None:
     config = requests.get(web.base + "/config", timeout=10).json()
+    texts = web_export(clinic)
     assert config == {
         "clinic_name": clinic.name,
         "clinic_phone": clinic.phone,
         "emergency_number": clinic.emergency_number,
         "max_message_length": 2000,
+        "language": "en",
+        "texts": web_texts_in(texts, "en"),
     }
+    spanish = requests.get(web.base + "/config", headers={"Accept-Language": "es"},
+                           timeout=10).json()
+    assert spanish["language"] == "es" and spanish["texts"] == web_texts_in(texts, "es")
+    assert spanish["texts"]["web.send"] == "Enviar"
     script = requests.get(web.base + "/widget.js", timeout=10)
     assert script.headers["content-type"].startswith("application/javascript")
     assert "innerHTML" not in script.text.replace("never innerHTML", "")
+    assert WIDGET_DATA_PLACEHOLDER not in script.text  # the KB texts are written in
+    assert '"web.send": "Enviar"' in script.text
+    assert f'"emergency_number": "{clinic.emergency_number}"' in script.text
+    assert "triage.emergency" not in script.text  # only the web chat's own texts
     style = requests.get(web.base + "/widget.css", timeout=10)
     assert style.headers["content-type"].startswith("text/css")
     assert "prefers-reduced-motion" in style.text
