@@ -26,10 +26,12 @@ from bot.channels.clinic_profile import ClinicProfile, profile_from
 from bot.channels.sms_segments import encoding_of, segment_count
 from bot.channels.sms_state import SmsStateStore
 from bot.channels.twilio_secure import (
+    OPT_OUT_KEYWORDS,
     SecureTwilioInput,
     SmsTexts,
     choose_option,
     conversation_id_for,
+    fit_sms,
     keyword_of,
     twiml,
 )
@@ -274,11 +276,15 @@ def test_retried_message_sid_is_processed_once(sms: Sms) -> None:
 @pytest.mark.parametrize(
     "keyword", ["STOP", "stop", "StopAll", "UNSUBSCRIBE", "cancel", "END", "quit", " Stop. "]
 )
-def test_opt_out_suppresses_everything_until_start(sms: Sms, keyword: str) -> None:
+def test_opt_out_suppresses_everything_until_start(
+    sms: Sms, keyword: str, patient_texts: PatientTexts
+) -> None:
+    """Only HELP is still answered after STOP (carrier rules; it got nothing before the SMS
+    after-STOP fix). An emergency after STOP: test_sms_after_stop.py."""
     sms.send("hello")
     assert sms.send(keyword) == []
     assert sms.send("do i need a driver") == []
-    assert sms.send("HELP") == []
+    assert sms.send("HELP") == [SmsTexts(patient_texts).help()]
     assert [m.text for m in sms.agent.received] == ["hello"]
     resumed = sms.send("START")
     assert len(resumed) == 1 and "STOP" in resumed[0]
@@ -535,3 +541,26 @@ def test_fixed_texts_fit_two_gsm7_segments_with_the_real_clinic(
     assert "{" not in text and "\n" not in text
     assert encoding_of(text) == "GSM-7", text
     assert segment_count(text) <= 2, (segment_count(text), text)
+    for language in patient_texts.languages:  # as sent: accents dropped where GSM-7 lacks them
+        sent = fit_sms(getattr(texts, key)(language), texts.truncated(language))
+        assert encoding_of(sent) == "GSM-7" and segment_count(sent) <= 2, (language, sent)
+
+
+def test_the_real_texts_say_what_they_must_in_every_language(
+        patient_texts: PatientTexts) -> None:
+    """The notice names the emergency number and STOP, HELP the clinic, its phone and STOP,
+    the opt-in confirmation an opt-out keyword, and every "cannot answer" text the clinic's
+    phone and the emergency number (the English wording is checked in the tests above)."""
+    clinic = profile_from(patient_texts)
+    texts = SmsTexts(patient_texts)
+    for language in patient_texts.languages:
+        notice, help_text = texts.notice(language), texts.help(language)
+        assert clinic.emergency_number in notice and "STOP" in notice, (language, notice)
+        assert clinic.name in help_text and clinic.phone in help_text, (language, help_text)
+        assert "STOP" in help_text, (language, help_text)
+        words = {word.strip(".,;:!?¡¿") for word in texts.opted_in(language).split()}
+        assert words & OPT_OUT_KEYWORDS, (language, texts.opted_in(language))
+        for text in (texts.media_only(language), texts.still_working(language),
+                     texts.failure(language)):
+            assert clinic.phone in text and clinic.emergency_number in text, (language, text)
+        assert clinic.phone in texts.truncated(language)
