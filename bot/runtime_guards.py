@@ -9,7 +9,7 @@ tracker store) and `bot.rest_safe.SafeRestInput` call `install()`; it is idempot
    (TICKET_LOCK_LIFETIME): a hung action server would hold the conversation's lock until the
    patient's next message is dropped. The budget comes from ACTION_TIMEOUT_S (default 5 s;
    the action server's own KB budget is KB_QUERY_TIMEOUT_S = 3 s). After it, the action
-   counts as failed and the channel's never-silent net sends the "please call" reply.
+   counts as failed and the safety gate (3.) sends the "please call" reply.
 2. Log redaction (privacy.log_redaction) on every handler of the root and Sanic loggers unless
    LOG_LEVEL is DEBUG, because Rasa's colored-logs set-up can replace the handlers that the
    logging config file configured.
