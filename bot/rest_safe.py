@@ -1,4 +1,4 @@
-"""Rasa's REST channel with strict input checks and the never-silent safety net.
+"""Rasa's REST channel with strict input checks and a "please call" reply when a turn fails.
 
 Why: the stock `rest` channel answers malformed bodies with a 500 and logs the raw text at
 ERROR, merges requests without `sender` into one shared "default" conversation, trusts the
@@ -10,8 +10,9 @@ model failed (reliability-security.md §2.2, risks 3 and 5). This subclass keeps
   text, empty text) with a short JSON error, never a 500;
 - strips control characters from the text; ignores `input_channel`; keeps `metadata` only if
   it is an object; never streams;
-- answers 503 with the clinic's "please call" message when no model is loaded or the turn
-  failed, and adds that message with 200 when a turn produced no bot message;
+- answers 503 with the clinic's "please call" text (the KB export) when no model is loaded or
+  the turn raised; a turn that ends silent or fails inside Rasa is answered by the safety gate
+  (bot/safety/gate.py) with that text and 200, so the channel adds nothing itself;
 - logs only event names and error types.
 
 For the local profile only (tools, tests and the readiness probe): the client still chooses

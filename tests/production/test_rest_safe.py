@@ -1,8 +1,15 @@
-"""bot/rest_safe.py: SafeRestInput's input checks and never-silent behaviour (no server)."""
+"""bot/rest_safe.py: SafeRestInput's input checks and replies when a turn fails (no server).
+
+Never silent is the safety gate's job now (bot/safety/gate.py, installed over
+Agent.handle_message): the channel passes on what the turn said, and answers 503 with the KB's
+"please call" text only when the turn itself raised (the gate never lets it) or no model is
+loaded. The silent-turn test runs the channel with the real gate in front.
+"""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, List, Optional
 
@@ -10,8 +17,34 @@ import pytest
 from rasa.core.channels.channel import UserMessage
 
 from bot.rest_safe import BadRequest, SafeRestInput, clean_text, parse_request
+from bot.safety.gate import ConversationLanguages, SafetyGate
+from bot.safety.triage import Verdict
+from common.patient_texts import PatientTexts
 
-RESPONSES = {"utter_service_unavailable": [{"text": "Please call 555."}]}
+UNAVAILABLE = "Please call 555."
+RESPONSES = {"utter_service_unavailable": [{"text": "Not this one: the KB export's text."}]}
+EXPORT = {"clinic": {"name": "Test Clinic", "phone": "555", "emergency_number": "911",
+                     "crisis_line": "988", "default_language": "en"},
+          "languages": ["en"], "kb_fingerprint": "test",
+          "texts": {"en": {"assistant.unavailable": {"text": UNAVAILABLE, "entry": "t",
+                                                     "source": "test"}}}}
+
+
+@pytest.fixture
+def kb_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """$DATA_DIR/generated/patient_texts.json with the test's "please call" text."""
+    target = tmp_path / "generated" / "patient_texts.json"
+    target.parent.mkdir(parents=True)
+    target.write_text(json.dumps(EXPORT), encoding="utf-8")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+
+
+class Routine:
+    def assess(self, text: str, language: Optional[str] = None) -> Verdict:
+        return Verdict("routine", None, None, language or "en")
+
+    def is_minimising(self, text: str) -> bool:
+        return False
 
 
 @pytest.mark.parametrize(("content_type", "body", "status", "code"), [
@@ -80,15 +113,33 @@ def reply(response: Any) -> tuple[int, List[dict[str, Any]]]:
 
 
 async def test_silent_turn_gets_the_unavailable_reply() -> None:
+    """Through the gate, as in `rasa run`: a turn that says nothing gets the KB text, 200."""
     seen: List[UserMessage] = []
 
-    async def silent(message: UserMessage) -> None:
+    async def silent(agent: Any, message: UserMessage) -> None:
         seen.append(message)
+
+    gate = SafetyGate(Routine(), ConversationLanguages({}), alerts=None,
+                      texts=lambda: PatientTexts(EXPORT))
+    agent = FakeAgent()
+
+    async def gated(message: UserMessage) -> Any:
+        return await gate.handle(agent, message, silent)
+
+    response = await SafeRestInput().handle(request({"sender": "p1", "message": "hi"}, agent),
+                                            gated)
+    assert reply(response) == (200, [{"recipient_id": "p1", "text": UNAVAILABLE}])
+    assert seen[0].input_channel == "rest" and seen[0].sender_id == "p1"
+
+
+async def test_the_channel_itself_passes_a_silent_turn_on() -> None:
+    """Without the gate the channel adds nothing (it used to: one net, the gate's, now)."""
+    async def silent(message: UserMessage) -> None:
+        return None
 
     response = await SafeRestInput().handle(request({"sender": "p1", "message": "hi"},
                                                     FakeAgent()), silent)
-    assert reply(response) == (200, [{"recipient_id": "p1", "text": "Please call 555."}])
-    assert seen[0].input_channel == "rest" and seen[0].sender_id == "p1"
+    assert reply(response) == (200, [])
 
 
 async def test_a_turn_that_answers_is_passed_through() -> None:
@@ -100,17 +151,20 @@ async def test_a_turn_that_answers_is_passed_through() -> None:
     assert reply(response) == (200, [{"recipient_id": "p1", "text": "Hello"}])
 
 
+@pytest.mark.usefixtures("kb_export")
 async def test_a_failing_turn_gets_503_and_the_unavailable_reply(
         caplog: pytest.LogCaptureFixture) -> None:
+    """The text is the KB export's (it works without the model's domain)."""
     async def fails(message: UserMessage) -> None:
         raise RuntimeError(f"boom with {message.text}")
 
     response = await SafeRestInput().handle(
         request({"sender": "p1", "message": "secret-canary"}, FakeAgent()), fails)
-    assert reply(response) == (503, [{"recipient_id": "p1", "text": "Please call 555."}])
+    assert reply(response) == (503, [{"recipient_id": "p1", "text": UNAVAILABLE}])
     assert "secret-canary" not in caplog.text
 
 
+@pytest.mark.usefixtures("kb_export")
 @pytest.mark.parametrize("agent", [None, FakeAgent(ready=False)])
 async def test_no_model_gets_503(agent: Optional[FakeAgent]) -> None:
     async def never_called(message: UserMessage) -> None:
@@ -119,4 +173,4 @@ async def test_no_model_gets_503(agent: Optional[FakeAgent]) -> None:
     response = await SafeRestInput().handle(request({"sender": "p1", "message": "hi"}, agent),
                                             never_called)
     status, body = reply(response)
-    assert status == 503 and body[0]["text"]
+    assert status == 503 and body[0]["text"] == UNAVAILABLE
