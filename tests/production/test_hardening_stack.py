@@ -1,9 +1,10 @@
 """Issue 13 end to end on the production profile: every store on PostgreSQL or Redis, signed SMS
 from a new number, web chat, REST (test-only here), the action server and its failures.
 
-One stack (action server and one Rasa process) for the module; the tests run in file order and
-each leaves the stack working. Low limits where a test needs them: SESSION_MAX_EVENTS=40 and
-six messages per web session and per SMS number.
+One stack (action server and one Rasa process) for the module; each test leaves the stack
+working and needs no other to have run first (the order is random: `-p randomly`). Low limits
+where a test needs them: SESSION_MAX_EVENTS=40 and six messages per web session and per SMS
+number.
 """
 
 from __future__ import annotations
@@ -318,7 +319,12 @@ def test_handoff_is_promised_only_when_recorded(stack: ProductionStack,
 # ----------------------------------------------------------------------------- stores
 def test_every_store_was_postgresql_or_redis(stack: ProductionStack) -> None:
     """Tracker, KB (handoffs), SMS state (consent, delivery), locks and rate limits: no SQLite
-    file anywhere in the data directory, and the tables are in PostgreSQL."""
+    file anywhere in the data directory, and the tables are in PostgreSQL. One SMS, one web
+    chat message and one handoff first, so every store has been written to."""
+    assert Sms(stack, new_phone()).send(FASTING)
+    assert Web(stack).send(FASTING)[0] == 200
+    status, _ = stack.send("rasa_a", "stores-" + secrets.token_hex(4), "can I talk to a person?")
+    assert status == 200
     assert stack.sqlite_files() == []
     tracker_tables = {r[0] for r in query(stack.tracker_url, "SELECT tablename FROM pg_tables "
                                                              "WHERE schemaname = 'public'")}
