@@ -243,9 +243,6 @@ def test_a_typed_intent_payload_is_plain_text_on_web_chat_and_sms(
     assert status == 200 and kb(texts, "assistant.unavailable") not in web_texts(body)
 
 
-@pytest.mark.xfail(reason="the appointment parser that tells a birth date from the procedure "
-                          "date (branch dates-times, merged into main after this branch's "
-                          "base) has not landed here", strict=False)
 def test_a_birth_date_is_never_the_procedure_date(stack: ProductionStack) -> None:
     sender = "born-" + secrets.token_hex(4)
     for text in ["what's my plan?", "born 14/03/1961", "at 8am"]:
