@@ -9,7 +9,7 @@ clinic has not approved gets "please ask the clinic", whatever its class.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 from actions.conversation.writer import Piece, Writer
@@ -103,6 +103,13 @@ def same_rule_everywhere(kb: KbSnapshot, name: str) -> bool:
     return len(rules) <= 1
 
 
+def _drug_restart_hours(medication: dto.Medication) -> Optional[int]:
+    """The drug's restart time when its rules agree on one (None: none, or they differ)."""
+    hours = {rule.restart_hours for rule in medication.rules.values()
+             if rule.restart_hours is not None}
+    return hours.pop() if len(hours) == 1 else None
+
+
 def _with_drug(piece: Piece, medication: Optional[dto.Medication]) -> Piece:
     """Add the drug entry's provenance to the text's."""
     if medication is None or medication.provenance is None:
@@ -137,9 +144,15 @@ class MedicineWording:
         """The clinic's date order and clock."""
         return DateStyle(self.kb.clinic.date_order, self.kb.clinic.clock)
 
-    def when(self, moment: dt.datetime, today: dt.date) -> str:
-        """A moment in the clinic's zone, words of the patient's language."""
-        return format_datetime(moment, self.style, self.writer.locale,
+    def when(self, moment: dt.datetime, today: dt.date, *, full_day: bool = False) -> str:
+        """A moment in the clinic's zone, words of the patient's language; `full_day` names the
+        weekday in full ("Wednesday, Dec 2, 9:00 am": the appointment the patient checks)."""
+        locale = self.writer.locale
+        if full_day and self.writer.has("locale.weekdays_long"):
+            names = tuple(self.writer.piece("locale.weekdays_long").text.split())
+            if len(names) == 7:
+                locale = replace(locale, weekdays=names)
+        return format_datetime(moment, self.style, locale,
                                time_zone=self.kb.clinic.time_zone, today=today)
 
     def day(self, value: dt.date, today: dt.date) -> str:
@@ -186,17 +199,30 @@ class MedicineWording:
                                      extra={**values, "hold_hours": rule.hold_hours})
         return self.writer.piece(_GENERAL_KEYS[advice.kind], extra=values)
 
+    def hold_text(self, hold: dt.timedelta) -> str:
+        """"3 days", "24 hours": a hold as a checklist line names it."""
+        if hold.total_seconds() % 86400 == 0:
+            return self.writer.piece("plan.hold_days", extra={"days": hold.days}).text
+        return self.writer.piece("plan.hold_hours",
+                                 extra={"hours": int(hold.total_seconds() // 3600)}).text
+
     def restart(self, name: str, site: str) -> list[Piece]:
-        """When to restart, where the rule says (else the general rule, which names who)."""
+        """When to restart, where the rule says (else the general rule, which names who).
+
+        The restart time is the drug's (the guideline table has one restart column per drug),
+        so a site whose rule is "the prescriber decides" still gets it, with the prescriber's
+        yes ("y cuándo lo vuelvo a tomar?" after apixaban for the lower back)."""
         medication, advice = advice_for(self.kb, name, site)
         if medication is None:
             return [self.unknown(name)]
         if advice is None or advice.kind is AdviceKind.NOT_REVIEWED:
             return [self.not_reviewed(medication)]
-        if advice.rule is not None and advice.rule.restart_hours is not None:
+        hours = advice.rule.restart_hours if advice.rule is not None else None
+        if hours is None and advice.kind is AdviceKind.PRESCRIBER_DECIDES:
+            hours = _drug_restart_hours(medication)
+        if hours is not None:
             return [_with_drug(self.writer.piece("blood_thinners.restart_rule", extra={
-                "drug": drug_name(self.writer, medication),
-                "restart_hours": advice.rule.restart_hours}),
+                "drug": drug_name(self.writer, medication), "restart_hours": hours}),
                 medication)]
         return self.general(name, site)
 
@@ -228,10 +254,16 @@ class MedicineWording:
             values["ask_by"] = self.day(advice.ask_by, today)
         if advice.no_dose_from is not None:
             values["limit"] = self.when(advice.no_dose_from, today)
+        if advice.hold is not None:
+            values["hold"] = self.hold_text(advice.hold)
         if checklist:
             key = _CHECKLIST_KEYS[advice.kind]
-            return [_with_drug(self.writer.piece(key, extra=values), medication)], \
-                advice.involves_stopping
+            lines = [_with_drug(self.writer.piece(key, extra=values), medication)]
+            if advice.inr_check and advice.kind in (AdviceKind.HOLD, AdviceKind.TOO_LATE,
+                                                    AdviceKind.PRESCRIBER_DECIDES):
+                lines.append(self.writer.piece("plan.checklist_inr", extra={
+                    "drug": drug_name(self.writer, medication)}))
+            return lines, advice.involves_stopping
         pieces: list[Piece] = []
         if advice.kind is AdviceKind.HOLD:
             if advice.renal_unknown and advice.rule and advice.rule.hold_days_renal_impaired:
