@@ -95,7 +95,7 @@ class ActionRespond(Action):
         for message in outcome.messages:
             dispatcher.utter_message(**message.as_kwargs())
         events = [SlotSet(name, value) for name, value in outcome.state.changes(state).items()]
-        if outcome.language and outcome.language != turn.language:
+        if turn.language and outcome.language and outcome.language != turn.language:
             events.append(SlotSet("language", outcome.language))  # the conversation's, kept
         return events
 

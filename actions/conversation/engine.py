@@ -363,7 +363,11 @@ class Engine:
         return found[:MAX_TOPICS]
 
     def _other_topic_answer(self, topic: TopicSpec, part: str) -> Optional[Request]:
-        """A specific answer of another topic named in a question part."""
+        """A specific answer of another topic named in a question part that stands on its own
+        ("am I still allowed my ramipril?"); not one that leans on the first question ("and
+        how long will it last?": "it" is the classified topic)."""
+        if self.cues.has_anaphora(part) or len(part.split()) < 3:
+            return None
         for candidate in self.cues.topics_with_cues(part):
             if candidate.id in (topic.id, "human"):
                 continue
@@ -985,8 +989,7 @@ class Engine:
         if self.appointment.appointment_set and self.appointment.appointment_shown:
             if self._reanswer_with_new_times():
                 return
-            date_text = self.medicine.when(self.appointment.appointment_shown, self.now.date(),
-                                           full_day=True)
+            date_text = self.medicine.when(self.appointment.appointment_shown, self.now.date())
             self.pieces.append([self.writer.piece("date.noted", extra={"date": date_text})])
             return
         if self.appointment.appointment_issue is not None:
@@ -1073,8 +1076,8 @@ class Engine:
             messages[-1].buttons = list(dict.fromkeys(self.buttons))
         if self.answered:
             self.state = self.state.update(misses=0)
-        return Outcome(self.writer.finish(messages), self.state, self.answered,
-                       self.turn.language)
+        return Outcome(self.writer.finish(messages), self.state,
+                       list(dict.fromkeys(self.answered)), self.turn.language)
 
 
 def respond(kb: KbSnapshot, turn: Turn, state: State, now: dt.datetime) -> Outcome:

@@ -9,7 +9,7 @@ clinic has not approved gets "please ask the clinic", whatever its class.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Optional
 
 from actions.conversation.writer import Piece, Writer
@@ -144,15 +144,9 @@ class MedicineWording:
         """The clinic's date order and clock."""
         return DateStyle(self.kb.clinic.date_order, self.kb.clinic.clock)
 
-    def when(self, moment: dt.datetime, today: dt.date, *, full_day: bool = False) -> str:
-        """A moment in the clinic's zone, words of the patient's language; `full_day` names the
-        weekday in full ("Wednesday, Dec 2, 9:00 am": the appointment the patient checks)."""
-        locale = self.writer.locale
-        if full_day and self.writer.has("locale.weekdays_long"):
-            names = tuple(self.writer.piece("locale.weekdays_long").text.split())
-            if len(names) == 7:
-                locale = replace(locale, weekdays=names)
-        return format_datetime(moment, self.style, locale,
+    def when(self, moment: dt.datetime, today: dt.date) -> str:
+        """A moment in the clinic's zone, words of the patient's language."""
+        return format_datetime(moment, self.style, self.writer.locale,
                                time_zone=self.kb.clinic.time_zone, today=today)
 
     def day(self, value: dt.date, today: dt.date) -> str:

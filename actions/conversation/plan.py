@@ -155,7 +155,7 @@ class PlanWording:
         lines = [
             self.writer.piece("plan.checklist_header", extra={
                 "site_name": site_name(self.writer, context.site),
-                "procedure_start": self.medicine.when(context.start, today, full_day=True)}),
+                "procedure_start": self.medicine.when(context.start, today)}),
             self.writer.piece("plan.checklist_arrival",
                               extra={"arrival": self.medicine.when(arrival, today)}),
         ]
