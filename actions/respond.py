@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from actions.conversation import after_alarm
 from actions.conversation.engine import Outcome, respond
-from actions.conversation.language import kept_language, previous_language
+from actions.conversation.language import kept_language, started_in
 from actions.conversation.turn import State, Turn
 from actions.kb.db import KnowledgeBaseUnavailable
 from actions.kb.snapshot import current_snapshot
@@ -39,13 +39,13 @@ def now_utc() -> dt.datetime:
 
 
 def turn_from(tracker: Tracker) -> Turn:
-    """The latest user message, and the conversation's language before it."""
+    """The latest user message, and the language the conversation started in (the action
+    server gets no event history: `session_started_metadata` keeps the first message's)."""
     latest = tracker.latest_message or {}
     language = tracker.get_slot("language")
     turn = Turn.from_parse_data(latest, language if isinstance(language, str) else "",
                                 str(tracker.get_latest_input_channel() or ""))
-    events = list(tracker.events or [])
-    return replace(turn, previous_language=previous_language(events))
+    return replace(turn, previous_language=started_in(tracker.slots))
 
 
 def decide(session: Session, turn: Turn, state: State, now: dt.datetime,
@@ -56,7 +56,7 @@ def decide(session: Session, turn: Turn, state: State, now: dt.datetime,
     languages = {lang.value for lang in kb.registry.languages}
     language = kept_language(kb.registry, turn.text, turn.language,
                              turn.previous_language if turn.previous_language in languages
-                             else "")
+                             else kb.clinic.default_language)
     if not language or language not in languages:
         language = kb.clinic.default_language
     turn = replace(turn, language=language)

@@ -53,12 +53,32 @@ def _affirmed(plain: str, pattern: re.Pattern[str]) -> bool:
 
 
 def matches(text: str, words: list[str]) -> bool:
-    """Whether any cue occurs in the text as whole words, not negated (accents ignored too)."""
+    """Whether any cue occurs in the text as whole words, not negated (accents ignored too:
+    "unas pintadas" matches the cue "uñas pintadas")."""
     if not words:
         return False
     plain = normalise(text)
     pattern = cue_pattern(words)
-    return _affirmed(plain, pattern) or _affirmed(without_accents(plain), pattern)
+    if _affirmed(plain, pattern):
+        return True
+    bare = without_accents(plain)
+    return _affirmed(bare, pattern) or _affirmed(bare, _bare_pattern(words))
+
+
+def _bare_pattern(words: list[str]) -> re.Pattern[str]:
+    """The cues without accents, for text typed without them ("unas pintadas"); only cues
+    long enough not to become another word ("té" is not "te", "él" is not "el")."""
+    long = [without_accents(w) for w in words if " " in w or len(w.rstrip("*")) >= 6]
+    return cue_pattern(long) if long else re.compile(r"(?!)")
+
+
+def mentions(text: str, words: list[str]) -> bool:
+    """Whether any word occurs in the text, negated or not ("sin comer" is about eating)."""
+    if not words:
+        return False
+    plain = normalise(text)
+    return bool(cue_pattern(words).search(plain) or _bare_pattern(words).search(
+        without_accents(plain)))
 
 
 def first_match(text: str, words: list[str]) -> Optional[int]:
@@ -173,22 +193,27 @@ class Cues:
 
     def supports(self, topic: TopicSpec, text: str) -> bool:
         """Whether the text has one of the topic's answer cues or content words."""
-        return self.answer_for(topic, text) is not None or matches(text, self.words_of(topic))
+        return self.answer_for(topic, text) is not None or mentions(text, self.words_of(topic))
+
+    def vague(self, text: str) -> bool:
+        """"wht abt the thng frm b4", "lo de la cosa esa": points at something unnamed."""
+        return mentions(text, self._conv("vague_reference"))
 
     def question_parts(self, text: str) -> list[tuple[int, int]]:
-        """The parts of a message that may each ask something: split at "?", "!", ";",
-        sentence stops and joining words ("and", "or", "y"...), as (start, end) offsets."""
+        """The parts of a message that may each ask something, as (start, end) offsets: split
+        at "?", "!", ";", sentence stops, and at joining words ("and", "or", "y"...) that start
+        a new question ("... and when can I drive?"; "tea and toast?" and "general or twilight
+        sedation?" stay one question)."""
         joiners = sorted(set(self._conv("question_joiners")), key=len, reverse=True)
-        alternatives = set(self._conv("alternative_joiners"))
         words = "|".join(re.escape(j).replace(r"\ ", r"\s+") for j in joiners)
         splitter = re.compile(r"[?!;¿¡]+|\.(?:\s+|$)|\n+" + (
             rf"|,?\s+(?P<joiner>{words})\s+" if words else ""), re.IGNORECASE)
         parts: list[tuple[int, int]] = []
         start = 0
         for found in splitter.finditer(text):
-            joiner = (found.groupdict().get("joiner") or "").lower()
-            if joiner in alternatives and not self._starts_question(text[found.end():]):
-                continue  # "general or twilight sedation?" is one question
+            joiner = found.groupdict().get("joiner")
+            if joiner and not self._starts_question(text[found.end():]):
+                continue
             if found.start() > start:
                 parts.append((start, found.start()))
             start = found.end()
@@ -225,6 +250,10 @@ class Cues:
     def has_anaphora(self, text: str) -> bool:
         """"it", "that", "eso": the message leans on what was just said."""
         return matches(text, self._conv("anaphora"))
+
+    def has_pronoun(self, text: str) -> bool:
+        """"it", "eso": a part that leans on the first question of the message."""
+        return mentions(text, self._conv("pronouns"))
 
     def asks_other_site(self, text: str) -> bool:
         """"what if it were the neck?", "¿y si fuera en el cuello?"."""

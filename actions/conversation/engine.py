@@ -24,8 +24,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 from actions.conversation import facts as facts_mod
-from actions.conversation.cues import Cues, matches
+from actions.conversation.cues import Cues, mentions
 from actions.conversation.medicine import (
+    BLEEDING_CLASSES,
     MedicineWording,
     echo_safe,
     is_bleeding_drug,
@@ -46,12 +47,15 @@ from actions.kb.registry import AnswerSpec, Need, SiteUse, TopicKind, TopicSpec
 from actions.kb.snapshot import KbSnapshot
 
 CONFIDENT = 0.55  # a topic intent below this needs support (cues, context) to be answered
-# A topic intent no word of the message supports (no cue, no content word, no drug) is only
-# answered above this: below it, "wht abt the thng frm b4" gets "not sure I understood".
+# A topic intent no word of the message supports (no cue, no content word, no drug) is
+# answered from CONFIDENT on, except a message that only points at something unnamed ("wht
+# abt the thng frm b4") below this. Below CONFIDENT, an unsupported intent is not answered;
+# the last topic's cue wins over an unsupported intent below this too.
 UNSUPPORTED_OK = 0.8
 # A second question of a message whose whole-message score is below this, and whose part has
 # no word of its topic, is a statement read as a question ("tengo hernia de hiato"): not added.
 SECONDARY_SUPPORT = 0.1
+STATED_SUPPORT = 0.3  # the same for a part that does not ask (no "?", no question word)
 SHORT_REPLY = 320  # one question: two SMS segments
 LONG_REPLY = 480  # several questions: three segments
 SUGGESTIONS = 3  # quick replies after a miss
@@ -180,9 +184,11 @@ class Engine:
 
     def _supported(self, topic: TopicSpec, text: Optional[str] = None) -> bool:
         """The message (or a part of it) has the topic's cue or content words (a named drug
-        supports the medicine topics)."""
+        supports the medicine topics, a screening condition the illness topic)."""
         if text is None and self.facts.medications and (
                 topic.kind is TopicKind.medicine or topic.id == "medications"):
+            return True
+        if text is None and topic.id == "illness" and self._screening_items():
             return True
         return self.cues.supports(topic, self.turn.text if text is None else text)
 
@@ -211,6 +217,10 @@ class Engine:
                 return [resumed]
         if topic is not None and topic.id == "human" and (confident or supported):
             return []  # handled by action_request_human
+        if topic is not None and not supported and confident:
+            named = self._ranked_cue_answer(topic)
+            if named is not None:
+                return named  # "what should I do if my legs go numb after?" (risks?)
         if topic is not None and (supported or (confident and self._plausible(topic))):
             if (topic.id not in ("illness", "medications", "blood_thinners")
                     and not self._cue_supports(topic) and self._screening_items()):
@@ -231,7 +241,7 @@ class Engine:
                 return [Request(last, answer, explicit=False)]
             if self.hypothetical_site:
                 return [Request(last, self._site_answer(last), explicit=False)]
-            if not confident and matches(text, self.cues.words_of(last)):
+            if not confident and mentions(text, self.cues.words_of(last)):
                 # "my neighbour said it did nothing for her" after the effectiveness answer
                 return [Request(last, self._last_answer(last), explicit=False)]
         if facts.driver_named or self.site_changed:
@@ -245,9 +255,23 @@ class Engine:
         return []
 
     def _plausible(self, topic: TopicSpec) -> bool:
-        """A topic the classifier is sure of but no word of the message supports: only taken
-        when the classifier is very sure."""
-        return self.turn.confidence >= UNSUPPORTED_OK
+        """A topic no word of the message supports, classified with confidence: taken, unless
+        the message only points at something unnamed ("the thing from before") and the
+        classifier is not very sure."""
+        return not (self.cues.vague(self.turn.text) and self.turn.confidence < UNSUPPORTED_OK
+                    and not self.facts.medications and not self.facts.sites)
+
+    def _ranked_cue_answer(self, topic: TopicSpec) -> Optional[list[Request]]:
+        """A closest topic whose specific answer the message names, when the classified topic
+        has no word in the message."""
+        for intent, _ in self.turn.ranking[1:SUGGESTIONS]:
+            candidate = self._topic_of(intent)
+            if candidate is None or candidate.id in (topic.id, "human"):
+                continue
+            answer = self.cues.answer_for(candidate, self.turn.text)
+            if answer is not None:
+                return [Request(candidate, answer)]
+        return None
 
     def _ranked_supported(self) -> Optional[list[Request]]:
         """An unsure classification: the first of the closest topics the words support."""
@@ -307,6 +331,9 @@ class Engine:
             if requests and spans:
                 if self.cues.is_generic(part):
                     continue
+                said = not self.cues.is_question(text, mention.start, mention.end)
+                if said and support and support.get(mention.value, 0.0) < STATED_SUPPORT:
+                    continue  # "... tengo hernia de hiato": a statement, not a question
                 weak = support and support.get(mention.value, 0.0) < SECONDARY_SUPPORT
                 if weak and not self._supported(topic, part):
                     continue
@@ -342,7 +369,7 @@ class Engine:
             if answer is not None:
                 if all(r.answer.key != answer.key for r in found):
                     found.append(Request(topic, answer, part=(start, end)))
-            elif matches(part, self.cues.words_of(topic)):
+            elif mentions(part, self.cues.words_of(topic)):
                 if all(r.answer.key != topic.main.key for r in found):
                     found.append(Request(topic, topic.main, part=(start, end), implied=True))
             else:
@@ -366,7 +393,7 @@ class Engine:
         """A specific answer of another topic named in a question part that stands on its own
         ("am I still allowed my ramipril?"); not one that leans on the first question ("and
         how long will it last?": "it" is the classified topic)."""
-        if self.cues.has_anaphora(part) or len(part.split()) < 3:
+        if self.cues.has_pronoun(part) or len(part.split()) < 3:
             return None
         for candidate in self.cues.topics_with_cues(part):
             if candidate.id in (topic.id, "human"):
@@ -398,7 +425,7 @@ class Engine:
             if self.cues.is_generic(part):
                 continue
             for candidate in self.kb.registry.topics:
-                if candidate.id != "human" and matches(part, self.cues.words_of(candidate)):
+                if candidate.id != "human" and mentions(part, self.cues.words_of(candidate)):
                     return self._answers_in(candidate)
         return None
 
@@ -638,6 +665,14 @@ class Engine:
             return
         per_drug: list[list[Piece]] = []
         context = plan_context(self.state.update(procedure_site=site), self.now) if site else None
+        bleeding = tuple(n for n in names if self._bleeding_class(n))
+        if bleeding and len(bleeding) < len(names):
+            # "I take Xarelto and metformin": the blood-thinner answer is about the bleeding
+            # drugs; the others are their own question, one tap away
+            for name in names:
+                if name not in bleeding:
+                    self.buttons.append(self._drug_button(name))
+            names = bleeding
         for name in names:
             if answer.key == "blood_thinners.restart":
                 per_drug.append(self.medicine.restart(name, site or "lumbar"))
@@ -667,11 +702,21 @@ class Engine:
         if len(" ".join(p.text for p in kept + extra)) <= budget:
             kept += extra
         for name in left:
-            medication = self.kb.medication(name)
-            drug = medication.name_in(self.writer.language) if medication else echo_safe(name)
-            label = self.writer.piece("label.ask_drug", extra={"drug": drug}).text
-            self.buttons.append(Button(label, label))
+            self.buttons.append(self._drug_button(name))
         return kept
+
+    def _bleeding_class(self, name: str) -> bool:
+        """A drug the blood-thinner rules are about (an unknown name counts: it gets "not in
+        my list"; a draft counts: it gets "ask the clinic")."""
+        medication = self.kb.medication(name)
+        return medication is None or medication.drug_class in BLEEDING_CLASSES
+
+    def _drug_button(self, name: str) -> Button:
+        """"What about metformin?": a medicine left out of this reply, as a quick reply."""
+        medication = self.kb.medication(name)
+        drug = medication.name_in(self.writer.language) if medication else echo_safe(name)
+        label = self.writer.piece("label.ask_drug", extra={"drug": drug}).text
+        return Button(label, label)
 
     def _answer_medications(self, answer: AnswerSpec, names: list[str]) -> bool:
         """Other medicines: a named drug's class answer, a draft's "ask the clinic"."""

@@ -41,8 +41,23 @@ _DATEISH = re.compile(
 )
 
 
+# "(off warfarin)", "I came off the Xarelto": a drug the patient no longer takes, when said
+# (not "do I need to come off warfarin?").
+_OFF_BEFORE = re.compile(r"\b(?:off|came off|come off|coming off|taken off)\s+"
+                         r"(?:(?:the|my|his|her)\s+)?$", re.IGNORECASE)
+
+
 def _negated(text: str, start: int) -> bool:
     return _NEGATED_BEFORE.search(text[max(0, start - 24):start]) is not None
+
+
+def _taken_off(text: str, start: int, cues: Cues) -> bool:
+    if _OFF_BEFORE.search(text[max(0, start - 24):start]) is None:
+        return False
+    for a, b in cues.question_parts(text):
+        if a <= start < b:
+            return not cues.is_question(text, a, b)
+    return True
 
 
 @dataclass(frozen=True)
@@ -74,7 +89,8 @@ def read_facts(kb: KbSnapshot, turn: Turn, cues: Cues, now: dt.datetime) -> Fact
     meds: list[str] = []
     negated_meds: list[str] = []
     for mention in turn.mentions("medication"):
-        target = negated_meds if _negated(text, mention.start) else meds
+        off = _negated(text, mention.start) or _taken_off(text, mention.start, cues)
+        target = negated_meds if off else meds
         if mention.value not in target:
             target.append(mention.value)
     sites: list[str] = []
@@ -166,7 +182,7 @@ def merge_medications(state: State, facts: Facts) -> tuple[State, bool]:
         if facts.says_none and not taken:
             return state.update(medications_answered=True), True
         return state, False
-    if facts.stopped_taking and named:
+    if facts.stopped_taking and named and not facts.negated_medications:
         taken = [m for m in taken if m not in named]
         return state.update(medications_taken=tuple(taken), last_medications=()), True
     taken = [m for m in taken if m not in facts.negated_medications]

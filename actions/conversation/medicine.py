@@ -118,6 +118,15 @@ def _with_drug(piece: Piece, medication: Optional[dto.Medication]) -> Piece:
                  (*piece.sources, medication.provenance.source), piece.translated)
 
 
+def _once(piece: Piece, name: str) -> Piece:
+    """"rivaroxabán (rivaroxabán)": a drug without brand names is named once."""
+    doubled = f"{name} ({name})"
+    if doubled not in piece.text:
+        return piece
+    return Piece(piece.text.replace(doubled, name), piece.entries, piece.sources,
+                 piece.translated)
+
+
 def drug_name(writer: Writer, medication: dto.Medication) -> str:
     """The generic name in the patient's language."""
     return medication.name_in(writer.language)
@@ -172,7 +181,8 @@ class MedicineWording:
         if advice is None or advice.kind is AdviceKind.NOT_REVIEWED:
             return [self.not_reviewed(medication)]
         values = _values(self.writer, medication, site)
-        pieces = [_with_drug(self._rule(advice, values), medication)]
+        pieces = [_with_drug(_once(self._rule(advice, values), str(values["drug"])),
+                             medication)]
         if advice.inr_check:
             pieces.append(self.writer.piece("blood_thinners.inr_step",
                                             extra={"drug": drug_name(self.writer, medication)}))

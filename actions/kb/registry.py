@@ -147,15 +147,16 @@ class ConversationCues(Strict):
     bleeding_stopped: Cues  # "it stopped", "ya no sangra": a bleed that stopped
     # The engine's reading of a message (actions/conversation): see topics.yml for each list.
     question_joiners: Cues = {}  # "and", "or", "y": where one question ends and the next starts
-    alternative_joiners: Cues = {}  # "or", "o": a new question only before a question word
     question_starts: Cues = {}  # "can i", "when", "puedo": a part that asks something
     generic_question: Cues = {}  # "what now?", "¿qué hago?": asks nothing of its own
     anaphora: Cues = {}  # "it", "that", "eso": the message leans on what was just said
+    pronouns: Cues = {}  # "it", "eso": the pronouns among them (not "that morning")
     hypothetical_site: Cues = {}  # "what if", "y si fuera": a site asked about, not a change
     driver_named: Cues = {}  # "my son is driving me", "me lleva mi hijo"
     appointment_words: Cues = {}  # "my appointment", "la cita": a day or time said is the booking
     kidney_fine: Cues = {}  # "my kidneys are fine", "los riñones bien"
     language_words: Cues = {}  # common words of each language: keeps the conversation's one
+    vague_reference: Cues = {}  # "the thing from before", "lo de la cosa esa": nothing named
 
 
 class OtherIntents(Strict):
