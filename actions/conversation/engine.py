@@ -167,10 +167,11 @@ class Engine:
         self.hypothetical_site = site.hypothetical_site
         asked = pending is not None and pending.ask in ("appointment", "appointment_time",
                                                         "confirm_date")
-        telling = self.turn.intent in ("inform", "ask_plan") or self.cues.mentions_appointment(
-            self.turn.text)
+        about_booking = self.cues.mentions_appointment(self.turn.text)
+        telling = self.turn.intent in ("inform", "ask_plan") or about_booking
         self.appointment = facts_mod.merge_appointment(self.kb, self.state, facts, asked=asked,
-                                                       telling=telling)
+                                                       telling=telling,
+                                                       about_booking=about_booking)
         self.state = self.appointment.state
         if facts.driver_named:
             self.state = self.state.update(has_driver=True)
@@ -411,7 +412,7 @@ class Engine:
                 continue
             answer = self.cues.answer_for(candidate, text)
             if answer is not None:
-                return [Request(candidate, answer)]
+                return [Request(candidate, answer, explicit=False)]
         return None
 
     def _topic_in_questions(self) -> Optional[list[Request]]:
@@ -695,12 +696,12 @@ class Engine:
         left: list[str] = []
         for name, pieces in zip(names[1:], per_drug[1:], strict=False):
             candidate = kept + pieces
-            if len(" ".join(p.text for p in candidate + extra)) <= budget and not left:
+            if len(" ".join(p.text for p in candidate)) <= budget and not left:
                 kept = candidate
             else:
                 left.append(name)
-        if len(" ".join(p.text for p in kept + extra)) <= budget:
-            kept += extra
+        if not left and len(" ".join(p.text for p in kept + extra)) <= budget:
+            kept += extra  # "about both": only when both were answered
         for name in left:
             self.buttons.append(self._drug_button(name))
         return kept
@@ -828,7 +829,9 @@ class Engine:
         if result == ANSWERED:
             self.state = self.state.update(pending=None)
             asked = [r for r in requests if r.explicit and r.topic.id != pending.topic]
-            if asked and (self.turn.confidence >= CONFIDENT or any(
+            questions = any(self.cues.is_question(self.turn.text, a, b)
+                            for a, b in self.cues.question_parts(self.turn.text))
+            if asked and questions and (self.turn.confidence >= CONFIDENT or any(
                     self._supported(r.topic) for r in asked)):
                 return False  # "... si la cita es a las 9:30, ¿a qué hora llego?": the fact
                 #               is kept, the question asked is answered

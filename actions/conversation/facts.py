@@ -258,7 +258,7 @@ def _next_week_doubt(parsed: ParsedAppointment) -> bool:
 
 
 def merge_appointment(kb: KbSnapshot, state: State, facts: Facts, *, asked: bool,
-                      telling: bool = True) -> Merge:
+                      telling: bool = True, about_booking: bool = False) -> Merge:
     """A date and time become the appointment; doubtful readings wait for "yes"; a time alone
     completes a date already given, or is kept for clock times until the date is known; a past
     or birth date outside a question is ignored, and so is a day or a vague time outside a
@@ -286,7 +286,7 @@ def merge_appointment(kb: KbSnapshot, state: State, facts: Facts, *, asked: bool
         pending_day = _candidate_day(state)
         if base is None and pending_day is None:
             exact = AppointmentIssue.APPROXIMATE_TIME not in parsed.issues
-            if current is None and exact and (telling or asked) and _clinic_hour(
+            if current is None and exact and (about_booking or asked) and _clinic_hour(
                     kb, parsed.time):
                 merge.state = state.update(
                     appointment_candidate=f"{TIME_ONLY}{parsed.time.strftime('%H:%M')}")

@@ -348,3 +348,20 @@ def test_naming_the_driver_is_noted(chat: Conversation) -> None:
     assert chat.state.has_driver is True and keys(chat) == ["driver.confirmed"] and reply
     chat.say("nobody can drive me though", "inform")
     assert keys(chat) != ["driver.confirmed"]
+
+
+def test_answering_the_plan_question_with_a_time_continues_the_plan(chat: Conversation) -> None:
+    chat.say("can you do my checklist", "ask_plan")
+    chat.say("it's on the 9th at 1pm", "inform")  # "1pm" is also a fasting cue word
+    assert chat.state.pending is not None and chat.state.pending.ask == "site"
+    chat.say("my neck", "inform", sites=(("neck", "cervical"),))
+    reply = chat.say("none", "inform")
+    assert keys(chat)[0] == "plan.checklist_header" and "12:30 pm" in reply
+
+
+def test_two_drugs_are_both_answered_before_any_general_text(chat: Conversation) -> None:
+    reply = chat.say("I'm on naproxen and aspirin, it's for the lower back", "ask_blood_thinners",
+                     drugs=(("naproxen", "naproxen"), ("aspirin", "aspirin")),
+                     sites=(("lower back", "lumbar"),))
+    assert "naproxen" in reply and "aspirin" in reply and len(reply) <= LONG
+    assert not chat.buttons or "What about aspirin?" not in chat.buttons
