@@ -68,6 +68,9 @@ CONVERSATION_INTENTS = {
 }
 ANSWER_INTENTS = {"inform", "affirm", "deny", "nlu_fallback"}
 ANSWERED, ASKED, UNUSABLE = "answered", "asked", "unusable"  # what a reply did to a question
+# Screening conditions a medicine answer already covers (diabetes: the diabetes-medicine
+# answer; blood thinners: the blood-thinner answer).
+MEDICINE_SCREENING = frozenset({"screening.diabetes", "screening.blood_thinners"})
 # Medicine answers that are the same text whatever the drug ("who decides?", "I forgot").
 GENERAL_MEDICINE_KEYS = frozenset({
     "blood_thinners.missed_dose", "blood_thinners.prescriber_forbids", "blood_thinners.bridging",
@@ -203,6 +206,9 @@ class Engine:
         else nothing (the patient gets "not sure I understood" and quick replies).
         """
         text = self.turn.text
+        last = self._last_topic()
+        if last is not None and self.cues.wants_more(text) and len(text.split()) <= 3:
+            return []  # "why?", "tell me more": the last answer's detail (see respond)
         multi = self._multi_requests()
         if len(multi) >= 2:
             if any(r.topic.id == "plan" for r in multi):  # the checklist has the medicines
@@ -211,7 +217,12 @@ class Engine:
         topic = multi[0].topic if multi else self._topic_of(self.turn.intent)
         confident = self.turn.confidence >= CONFIDENT
         supported = topic is not None and self._supported(topic)
-        last = self._last_topic()
+        leaning = self.cues.is_short(text) and (
+            self.cues.is_follow_up(text) or self.cues.has_anaphora(text)
+            or (len(text.split()) <= 3 and ("?" in text or self.cues.is_question(
+                text, 0, len(text)))))
+        if last is not None and topic is not None and topic.id == last.id and leaning:
+            return self._answers_in(topic)  # "and if it didn't?": the same topic goes on
         if last is not None and (topic is None or topic.id != last.id):
             resumed = self._follow_up_of(last, topic, supported)
             if resumed is not None:
@@ -242,7 +253,8 @@ class Engine:
                 return [Request(last, answer, explicit=False)]
             if self.hypothetical_site:
                 return [Request(last, self._site_answer(last), explicit=False)]
-            if not confident and mentions(text, self.cues.words_of(last)):
+            if not confident and (mentions(text, self.cues.words_of(last)) or (
+                    leaning and not supported)):
                 # "my neighbour said it did nothing for her" after the effectiveness answer
                 return [Request(last, self._last_answer(last), explicit=False)]
         if facts.driver_named or self.site_changed:
@@ -341,10 +353,14 @@ class Engine:
                 if topic.id == "illness" and any(
                         r.topic.id in ("medications", "blood_thinners") for r in requests):
                     continue  # "y la metformina? soy diabética": the medicine answer says it
-            answer = self.cues.answer_for(topic, part) or self.cues.answer_for(topic, text) \
-                if spans else self._answer_in(topic)
+            answer = self.cues.answer_for(topic, part) if spans else self._answer_in(topic)
             requests.append(Request(topic, answer or topic.main,
                                     part=(mention.start, mention.end) if spans else None))
+        if len(requests) > 1 and any(r.topic.id == "illness" for r in requests) and any(
+                r.topic.id in ("medications", "blood_thinners") for r in requests) and all(
+                item.item_id in MEDICINE_SCREENING for item in self._screening_items()):
+            # "I have diabetes and take insulin": the medicine answer says it
+            requests = [r for r in requests if r.topic.id != "illness"]
         return requests[:MAX_TOPICS]
 
     def _answers_in(self, topic: TopicSpec) -> list[Request]:

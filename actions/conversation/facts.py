@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from actions.conversation.cues import Cues
@@ -195,7 +195,14 @@ def merge_medications(state: State, facts: Facts) -> tuple[State, bool]:
         if name not in taken:
             taken.append(name)
     changed = tuple(taken) != state.medications_taken
-    return state.update(medications_taken=tuple(taken), medications_answered=True), changed
+    last = tuple(m for m in state.last_medications if m in taken)
+    if facts.correction and named:
+        last = tuple(named)  # "sorry, I meant Xarelto": the drug being talked about now
+    pending = state.pending
+    if pending is not None and pending.medications and facts.correction and named:
+        pending = replace(pending, medications=tuple(named))
+    return state.update(medications_taken=tuple(taken), medications_answered=True,
+                        last_medications=last, pending=pending), changed
 
 
 def merge_site(state: State, facts: Facts, turn: Turn, answering_site: bool) -> Merge:

@@ -365,3 +365,27 @@ def test_two_drugs_are_both_answered_before_any_general_text(chat: Conversation)
                      sites=(("lower back", "lumbar"),))
     assert "naproxen" in reply and "aspirin" in reply and len(reply) <= LONG
     assert not chat.buttons or "What about aspirin?" not in chat.buttons
+
+
+def test_a_drug_corrected_while_the_site_is_asked_is_the_one_answered(
+        charla: Conversation) -> None:
+    charla.say("tomo eliquis", "ask_blood_thinners", drugs=(("eliquis", "apixaban"),))
+    charla.say("perdón, me he confundido, es xarelto", "inform",
+               drugs=(("xarelto", "rivaroxaban"),))
+    reply = charla.say("en el cuello", "inform", sites=(("cuello", "cervical"),))
+    assert "rivaroxabán" in reply and "apixabán" not in reply
+
+
+def test_a_very_short_question_leans_on_the_last_answer(charla: Conversation) -> None:
+    charla.say("¿hay que llegar antes de la hora?", "ask_logistics")
+    charla.say("¿cuánto antes?", "ask_fasting", confidence=0.3)
+    assert keys(charla) == ["logistics.main"]
+
+
+def test_why_after_an_answer_gives_its_detail(chat: Conversation) -> None:
+    chat.say("how will I lie? it's my lower back", "ask_positioning",
+             sites=(("lower back", "lumbar"),))
+    chat.say("why?", "ask_blood_thinners", confidence=0.5)
+    assert chat.last is not None and chat.state.last_topic == "positioning"
+    assert chat.last.messages and chat.last.messages[0].entries[0].endswith(
+        "positioning.main.face_down")
