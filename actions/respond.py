@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import replace
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from actions.conversation import after_alarm
 from actions.conversation.engine import Outcome, respond
+from actions.conversation.language import kept_language, started_in
 from actions.conversation.turn import State, Turn
 from actions.kb.db import KnowledgeBaseUnavailable
 from actions.kb.snapshot import current_snapshot
@@ -37,11 +39,13 @@ def now_utc() -> dt.datetime:
 
 
 def turn_from(tracker: Tracker) -> Turn:
-    """The latest user message, in the conversation's language."""
+    """The latest user message, and the language the conversation started in (the action
+    server gets no event history: `session_started_metadata` keeps the first message's)."""
     latest = tracker.latest_message or {}
     language = tracker.get_slot("language")
-    return Turn.from_parse_data(latest, language if isinstance(language, str) else "",
+    turn = Turn.from_parse_data(latest, language if isinstance(language, str) else "",
                                 str(tracker.get_latest_input_channel() or ""))
+    return replace(turn, previous_language=started_in(tracker.slots))
 
 
 def decide(session: Session, turn: Turn, state: State, now: dt.datetime,
@@ -49,9 +53,13 @@ def decide(session: Session, turn: Turn, state: State, now: dt.datetime,
     """The engine on the current KB (runs in a worker thread); `alarm`: a recent safety alarm's
     level, in whose light an unclear message is answered (actions/.../after_alarm.py)."""
     kb = current_snapshot(session)
-    if not turn.language or turn.language not in {lang.value for lang in kb.registry.languages}:
-        turn = Turn(turn.text, kb.clinic.default_language, turn.intent, turn.confidence,
-                    turn.ranking, turn.entities, turn.channel)
+    languages = {lang.value for lang in kb.registry.languages}
+    language = kept_language(kb.registry, turn.text, turn.language,
+                             turn.previous_language if turn.previous_language in languages
+                             else kb.clinic.default_language)
+    if not language or language not in languages:
+        language = kb.clinic.default_language
+    turn = replace(turn, language=language)
     return after_alarm.follow_up(kb, turn, state, alarm) or respond(kb, turn, state, now)
 
 
@@ -86,7 +94,10 @@ class ActionRespond(Action):
             return []
         for message in outcome.messages:
             dispatcher.utter_message(**message.as_kwargs())
-        return [SlotSet(name, value) for name, value in outcome.state.changes(state).items()]
+        events = [SlotSet(name, value) for name, value in outcome.state.changes(state).items()]
+        if turn.language and outcome.language and outcome.language != turn.language:
+            events.append(SlotSet("language", outcome.language))  # the conversation's, kept
+        return events
 
 
 def _say_unavailable(dispatcher: CollectingDispatcher, language: str) -> None:

@@ -53,12 +53,32 @@ def _affirmed(plain: str, pattern: re.Pattern[str]) -> bool:
 
 
 def matches(text: str, words: list[str]) -> bool:
-    """Whether any cue occurs in the text as whole words, not negated (accents ignored too)."""
+    """Whether any cue occurs in the text as whole words, not negated (accents ignored too:
+    "unas pintadas" matches the cue "uñas pintadas")."""
     if not words:
         return False
     plain = normalise(text)
     pattern = cue_pattern(words)
-    return _affirmed(plain, pattern) or _affirmed(without_accents(plain), pattern)
+    if _affirmed(plain, pattern):
+        return True
+    bare = without_accents(plain)
+    return _affirmed(bare, pattern) or _affirmed(bare, _bare_pattern(words))
+
+
+def _bare_pattern(words: list[str]) -> re.Pattern[str]:
+    """The cues without accents, for text typed without them ("unas pintadas"); only cues
+    long enough not to become another word ("té" is not "te", "él" is not "el")."""
+    long = [without_accents(w) for w in words if " " in w or len(w.rstrip("*")) >= 6]
+    return cue_pattern(long) if long else re.compile(r"(?!)")
+
+
+def mentions(text: str, words: list[str]) -> bool:
+    """Whether any word occurs in the text, negated or not ("sin comer" is about eating)."""
+    if not words:
+        return False
+    plain = normalise(text)
+    return bool(cue_pattern(words).search(plain) or _bare_pattern(words).search(
+        without_accents(plain)))
 
 
 def first_match(text: str, words: list[str]) -> Optional[int]:
@@ -160,3 +180,99 @@ class Cues:
     def mentions_kidneys(self, text: str) -> bool:
         """Kidney words ("kidneys", "renal", "riñón")."""
         return matches(text, self._conv("kidney"))
+
+    def kidneys_fine(self, text: str) -> bool:
+        """"my kidneys are fine", "los riñones bien"."""
+        return matches(text, self._conv("kidney_fine"))
+
+    # ------------------------------------------------------------------ topics and parts
+    def words_of(self, topic: TopicSpec) -> list[str]:
+        """A topic's content words in this language (English too for another language)."""
+        words = _words(topic.words, self.language)
+        return words + _words(topic.words, "en") if self.language != "en" else words
+
+    def supports(self, topic: TopicSpec, text: str) -> bool:
+        """Whether the text has one of the topic's answer cues or content words."""
+        return self.answer_for(topic, text) is not None or mentions(text, self.words_of(topic))
+
+    def vague(self, text: str) -> bool:
+        """"wht abt the thng frm b4", "lo de la cosa esa": points at something unnamed."""
+        return mentions(text, self._conv("vague_reference"))
+
+    def question_parts(self, text: str) -> list[tuple[int, int]]:
+        """The parts of a message that may each ask something, as (start, end) offsets: split
+        at "?", "!", ";", sentence stops, and at joining words ("and", "or", "y"...) that start
+        a new question ("... and when can I drive?"; "tea and toast?" and "general or twilight
+        sedation?" stay one question)."""
+        joiners = sorted(set(self._conv("question_joiners")), key=len, reverse=True)
+        words = "|".join(re.escape(j).replace(r"\ ", r"\s+") for j in joiners)
+        splitter = re.compile(r"[?!;¿¡]+|\.(?:\s+|$)|\n+" + (
+            rf"|,?\s+(?P<joiner>{words})\s+" if words else ""), re.IGNORECASE)
+        parts: list[tuple[int, int]] = []
+        start = 0
+        for found in splitter.finditer(text):
+            joiner = found.groupdict().get("joiner")
+            if joiner and not self._starts_question(text[found.end():]):
+                continue
+            if found.start() > start:
+                parts.append((start, found.start()))
+            start = found.end()
+        if start < len(text):
+            parts.append((start, len(text)))
+        return [(a, b) for a, b in parts if text[a:b].strip(" ,.")]
+
+    def _starts_question(self, text: str) -> bool:
+        plain = without_accents(normalise(text).lstrip("¿¡ "))
+        return any(re.match(rf"{re.escape(without_accents(s))}\b", plain)
+                   for s in self._conv("question_starts"))
+
+    def is_question(self, text: str, start: int, end: int) -> bool:
+        """A part that asks something: a "?" right after it, or a question word first."""
+        after = text[end:end + 3]
+        if "?" in after:
+            return True
+        return self._starts_question(text[start:end])
+
+    def is_generic(self, part: str) -> bool:
+        """A part that asks nothing of its own ("what happens now?", "¿qué hago?")."""
+        plain = normalise(part).strip(" ,.!?¿¡")
+        words = self._conv("generic_question")
+        if not plain:
+            return True
+        if len(plain.split()) > 6:
+            return False
+        remainder = cue_pattern(words).sub(" ", plain) if words else plain
+        remainder = cue_pattern(words).sub(" ", without_accents(remainder)) if words else remainder
+        filler = {"so", "then", "and", "but", "ok", "okay", "y", "entonces", "pues", "vale",
+                  "please", "por", "favor"}
+        return not [w for w in re.findall(r"\w+", remainder) if w not in filler]
+
+    def has_anaphora(self, text: str) -> bool:
+        """"it", "that", "eso": the message leans on what was just said."""
+        return matches(text, self._conv("anaphora"))
+
+    def has_pronoun(self, text: str) -> bool:
+        """"it", "eso": a part that leans on the first question of the message."""
+        return mentions(text, self._conv("pronouns"))
+
+    def asks_other_site(self, text: str) -> bool:
+        """"what if it were the neck?", "¿y si fuera en el cuello?"."""
+        return matches(text, self._conv("hypothetical_site"))
+
+    def mentions_appointment(self, text: str) -> bool:
+        """"my appointment is at 11", "la cita es el viernes": a day or time is the booking."""
+        return matches(text, self._conv("appointment_words"))
+
+    def names_driver(self, text: str) -> bool:
+        """"my son is driving me", "me lleva mi hijo"."""
+        return matches(text, self._conv("driver_named"))
+
+    def language_score(self, text: str, language: str) -> int:
+        """How many common words of a language the text has (accents ignored)."""
+        words = [w for lang, ws in self._conversation.language_words.items()
+                 if getattr(lang, "value", lang) == language for w in ws]
+        if not words:
+            return 0
+        plain = without_accents(normalise(text))
+        pattern = cue_pattern([without_accents(w) for w in words])
+        return len(pattern.findall(plain))

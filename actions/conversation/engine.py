@@ -24,14 +24,22 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 from actions.conversation import facts as facts_mod
-from actions.conversation.cues import Cues
-from actions.conversation.medicine import MedicineWording, is_bleeding_drug, same_rule_everywhere
+from actions.conversation.cues import Cues, mentions
+from actions.conversation.medicine import (
+    BLEEDING_CLASSES,
+    MedicineWording,
+    echo_safe,
+    is_bleeding_drug,
+    same_rule_everywhere,
+)
 from actions.conversation.plan import (
     ARRIVAL_PLAN_KEY,
     FASTING_PLAN_KEYS,
+    TIME_ONLY,
     PlanWording,
     appointment_context,
     plan_context,
+    procedure_start,
 )
 from actions.conversation.turn import TOPIC_ENTITY, Pending, State, Turn
 from actions.conversation.writer import Button, Message, Piece, Writer
@@ -39,6 +47,17 @@ from actions.kb.registry import AnswerSpec, Need, SiteUse, TopicKind, TopicSpec
 from actions.kb.snapshot import KbSnapshot
 
 CONFIDENT = 0.55  # a topic intent below this needs support (cues, context) to be answered
+# A topic intent no word of the message supports (no cue, no content word, no drug) is
+# answered from CONFIDENT on, except a message that only points at something unnamed ("wht
+# abt the thng frm b4") below this. Below CONFIDENT, an unsupported intent is not answered;
+# the last topic's cue wins over an unsupported intent below this too.
+UNSUPPORTED_OK = 0.8
+# A second question of a message whose whole-message score is below this, and whose part has
+# no word of its topic, is a statement read as a question ("tengo hernia de hiato"): not added.
+SECONDARY_SUPPORT = 0.1
+STATED_SUPPORT = 0.3  # the same for a part that does not ask (no "?", no question word)
+SHORT_REPLY = 320  # one question: two SMS segments
+LONG_REPLY = 480  # several questions: three segments
 SUGGESTIONS = 3  # quick replies after a miss
 MAX_TOPICS = 3  # topics answered from one message (a multi-topic reply stays short)
 MAX_ATTEMPTS = 2  # unusable answers to one question before explaining it with an example
@@ -49,7 +68,15 @@ CONVERSATION_INTENTS = {
 }
 ANSWER_INTENTS = {"inform", "affirm", "deny", "nlu_fallback"}
 ANSWERED, ASKED, UNUSABLE = "answered", "asked", "unusable"  # what a reply did to a question
+# Screening conditions a medicine answer already covers (diabetes: the diabetes-medicine
+# answer; blood thinners: the blood-thinner answer).
+MEDICINE_SCREENING = frozenset({"screening.diabetes", "screening.blood_thinners"})
+# Medicine answers that are the same text whatever the drug ("who decides?", "I forgot").
+GENERAL_MEDICINE_KEYS = frozenset({
+    "blood_thinners.missed_dose", "blood_thinners.prescriber_forbids", "blood_thinners.bridging",
+    "blood_thinners.why", "blood_thinners.two_medicines", "blood_thinners.who_decides"})
 CLASS_ANSWERS = {"glp1_agonist": "medications.glp1", "sglt2_inhibitor": "medications.diabetes",
+                 "oral_antidiabetic": "medications.diabetes",
                  "insulin": "medications.diabetes"}
 
 
@@ -60,6 +87,8 @@ class Request:
     topic: TopicSpec
     answer: AnswerSpec
     explicit: bool = True  # the patient's words named it (not a resumed or guessed topic)
+    implied: bool = False  # a general answer for a question part without a cue word
+    part: Optional[tuple[int, int]] = None  # where in the message it was asked
 
 
 @dataclass
@@ -69,6 +98,7 @@ class Outcome:
     messages: list[Message]
     state: State
     topics: list[str] = field(default_factory=list)  # answered topic ids (for tests, logs)
+    language: str = ""  # the language the reply is in
 
 
 class Engine:
@@ -96,8 +126,8 @@ class Engine:
         self.facts = facts
         pending = self.state.pending
         if self.cues.requested_language(self.turn.text) and self.cues.is_short(self.turn.text):
-            self.pieces.append([self.writer.piece("assistant.language_switched")])
-            return self._finish()  # the gate already switched the conversation's language
+            self._language_switched()  # the gate already switched the conversation's language
+            return self._finish()
         self._merge(facts, pending)
         requests = self._requests(facts)
         if pending is not None and self._handle_pending(pending, facts, requests):
@@ -112,72 +142,320 @@ class Engine:
         self._without_topic(facts)
         return self._finish()
 
+    def _language_switched(self) -> None:
+        """"English please": say so, and give the last answer again in the new language."""
+        self.pieces.append([self.writer.piece("assistant.language_switched")])
+        last = self._last_topic()
+        if last is None or self.state.pending is not None:
+            return
+        answer = self._last_answer(last)
+        if last.kind is TopicKind.medicine and not self.state.last_medications:
+            return
+        if last.id == "plan" and plan_context(self.state, self.now) is None:
+            return
+        self.hypothetical_site = self.state.last_site if self.state.last_site != \
+            self.state.procedure_site else None
+        before = len(self.pieces)
+        self._answer(Request(last, answer, explicit=False))
+        if len(self.pieces) > before + 1:  # never more than the one answer
+            del self.pieces[before + 1:]
+
     # ------------------------------------------------------------------ facts
     def _merge(self, facts: facts_mod.Facts, pending: Optional[Pending]) -> None:
         self.state, _ = facts_mod.merge_medications(self.state, facts)
         site = facts_mod.merge_site(self.state, facts, self.turn,
                                     answering_site=pending is not None and pending.ask == "site")
+        self.site_changed = site.site_changed and self.before.procedure_site is not None
         self.state = site.state
         self.hypothetical_site = site.hypothetical_site
         asked = pending is not None and pending.ask in ("appointment", "appointment_time",
                                                         "confirm_date")
-        self.appointment = facts_mod.merge_appointment(self.kb, self.state, facts, asked=asked)
+        about_booking = self.cues.mentions_appointment(self.turn.text)
+        telling = self.turn.intent in ("inform", "ask_plan") or about_booking
+        self.appointment = facts_mod.merge_appointment(self.kb, self.state, facts, asked=asked,
+                                                       telling=telling,
+                                                       about_booking=about_booking)
         self.state = self.appointment.state
+        if facts.driver_named:
+            self.state = self.state.update(has_driver=True)
+        if facts.kidneys_impaired is not None and (
+                self.state.renal_impaired is None or pending is None or pending.ask != "kidney"):
+            self.state = self.state.update(renal_impaired=facts.kidneys_impaired)
 
     # ------------------------------------------------------------------ which topics
     def _topic_of(self, intent: str) -> Optional[TopicSpec]:
         return self.kb.registry.topic_for_intent(intent)
 
+    def _supported(self, topic: TopicSpec, text: Optional[str] = None) -> bool:
+        """The message (or a part of it) has the topic's cue or content words (a named drug
+        supports the medicine topics, a screening condition the illness topic)."""
+        if text is None and self.facts.medications and (
+                topic.kind is TopicKind.medicine or topic.id == "medications"):
+            return True
+        if text is None and topic.id == "illness" and self._screening_items():
+            return True
+        return self.cues.supports(topic, self.turn.text if text is None else text)
+
     def _requests(self, facts: facts_mod.Facts) -> list[Request]:
-        """The topics this message asks about, in the order asked."""
+        """The topics and answers this message asks about, in the order asked.
+
+        In order: several questions (one `topic` entity each); a follow-up of the last topic;
+        the classified topic when the message's words support it (or the classifier is very
+        sure); a question part with another topic's words ("what do I need to do?"); the
+        drugs the message names; the last topic's words; a closest topic the words support;
+        else nothing (the patient gets "not sure I understood" and quick replies).
+        """
         text = self.turn.text
-        multi = [self._topic_of(i) for i in dict.fromkeys(self.turn.values(TOPIC_ENTITY))]
-        topics = [t for t in multi if t is not None]
-        if len(topics) >= 2:
-            return [Request(t, self._answer_in(t)) for t in topics[:MAX_TOPICS]]
-        topic = self._topic_of(self.turn.intent)
-        confident = self.turn.confidence >= CONFIDENT
         last = self._last_topic()
-        if last is not None and self.cues.is_follow_up(text) and (topic is None or topic.id
-                                                                 != last.id):
-            # "and when can I restart?" after a blood-thinner answer: the last topic's own
-            # words win over whatever a short follow-up was classified as.
-            answer = self.cues.answer_for(last, text)
-            if answer is not None:
-                return [Request(last, answer)]
-        if topic is not None and (confident or self._cue_supports(topic)):
-            if topic.id == "human":
-                return []  # handled by action_request_human
+        if last is not None and self.cues.wants_more(text) and len(text.split()) <= 3:
+            return []  # "why?", "tell me more": the last answer's detail (see respond)
+        multi = self._multi_requests()
+        if len(multi) >= 2:
+            if any(r.topic.id == "plan" for r in multi):  # the checklist has the medicines
+                multi = [r for r in multi if r.topic.kind is not TopicKind.medicine]
+            return multi
+        topic = multi[0].topic if multi else self._topic_of(self.turn.intent)
+        confident = self.turn.confidence >= CONFIDENT
+        supported = topic is not None and self._supported(topic)
+        leaning = self.cues.is_short(text) and (
+            self.cues.is_follow_up(text) or self.cues.has_anaphora(text)
+            or (len(text.split()) <= 3 and ("?" in text or self.cues.is_question(
+                text, 0, len(text)))))
+        if last is not None and topic is not None and topic.id == last.id and leaning:
+            return self._answers_in(topic)  # "and if it didn't?": the same topic goes on
+        if last is not None and (topic is None or topic.id != last.id):
+            resumed = self._follow_up_of(last, topic, supported)
+            if resumed is not None:
+                return [resumed]
+        if topic is not None and topic.id == "human" and (confident or supported):
+            return []  # handled by action_request_human
+        if topic is not None and not supported and confident:
+            named = self._ranked_cue_answer(topic)
+            if named is not None:
+                return named  # "what should I do if my legs go numb after?" (risks?)
+        if topic is not None and (supported or (confident and self._plausible(topic))):
             if (topic.id not in ("illness", "medications", "blood_thinners")
                     and not self._cue_supports(topic) and self._screening_items()):
                 illness = self.kb.registry.topic("illness")  # "I have a pacemaker, is that ok?"
                 return [Request(illness, illness.main)]
-            return [Request(topic, self._answer_in(topic))]
+            return self._answers_in(topic)
+        asked = self._topic_in_questions()
+        if asked is not None:
+            return asked
         if facts.medications and self.turn.intent in ANSWER_INTENTS | {"ask_medications", ""}:
             drug_topic = self._medicine_topic(facts.medications)
             if drug_topic is not None:
-                return [Request(drug_topic, self._answer_in(drug_topic))]
-        if (last is not None and last.kind is TopicKind.medicine and not confident
-                and self.state.last_medications and self.cues.about_medicine_use(text)):
-            return [Request(last, last.main)]  # "so do I stop it or not??"
+                return [Request(drug_topic, self._answer_in(drug_topic), explicit=False)]
         follow_up = self.cues.is_follow_up(text) or self.cues.is_short(text)
         if last is not None and (follow_up or not confident):
             answer = self.cues.answer_for(last, text)
             if answer is not None:
-                return [Request(last, answer)]
-            if self.hypothetical_site or (facts.site and last.site is SiteUse.per_site):
-                return [Request(last, self._last_answer(last))]
-        if not confident or topic is None:
-            for candidate in self.cues.topics_with_cues(text)[:1]:
-                answer = self.cues.answer_for(candidate, text)
-                if answer is not None:
-                    return [Request(candidate, answer)]
-        if topic is not None and topic.id != "human":
-            return [Request(topic, self._answer_in(topic))]
+                return [Request(last, answer, explicit=False)]
+            if self.hypothetical_site:
+                return [Request(last, self._site_answer(last), explicit=False)]
+            if not confident and (mentions(text, self.cues.words_of(last)) or (
+                    leaning and not supported)):
+                # "my neighbour said it did nothing for her" after the effectiveness answer
+                return [Request(last, self._last_answer(last), explicit=False)]
+        if facts.driver_named or self.site_changed:
+            return []  # "my son is driving me", "no, it's the neck": see _without_topic
+        found = self._ranked_supported() or self._topic_from_cues()
+        if found is not None:
+            return found
         if self._screening_items():
             illness = self.kb.registry.topic("illness")
             return [Request(illness, illness.main)]
         return []
+
+    def _plausible(self, topic: TopicSpec) -> bool:
+        """A topic no word of the message supports, classified with confidence: taken, unless
+        the message only points at something unnamed ("the thing from before") and the
+        classifier is not very sure."""
+        return not (self.cues.vague(self.turn.text) and self.turn.confidence < UNSUPPORTED_OK
+                    and not self.facts.medications and not self.facts.sites)
+
+    def _ranked_cue_answer(self, topic: TopicSpec) -> Optional[list[Request]]:
+        """A closest topic whose specific answer the message names, when the classified topic
+        has no word in the message."""
+        for intent, _ in self.turn.ranking[1:SUGGESTIONS]:
+            candidate = self._topic_of(intent)
+            if candidate is None or candidate.id in (topic.id, "human"):
+                continue
+            answer = self.cues.answer_for(candidate, self.turn.text)
+            if answer is not None:
+                return [Request(candidate, answer)]
+        return None
+
+    def _ranked_supported(self) -> Optional[list[Request]]:
+        """An unsure classification: the first of the closest topics the words support."""
+        for intent, _ in self.turn.ranking[:SUGGESTIONS]:
+            candidate = self._topic_of(intent)
+            if candidate is not None and candidate.id != "human" and self._supported(candidate):
+                return self._answers_in(candidate)
+        return None
+
+    def _follow_up_of(self, last: TopicSpec, topic: Optional[TopicSpec],
+                      supported: bool) -> Optional[Request]:
+        """A message that continues the last topic rather than starting the one classified."""
+        text = self.turn.text
+        answer = self.cues.answer_for(last, text)
+        if answer is not None and self.cues.is_follow_up(text):
+            # "and when can I restart?" after a blood-thinner answer: the last topic's own
+            # words win over whatever a short follow-up was classified as.
+            return Request(last, answer, explicit=False)
+        if answer is not None and not supported and self.turn.confidence < UNSUPPORTED_OK:
+            return Request(last, answer, explicit=False)  # "my GP said to ask the clinic"
+        if (last.kind is TopicKind.medicine and self.state.last_medications
+                and self.cues.about_medicine_use(text) and not supported):
+            # "so do I stop it or not??"
+            return Request(last, self._repeatable_answer(last), explicit=False)
+        if (topic is not None and topic.kind is TopicKind.topic and topic.id not in (
+                "human", "anxiety", "plan") and not supported and self.cues.is_short(text)
+                and self.cues.has_anaphora(text)):
+            # "how long will it last?" after the soreness answer
+            return Request(last, answer or self._last_answer(last), explicit=False)
+        return None
+
+    def _repeatable_answer(self, last: TopicSpec) -> AnswerSpec:
+        """The last answer when it was about the patient's situation (the prescriber forbids
+        stopping, who decides), else the drug's rule."""
+        answer = self._last_answer(last)
+        return answer if answer.key in ("blood_thinners.prescriber_forbids",
+                                        "blood_thinners.who_decides") else last.main
+
+    def _depends_on_site(self, topic: TopicSpec) -> bool:
+        return topic.site is SiteUse.per_site or topic.kind is TopicKind.medicine or any(
+            a.variants_by and a.variants_by.startswith("procedure.") for a in topic.answers)
+
+    def _multi_requests(self) -> list[Request]:
+        """One request per `topic` entity (several questions), without the parts that ask
+        nothing of their own ("what happens now?") or that the message as a whole does not
+        support (a statement read as a question: "my friend had a bad time with hers")."""
+        text = self.turn.text
+        support = dict(self.turn.ranking)
+        requests: list[Request] = []
+        for mention in self.turn.mentions(TOPIC_ENTITY):
+            topic = self._topic_of(mention.value)
+            if topic is None or any(r.topic.id == topic.id for r in requests):
+                continue
+            spans = 0 <= mention.start < mention.end <= len(text) and mention.end - \
+                mention.start > 1
+            part = text[mention.start:mention.end] if spans else text
+            if requests and spans:
+                if self.cues.is_generic(part):
+                    continue
+                said = not self.cues.is_question(text, mention.start, mention.end)
+                if said and support and support.get(mention.value, 0.0) < STATED_SUPPORT:
+                    continue  # "... tengo hernia de hiato": a statement, not a question
+                weak = support and support.get(mention.value, 0.0) < SECONDARY_SUPPORT
+                if weak and not self._supported(topic, part):
+                    continue
+                if topic.id == "illness" and any(
+                        r.topic.id in ("medications", "blood_thinners") for r in requests):
+                    continue  # "y la metformina? soy diabética": the medicine answer says it
+            answer = self.cues.answer_for(topic, part) if spans else self._answer_in(topic)
+            requests.append(Request(topic, answer or topic.main,
+                                    part=(mention.start, mention.end) if spans else None))
+        if len(requests) > 1 and any(r.topic.id == "illness" for r in requests) and any(
+                r.topic.id in ("medications", "blood_thinners") for r in requests) and all(
+                item.item_id in MEDICINE_SCREENING for item in self._screening_items()):
+            # "I have diabetes and take insulin": the medicine answer says it
+            requests = [r for r in requests if r.topic.id != "illness"]
+        return requests[:MAX_TOPICS]
+
+    def _answers_in(self, topic: TopicSpec) -> list[Request]:
+        """Every answer of one topic the message asks for, in the order asked ("do I need a
+        driver or can I take an Uber, and when can I drive again?"), plus a question part
+        that names another topic's answer ("... and am I still allowed my ramipril?").
+
+        Each question part gives its most specific answer (cue words); a question part with
+        the topic's words but no cue gives the general answer (`implied`: dropped first when
+        the reply is too long); the other parts only tell ("I have a 2 pm slot").
+        """
+        text = self.turn.text
+        whole = self.cues.answer_for(topic, text)
+        parts = self.cues.question_parts(text)
+        if len(parts) < 2:
+            return [Request(topic, whole or topic.main)]
+        found: list[Request] = []
+        for start, end in parts:
+            part = text[start:end]
+            if not self.cues.is_question(text, start, end) or self.cues.is_generic(part):
+                continue
+            answer = self.cues.answer_for(topic, part)
+            if answer is not None:
+                if all(r.answer.key != answer.key for r in found):
+                    found.append(Request(topic, answer, part=(start, end)))
+            elif mentions(part, self.cues.words_of(topic)):
+                if all(r.answer.key != topic.main.key for r in found):
+                    found.append(Request(topic, topic.main, part=(start, end), implied=True))
+            else:
+                other = self._other_topic_answer(topic, part)
+                if other is not None and all(r.topic.id != other.topic.id for r in found):
+                    found.append(Request(other.topic, other.answer, part=(start, end),
+                                         explicit=False))
+        own = [r for r in found if r.topic.id == topic.id]
+        if not own:
+            # another topic's cue in the only question: the classified topic's own answer
+            # (a part about another topic only counts beside a question about this one)
+            found = []
+        if not any(not r.implied for r in own):
+            # no question part named a specific answer: the whole message's (as for one
+            # question), in place of the general one
+            found = [r for r in found if r.topic.id != topic.id]
+            found.insert(0, Request(topic, whole or topic.main))
+        return found[:MAX_TOPICS]
+
+    def _other_topic_answer(self, topic: TopicSpec, part: str) -> Optional[Request]:
+        """A specific answer of another topic named in a question part that stands on its own
+        ("am I still allowed my ramipril?"); not one that leans on the first question ("and
+        how long will it last?": "it" is the classified topic)."""
+        if self.cues.has_pronoun(part) or len(part.split()) < 3:
+            return None
+        for candidate in self.cues.topics_with_cues(part):
+            if candidate.id in (topic.id, "human"):
+                continue
+            answer = self.cues.answer_for(candidate, part)
+            if answer is not None:
+                return Request(candidate, answer)
+        return None
+
+    def _topic_from_cues(self) -> Optional[list[Request]]:
+        """The first topic whose specific answer the message names by a cue word."""
+        text = self.turn.text
+        for candidate in self.cues.topics_with_cues(text)[:1]:
+            if candidate.id == "human":
+                continue
+            answer = self.cues.answer_for(candidate, text)
+            if answer is not None:
+                return [Request(candidate, answer, explicit=False)]
+        return None
+
+    def _topic_in_questions(self) -> Optional[list[Request]]:
+        """A question part with a topic's content words, when the classifier gave no topic
+        or one the words do not support ("... partner is taking me. what do I need to do?")."""
+        text = self.turn.text
+        for start, end in self.cues.question_parts(text):
+            if not self.cues.is_question(text, start, end):
+                continue
+            part = text[start:end]
+            if self.cues.is_generic(part):
+                continue
+            for candidate in self.kb.registry.topics:
+                if candidate.id != "human" and mentions(part, self.cues.words_of(candidate)):
+                    return self._answers_in(candidate)
+        return None
+
+    def _site_answer(self, last: TopicSpec) -> AnswerSpec:
+        """The answer to give again for another site: the last one when it depends on the
+        site, else the topic's general one ("it's the neck" after "I can't lie flat")."""
+        answer = self._last_answer(last)
+        if last.kind is TopicKind.medicine:
+            return answer if answer.key not in GENERAL_MEDICINE_KEYS else last.main
+        if (answer.variants_by or "").startswith("procedure.") or self.kb.has_site_texts(
+                answer.key):
+            return answer
+        return last.main
 
     def _screening_items(self) -> list[Any]:
         """The call-the-clinic conditions the message names (pacemaker, antibiotics...)."""
@@ -216,17 +494,59 @@ class Engine:
 
     # ------------------------------------------------------------------ answering
     def _answer_all(self, requests: list[Request]) -> None:
+        """Answer each request in order, then fit the reply to its length budget: 320
+        characters for one question, 480 for several. What does not fit is left out, the
+        general answers of question parts first, then the last answers (their topics are
+        offered as quick replies)."""
+        answered: list[tuple[Request, int, int, State]] = []
         for request in requests:
             if self.state.pending is not None and len(requests) == 1:
                 break
+            start = len(self.pieces)
             self._answer(request, several=len(requests) > 1)
+            answered.append((request, start, len(self.pieces), self.state))
+            if self.state.pending is not None and len(requests) > 1:
+                break  # a question back (which site?) ends the reply
+        self._fit(answered, SHORT_REPLY if len(requests) == 1 else LONG_REPLY)
         if len(requests) == 1 and self.state.pending is None:
             request = requests[0]
             key = self.state.last_key
-            if key and self.writer.has_detail(key, self._site()):
+            if key and self.writer.has_detail(key, self._site()) and not self.buttons:
                 self.buttons.append(self._button("label.more"))
             if request.topic.id == "anxiety":
                 self.buttons.append(self._button("label.human", "question.human"))
+
+    def _length(self) -> int:
+        texts = [" ".join(p.text for p in group if p.text) for group in self.pieces if group]
+        return len(" ".join(t for t in texts if t))
+
+    def _fit(self, answered: list[tuple[Request, int, int, State]], budget: int) -> None:
+        """Leave out answers until the reply fits `budget` (never the first one)."""
+        if self._length() <= budget or len(answered) < 2:
+            return
+        later = list(reversed(range(1, len(answered))))
+        order = [i for i in later if answered[i][0].implied] + [
+            i for i in later if not answered[i][0].implied]
+        dropped: set[int] = set()
+        for index in order:
+            if self._length() <= budget:
+                break
+            _, start, end, _ = answered[index]
+            for group in range(start, end):
+                self.pieces[group] = []
+            dropped.add(index)
+        kept = [item for i, item in enumerate(answered) if i not in dropped]
+        last_state = kept[-1][3]
+        self.state = self.state.update(
+            last_topic=last_state.last_topic, last_key=last_state.last_key,
+            last_site=last_state.last_site, last_medications=last_state.last_medications,
+            pending=last_state.pending)
+        kept_topics = {item[0].topic.id for item in kept}
+        self.answered = [t for t in self.answered if t in kept_topics]
+        for index in sorted(dropped):
+            topic = answered[index][0].topic
+            if topic.id not in kept_topics:
+                self.buttons.append(self._button(f"label.{topic.id}", f"question.{topic.id}"))
 
     def _languages(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys((self.turn.language, "en")))
@@ -333,9 +653,7 @@ class Engine:
         return (*self.state.medications_taken, *self.state.medications_unknown)
 
     def _answer_medicine(self, topic: TopicSpec, answer: AnswerSpec, several: bool) -> None:
-        general_keys = {"blood_thinners.missed_dose", "blood_thinners.prescriber_forbids",
-                        "blood_thinners.bridging", "blood_thinners.why",
-                        "blood_thinners.two_medicines"}
+        general_keys = GENERAL_MEDICINE_KEYS
         names = self._drugs_for(answer)
         if answer.key == "blood_thinners.bridging" and self.facts.medications:
             answer = topic.main  # "bridging with Lovenox, when is my last injection?"
@@ -362,19 +680,60 @@ class Engine:
                 pending=Pending("site", topic.id, answer.key, medications=names),
                 last_topic=topic.id, last_key=answer.key, last_medications=names)
             return
-        pieces: list[Piece] = []
+        per_drug: list[list[Piece]] = []
         context = plan_context(self.state.update(procedure_site=site), self.now) if site else None
+        bleeding = tuple(n for n in names if self._bleeding_class(n))
+        if bleeding and len(bleeding) < len(names):
+            # "I take Xarelto and metformin": the blood-thinner answer is about the bleeding
+            # drugs; the others are their own question, one tap away
+            for name in names:
+                if name not in bleeding:
+                    self.buttons.append(self._drug_button(name))
+            names = bleeding
         for name in names:
             if answer.key == "blood_thinners.restart":
-                pieces.extend(self.medicine.restart(name, site or "lumbar"))
+                per_drug.append(self.medicine.restart(name, site or "lumbar"))
             elif context is not None:
                 dated, _ = self.medicine.dated(name, context.site, context.dating(self.state))
-                pieces.extend(dated)
+                per_drug.append(dated)
             else:
-                pieces.extend(self.medicine.general(name, site))
-        if answer.key == "blood_thinners.two_medicines":
-            pieces.append(self.writer.piece("blood_thinners.two_medicines"))
+                per_drug.append(self.medicine.general(name, site))
+        extra = [self.writer.piece("blood_thinners.two_medicines")] \
+            if answer.key == "blood_thinners.two_medicines" else []
+        pieces = self._fit_drugs(per_drug, extra, names)
         self._say(pieces, topic, answer, medications=names)
+
+    def _fit_drugs(self, per_drug: list[list[Piece]], extra: list[Piece],
+                   names: tuple[str, ...]) -> list[Piece]:
+        """Every drug's answer while the reply stays within one question's budget; the drugs
+        left out are offered as quick replies ("What about warfarin?")."""
+        budget = LONG_REPLY if len(per_drug) > 1 else SHORT_REPLY  # each drug is a question
+        kept: list[Piece] = list(per_drug[0]) if per_drug else []
+        left: list[str] = []
+        for name, pieces in zip(names[1:], per_drug[1:], strict=False):
+            candidate = kept + pieces
+            if len(" ".join(p.text for p in candidate)) <= budget and not left:
+                kept = candidate
+            else:
+                left.append(name)
+        if not left and len(" ".join(p.text for p in kept + extra)) <= budget:
+            kept += extra  # "about both": only when both were answered
+        for name in left:
+            self.buttons.append(self._drug_button(name))
+        return kept
+
+    def _bleeding_class(self, name: str) -> bool:
+        """A drug the blood-thinner rules are about (an unknown name counts: it gets "not in
+        my list"; a draft counts: it gets "ask the clinic")."""
+        medication = self.kb.medication(name)
+        return medication is None or medication.drug_class in BLEEDING_CLASSES
+
+    def _drug_button(self, name: str) -> Button:
+        """"What about metformin?": a medicine left out of this reply, as a quick reply."""
+        medication = self.kb.medication(name)
+        drug = medication.name_in(self.writer.language) if medication else echo_safe(name)
+        label = self.writer.piece("label.ask_drug", extra={"drug": drug}).text
+        return Button(label, label)
 
     def _answer_medications(self, answer: AnswerSpec, names: list[str]) -> bool:
         """Other medicines: a named drug's class answer, a draft's "ask the clinic"."""
@@ -408,6 +767,9 @@ class Engine:
     def _answer_plan(self) -> None:
         topic = self.kb.registry.topic("plan")
         missing = self._missing_for_plan()
+        if missing == "confirm_date":
+            self._confirm_date()
+            return
         if missing is not None:
             self._ask(missing, topic, topic.main)
             return
@@ -422,7 +784,12 @@ class Engine:
 
     def _missing_for_plan(self) -> Optional[str]:
         if self.state.procedure_start is None:
-            return "appointment_time" if self.state.appointment_candidate else "appointment"
+            candidate = self.state.appointment_candidate or ""
+            if "T" in candidate:
+                return "confirm_date"  # a date and time read, still to confirm
+            if candidate and not candidate.startswith(TIME_ONLY):
+                return "appointment_time"  # a day without a time
+            return "appointment"
         if self.state.procedure_site is None:
             return "site"
         if not self.state.medications_answered:
@@ -460,6 +827,9 @@ class Engine:
 
     def _candidate_date_text(self) -> str:
         value = self.state.appointment_candidate or ""
+        moment = procedure_start(value) if "T" in value else None
+        if moment is not None:
+            return self.medicine.when(moment, self.now.date())
         try:
             day = dt.date.fromisoformat(value[:10])
         except ValueError:
@@ -474,6 +844,13 @@ class Engine:
         result = self._resolve(pending, facts)
         if result == ANSWERED:
             self.state = self.state.update(pending=None)
+            asked = [r for r in requests if r.explicit and r.topic.id != pending.topic]
+            questions = any(self.cues.is_question(self.turn.text, a, b)
+                            for a, b in self.cues.question_parts(self.turn.text))
+            if asked and questions and (self.turn.confidence >= CONFIDENT or any(
+                    self._supported(r.topic) for r in asked)):
+                return False  # "... si la cita es a las 9:30, ¿a qué hora llego?": the fact
+                #               is kept, the question asked is answered
             topic = self._resume_topic(pending)
             if topic is None:
                 self._noted()
@@ -635,10 +1012,25 @@ class Engine:
     def _more(self) -> None:
         key = self.state.last_key
         site = self.state.last_site or self.state.procedure_site
+        planned = self._planned_key()
+        if planned is not None and self.writer.has_detail(planned, site):
+            key = planned  # the answer was given with the patient's own times
         if key and self.writer.has_detail(key, site):
             self.pieces.append([self.writer.piece(key, site, detail=True)])
             return
         self.pieces.append([self.writer.piece("assistant.more_none")])
+
+    def _planned_key(self) -> Optional[str]:
+        """The dated text the last answer was given as, once the appointment is known."""
+        last = self._last_topic()
+        if last is None:
+            return None
+        answer = self._last_answer(last)
+        if answer.key != self.state.last_key or not answer.with_plan:
+            return None
+        if appointment_context(self.state, self.now, self._site()) is None:
+            return None
+        return answer.with_plan
 
     def _add_more_button(self) -> None:
         key = self.state.last_key
@@ -670,10 +1062,30 @@ class Engine:
         if "not_appointment" in self.appointment.notes:
             self.pieces.append([self.writer.piece("date.birth_date")])
             return
-        if intent == "inform" and (facts.sites or facts.says_none or facts.correction):
+        if self.site_changed and self._reanswer_for_new_site():
+            return
+        if facts.driver_named:
+            self.pieces.append([self.writer.piece("driver.confirmed")])
+            return
+        if intent == "inform" and (facts.sites or facts.says_none or facts.correction
+                                   or facts.kidneys_impaired is not None
+                                   or "time_only" in self.appointment.notes):
             self._noted()
             return
         self._miss()
+
+    def _reanswer_for_new_site(self) -> bool:
+        """"uy no, me lo hacen en el cuello": the last answer again, for the corrected site."""
+        last = self._last_topic()
+        if last is None or not self._depends_on_site(last):
+            return False
+        if last.kind is TopicKind.medicine and not self.state.last_medications:
+            return False
+        if last.id == "plan":
+            self._answer_plan()
+            return True
+        self._answer(Request(last, self._site_answer(last), explicit=False))
+        return True
 
     def _reanswer_with_new_times(self) -> bool:
         """A new or corrected appointment: the last dated answer again, with the new times."""
@@ -728,7 +1140,8 @@ class Engine:
             messages[-1].buttons = list(dict.fromkeys(self.buttons))
         if self.answered:
             self.state = self.state.update(misses=0)
-        return Outcome(self.writer.finish(messages), self.state, self.answered)
+        return Outcome(self.writer.finish(messages), self.state,
+                       list(dict.fromkeys(self.answered)), self.turn.language)
 
 
 def respond(kb: KbSnapshot, turn: Turn, state: State, now: dt.datetime) -> Outcome:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from actions.conversation.cues import Cues
+from actions.conversation.plan import TIME_ONLY
 from actions.conversation.turn import State, Turn
 from actions.kb.snapshot import KbSnapshot
 from actions.plan.dates import AppointmentIssue, ParsedAppointment, parse_appointment
@@ -24,7 +25,7 @@ from actions.plan.time_text import dose_time_words, find_clock_times
 _NEGATED_BEFORE = re.compile(
     r"(?:\bnot|\bno|\bisn'?t|\binstead of|\brather than|\bno es|\bni|\bnot my|\bnot the|"
     r"\bno el|\bno la|\bno mi|\bnot on my|\bnot in my|\ben vez de|\bexcept)\s+"
-    r"(?:(?:my|the|a|an|el|la|mi|los|las|un|una)\s+)?$",
+    r"(?:(?:en|in|on|at|for|para|de|del)\s+)?(?:(?:my|the|a|an|el|la|mi|los|las|un|una)\s+)?$",
     re.IGNORECASE,
 )
 _DATEISH = re.compile(
@@ -40,8 +41,23 @@ _DATEISH = re.compile(
 )
 
 
+# "(off warfarin)", "I came off the Xarelto": a drug the patient no longer takes, when said
+# (not "do I need to come off warfarin?").
+_OFF_BEFORE = re.compile(r"\b(?:off|came off|come off|coming off|taken off)\s+"
+                         r"(?:(?:the|my|his|her)\s+)?$", re.IGNORECASE)
+
+
 def _negated(text: str, start: int) -> bool:
     return _NEGATED_BEFORE.search(text[max(0, start - 24):start]) is not None
+
+
+def _taken_off(text: str, start: int, cues: Cues) -> bool:
+    if _OFF_BEFORE.search(text[max(0, start - 24):start]) is None:
+        return False
+    for a, b in cues.question_parts(text):
+        if a <= start < b:
+            return not cues.is_question(text, a, b)
+    return True
 
 
 @dataclass(frozen=True)
@@ -56,6 +72,9 @@ class Facts:
     correction: bool = False
     stopped_taking: bool = False
     says_none: bool = False
+    driver_named: bool = False  # "my son is driving me": the patient has a driver
+    kidneys_impaired: Optional[bool] = None  # "tengo los riñones mal" / "kidneys are fine"
+    other_site: bool = False  # "what if it were the neck?": a site asked about, not stated
     text_for_hours: str = ""  # the message with negated numbers removed ("11 not 10" -> "11")
 
     @property
@@ -70,7 +89,8 @@ def read_facts(kb: KbSnapshot, turn: Turn, cues: Cues, now: dt.datetime) -> Fact
     meds: list[str] = []
     negated_meds: list[str] = []
     for mention in turn.mentions("medication"):
-        target = negated_meds if _negated(text, mention.start) else meds
+        off = _negated(text, mention.start) or _taken_off(text, mention.start, cues)
+        target = negated_meds if off else meds
         if mention.value not in target:
             target.append(mention.value)
     sites: list[str] = []
@@ -78,6 +98,8 @@ def read_facts(kb: KbSnapshot, turn: Turn, cues: Cues, now: dt.datetime) -> Fact
     for mention in turn.mentions("procedure_site"):
         if mention.value not in ("lumbar", "cervical"):
             continue
+        if cues.mentions_kidneys(text[mention.start:mention.end]):
+            continue  # "los riñones" read as the lower back: it is about the kidneys
         target = negated_sites if _negated(text, mention.start) else sites
         if mention.value not in target:
             target.append(mention.value)
@@ -93,9 +115,39 @@ def read_facts(kb: KbSnapshot, turn: Turn, cues: Cues, now: dt.datetime) -> Fact
         correction=cues.corrects(text) or bool(negated_meds) or bool(negated_sites),
         stopped_taking=cues.stopped_taking(text),
         says_none=cues.says_none(text),
+        driver_named=_names_driver(turn, cues),
+        kidneys_impaired=_kidneys(text, cues),
+        other_site=cues.asks_other_site(text),
         text_for_hours=re.sub(r"\b(?:not|no|instead of|rather than)\s+\d{1,2}\b", " ", text,
                               flags=re.IGNORECASE),
     )
+
+
+def _stated_parts(text: str, cues: Cues) -> list[str]:
+    """The parts of a message that tell rather than ask (no "?", no question word first)."""
+    return [text[a:b] for a, b in cues.question_parts(text) if not cues.is_question(text, a, b)]
+
+
+def _names_driver(turn: Turn, cues: Cues) -> bool:
+    """"my son is driving me", "lo llevo yo" (a carer who drives), not "nobody can drive me"."""
+    for part in _stated_parts(turn.text, cues):
+        if not cues.names_driver(part):
+            continue
+        try:
+            driver = cues.registry.topic("driver")
+        except KeyError:
+            return True
+        answer = cues.answer_for(driver, part)
+        return answer is None or answer.key != "driver.no_driver"
+    return False
+
+
+def _kidneys(text: str, cues: Cues) -> Optional[bool]:
+    """What a statement says about the kidneys: fine (False), not fine (True), nothing (None)."""
+    for part in _stated_parts(text, cues):
+        if cues.mentions_kidneys(part):
+            return not cues.kidneys_fine(part)
+    return None
 
 
 def read_appointment(kb: KbSnapshot, text: str, language: str,
@@ -130,7 +182,7 @@ def merge_medications(state: State, facts: Facts) -> tuple[State, bool]:
         if facts.says_none and not taken:
             return state.update(medications_answered=True), True
         return state, False
-    if facts.stopped_taking and named:
+    if facts.stopped_taking and named and not facts.negated_medications:
         taken = [m for m in taken if m not in named]
         return state.update(medications_taken=tuple(taken), last_medications=()), True
     taken = [m for m in taken if m not in facts.negated_medications]
@@ -143,7 +195,14 @@ def merge_medications(state: State, facts: Facts) -> tuple[State, bool]:
         if name not in taken:
             taken.append(name)
     changed = tuple(taken) != state.medications_taken
-    return state.update(medications_taken=tuple(taken), medications_answered=True), changed
+    last = tuple(m for m in state.last_medications if m in taken)
+    if facts.correction and named:
+        last = tuple(named)  # "sorry, I meant Xarelto": the drug being talked about now
+    pending = state.pending
+    if pending is not None and pending.medications and facts.correction and named:
+        pending = replace(pending, medications=tuple(named))
+    return state.update(medications_taken=tuple(taken), medications_answered=True,
+                        last_medications=last, pending=pending), changed
 
 
 def merge_site(state: State, facts: Facts, turn: Turn, answering_site: bool) -> Merge:
@@ -156,6 +215,8 @@ def merge_site(state: State, facts: Facts, turn: Turn, answering_site: bool) -> 
         return Merge(state)
     if state.procedure_site in (None, site):
         return Merge(state.update(procedure_site=site), site_changed=state.procedure_site != site)
+    if facts.other_site and not (answering_site or facts.negated_sites or facts.correction):
+        return Merge(state, hypothetical_site=site)  # "¿y si fuera en el cuello?"
     if facts.correction or answering_site or turn.intent == "inform":
         return Merge(state.update(procedure_site=site), site_changed=True)
     return Merge(state, hypothetical_site=site)
@@ -165,9 +226,51 @@ _CONFIRM_ISSUES = (AppointmentIssue.PAST, AppointmentIssue.TOO_FAR, AppointmentI
                    AppointmentIssue.CLINIC_CLOSED, AppointmentIssue.APPROXIMATE_TIME)
 
 
-def merge_appointment(kb: KbSnapshot, state: State, facts: Facts, *, asked: bool) -> Merge:
+
+
+def candidate_time(state: State) -> Optional[dt.time]:
+    """The appointment time when only the time is known yet."""
+    value = state.appointment_candidate or ""
+    if not value.startswith(TIME_ONLY):
+        return None
+    try:
+        return dt.time.fromisoformat(value[len(TIME_ONLY):])
+    except ValueError:
+        return None
+
+
+def _clinic_hour(kb: KbSnapshot, time: dt.time) -> bool:
+    """A time the clinic is open on some day ("from midnight" is a fasting limit, not the
+    appointment)."""
+    for hours in kb.clinic.opening_hours.values():
+        if not isinstance(hours, str) or "-" not in hours:
+            continue
+        opens, closes = hours.split("-", 1)
+        try:
+            if dt.time.fromisoformat(opens) <= time < dt.time.fromisoformat(closes):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _next_week_doubt(parsed: ParsedAppointment) -> bool:
+    """The only doubt is which week "next Friday" means: answered with the date stated (the
+    patient can correct it), not asked about. An early hour without am/pm is still asked."""
+    if parsed.date is None or parsed.alternative is None:
+        return False
+    if parsed.alternative - parsed.date != dt.timedelta(days=7):
+        return False
+    return parsed.time is None or not 1 <= parsed.time.hour <= 6
+
+
+def merge_appointment(kb: KbSnapshot, state: State, facts: Facts, *, asked: bool,
+                      telling: bool = True, about_booking: bool = False) -> Merge:
     """A date and time become the appointment; doubtful readings wait for "yes"; a time alone
-    completes a date already given; a past or birth date outside a question is ignored."""
+    completes a date already given, or is kept for clock times until the date is known; a past
+    or birth date outside a question is ignored, and so is a day or a vague time outside a
+    question when the message is not about the appointment (`telling` False: "a qué hora
+    abrís el viernes?")."""
     parsed = facts.appointment
     merge = Merge(state)
     if parsed is None:
@@ -189,6 +292,12 @@ def merge_appointment(kb: KbSnapshot, state: State, facts: Facts, *, asked: bool
         base = candidate or (current if (asked or facts.correction) else None)
         pending_day = _candidate_day(state)
         if base is None and pending_day is None:
+            exact = AppointmentIssue.APPROXIMATE_TIME not in parsed.issues
+            if current is None and exact and (about_booking or asked) and _clinic_hour(
+                    kb, parsed.time):
+                merge.state = state.update(
+                    appointment_candidate=f"{TIME_ONLY}{parsed.time.strftime('%H:%M')}")
+                merge.notes.append("time_only")
             return merge
         day = base.date() if base is not None else pending_day
         assert day is not None
@@ -203,7 +312,12 @@ def merge_appointment(kb: KbSnapshot, state: State, facts: Facts, *, asked: bool
     if not asked and AppointmentIssue.PAST in parsed.issues and not facts.correction:
         merge.notes.append("past_date_ignored")  # "my last injection was on 3/11"
         return merge
-    time = parsed.time or (current.timetz().replace(tzinfo=None) if current else None)
+    vague = parsed.time is None or AppointmentIssue.APPROXIMATE_TIME in parsed.issues
+    if vague and not (asked or telling or facts.correction):
+        merge.notes.append("date_ignored")  # "can I shower that morning?", "abrís el viernes?"
+        return merge
+    time = parsed.time or (current.timetz().replace(tzinfo=None) if current else None) or \
+        candidate_time(state)
     reading = ParsedAppointment(parsed.date, time, parsed.issues, parsed.alternative,
                                 parsed.part_of_day, parsed.matched_text)
     start = reading.start(tz)
@@ -213,6 +327,8 @@ def merge_appointment(kb: KbSnapshot, state: State, facts: Facts, *, asked: bool
         return merge
     for issue in _CONFIRM_ISSUES:
         if issue in parsed.issues:
+            if issue is AppointmentIssue.AMBIGUOUS and _next_week_doubt(reading):
+                continue
             return _candidate(merge, start, issue.value)
     return _confirmed(merge, start)
 
@@ -270,6 +386,8 @@ LATEST_IN_PART = {
     "morning": dt.time(11, 59), "afternoon": dt.time(16, 59), "evening": dt.time(20, 59),
     "night": dt.time(23, 59),
 }
+
+
 def dose_times_from(text: str, languages: tuple[str, ...] = ("en",)) -> tuple[dt.time, ...]:
     """The patient's usual dose times: clock times, else the latest time of each part of the
     day they name ("once a day with dinner" -> 20:59)."""

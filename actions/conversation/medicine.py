@@ -103,12 +103,28 @@ def same_rule_everywhere(kb: KbSnapshot, name: str) -> bool:
     return len(rules) <= 1
 
 
+def _drug_restart_hours(medication: dto.Medication) -> Optional[int]:
+    """The drug's restart time when its rules agree on one (None: none, or they differ)."""
+    hours = {rule.restart_hours for rule in medication.rules.values()
+             if rule.restart_hours is not None}
+    return hours.pop() if len(hours) == 1 else None
+
+
 def _with_drug(piece: Piece, medication: Optional[dto.Medication]) -> Piece:
     """Add the drug entry's provenance to the text's."""
     if medication is None or medication.provenance is None:
         return piece
     return Piece(piece.text, (*piece.entries, medication.provenance.entry_id),
                  (*piece.sources, medication.provenance.source), piece.translated)
+
+
+def _once(piece: Piece, name: str) -> Piece:
+    """"rivaroxabán (rivaroxabán)": a drug without brand names is named once."""
+    doubled = f"{name} ({name})"
+    if doubled not in piece.text:
+        return piece
+    return Piece(piece.text.replace(doubled, name), piece.entries, piece.sources,
+                 piece.translated)
 
 
 def drug_name(writer: Writer, medication: dto.Medication) -> str:
@@ -165,7 +181,8 @@ class MedicineWording:
         if advice is None or advice.kind is AdviceKind.NOT_REVIEWED:
             return [self.not_reviewed(medication)]
         values = _values(self.writer, medication, site)
-        pieces = [_with_drug(self._rule(advice, values), medication)]
+        pieces = [_with_drug(_once(self._rule(advice, values), str(values["drug"])),
+                             medication)]
         if advice.inr_check:
             pieces.append(self.writer.piece("blood_thinners.inr_step",
                                             extra={"drug": drug_name(self.writer, medication)}))
@@ -186,17 +203,30 @@ class MedicineWording:
                                      extra={**values, "hold_hours": rule.hold_hours})
         return self.writer.piece(_GENERAL_KEYS[advice.kind], extra=values)
 
+    def hold_text(self, hold: dt.timedelta) -> str:
+        """"3 days", "24 hours": a hold as a checklist line names it."""
+        if hold.total_seconds() % 86400 == 0:
+            return self.writer.piece("plan.hold_days", extra={"days": hold.days}).text
+        return self.writer.piece("plan.hold_hours",
+                                 extra={"hours": int(hold.total_seconds() // 3600)}).text
+
     def restart(self, name: str, site: str) -> list[Piece]:
-        """When to restart, where the rule says (else the general rule, which names who)."""
+        """When to restart, where the rule says (else the general rule, which names who).
+
+        The restart time is the drug's (the guideline table has one restart column per drug),
+        so a site whose rule is "the prescriber decides" still gets it, with the prescriber's
+        yes ("y cuándo lo vuelvo a tomar?" after apixaban for the lower back)."""
         medication, advice = advice_for(self.kb, name, site)
         if medication is None:
             return [self.unknown(name)]
         if advice is None or advice.kind is AdviceKind.NOT_REVIEWED:
             return [self.not_reviewed(medication)]
-        if advice.rule is not None and advice.rule.restart_hours is not None:
+        hours = advice.rule.restart_hours if advice.rule is not None else None
+        if hours is None and advice.kind is AdviceKind.PRESCRIBER_DECIDES:
+            hours = _drug_restart_hours(medication)
+        if hours is not None:
             return [_with_drug(self.writer.piece("blood_thinners.restart_rule", extra={
-                "drug": drug_name(self.writer, medication),
-                "restart_hours": advice.rule.restart_hours}),
+                "drug": drug_name(self.writer, medication), "restart_hours": hours}),
                 medication)]
         return self.general(name, site)
 
@@ -228,10 +258,16 @@ class MedicineWording:
             values["ask_by"] = self.day(advice.ask_by, today)
         if advice.no_dose_from is not None:
             values["limit"] = self.when(advice.no_dose_from, today)
+        if advice.hold is not None:
+            values["hold"] = self.hold_text(advice.hold)
         if checklist:
             key = _CHECKLIST_KEYS[advice.kind]
-            return [_with_drug(self.writer.piece(key, extra=values), medication)], \
-                advice.involves_stopping
+            lines = [_with_drug(self.writer.piece(key, extra=values), medication)]
+            if advice.inr_check and advice.kind in (AdviceKind.HOLD, AdviceKind.TOO_LATE,
+                                                    AdviceKind.PRESCRIBER_DECIDES):
+                lines.append(self.writer.piece("plan.checklist_inr", extra={
+                    "drug": drug_name(self.writer, medication)}))
+            return lines, advice.involves_stopping
         pieces: list[Piece] = []
         if advice.kind is AdviceKind.HOLD:
             if advice.renal_unknown and advice.rule and advice.rule.hold_days_renal_impaired:

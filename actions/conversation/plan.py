@@ -17,6 +17,9 @@ from actions.conversation.writer import Piece, Writer
 from actions.kb.snapshot import KbSnapshot
 from actions.plan.clock import clinic_zone
 from actions.plan.fasting import arrival_time, compute_fasting_cutoffs
+from actions.plan.formatting import format_time
+
+TIME_ONLY = "@"  # appointment_candidate "@11:00": the time is known, the date not yet
 
 FASTING_PLAN_KEYS = frozenset({"plan.fasting_cutoffs", "plan.clear_liquids_at",
                                "plan.light_meal_at"})
@@ -58,6 +61,7 @@ class PlanContext:
     start: dt.datetime
     site: str
     now: dt.datetime
+    time_only: bool = False  # only the time is known: clock times are shown without dates
 
     def dating(self, state: State) -> Dating:
         """The medicine side of the plan, with the patient's own dose times."""
@@ -82,9 +86,18 @@ def appointment_context(state: State, now: dt.datetime, site: Optional[str]
         # A time given with a date still to confirm ("next Friday at 10"): the clock times
         # counted back from it do not depend on which Friday.
         start = procedure_start(state.appointment_candidate)
+    time_only = False
+    candidate = state.appointment_candidate or ""
+    if start is None and candidate.startswith(TIME_ONLY):
+        # Only the time ("la cita es a las 11:00"): clock times, on a nominal day.
+        clock = parse_clock(candidate[len(TIME_ONLY):])
+        if clock is not None:
+            start = dt.datetime.combine(now.date() + dt.timedelta(days=7), clock,
+                                        tzinfo=dt.timezone.utc)
+            time_only = True
     if start is None:
         return None
-    return PlanContext(start, site or state.procedure_site or "", now)
+    return PlanContext(start, site or state.procedure_site or "", now, time_only)
 
 
 class PlanWording:
@@ -98,30 +111,42 @@ class PlanWording:
     def _today(self, now: dt.datetime) -> dt.date:
         return now.astimezone(clinic_zone(self.kb.clinic.time_zone)).date()
 
+    def _when(self, moment: dt.datetime, context: PlanContext) -> str:
+        """A moment of the plan: date and time, or only the time when the date is not known
+        ("08:30", "10:30 pm the day before")."""
+        if not context.time_only:
+            return self.medicine.when(moment, self._today(context.now))
+        style, locale = self.medicine.style, self.writer.locale
+        day_before = moment.date() < context.start.date()
+        if moment.hour == 0 and moment.minute == 0 and style.clock == "12h":
+            return self.writer.piece("locale.time_day_before",
+                                     extra={"time": locale.midnight}).text
+        key = "locale.time_day_before" if day_before else "locale.time_on_the_day"
+        return self.writer.piece(key, extra={"time": format_time(moment.time(), style,
+                                                                 locale)}).text
+
     def fasting(self, key: str, context: PlanContext, state: State) -> Piece:
         """One fasting answer with clock times (or "no fast needed" without sedation)."""
-        today = self._today(context.now)
         arrival = arrival_time(context.start, self.kb.clinic.arrival_lead_minutes)
         cutoffs = compute_fasting_cutoffs(arrival, self.kb.fasting,
                                           sedation_planned(self.kb, state))
-        shown_arrival = self.medicine.when(arrival, today)
+        shown_arrival = self._when(arrival, context)
         if cutoffs is None:
             return self.writer.piece("plan.no_fasting", extra={"arrival": shown_arrival})
         values = {
             "arrival": shown_arrival,
-            "light_meal_cutoff": self.medicine.when(cutoffs.light_meal.at, today),
-            "fatty_meal_cutoff": self.medicine.when(cutoffs.fatty_meal.at, today),
-            "clear_liquids_cutoff": self.medicine.when(cutoffs.clear_liquids.at, today),
+            "light_meal_cutoff": self._when(cutoffs.light_meal.at, context),
+            "fatty_meal_cutoff": self._when(cutoffs.fatty_meal.at, context),
+            "clear_liquids_cutoff": self._when(cutoffs.clear_liquids.at, context),
         }
         return self.writer.piece(key, extra=values)
 
     def arrival(self, context: PlanContext) -> Piece:
         """When and where to arrive."""
-        today = self._today(context.now)
         arrival = arrival_time(context.start, self.kb.clinic.arrival_lead_minutes)
         return self.writer.piece("plan.arrival_at", extra={
-            "arrival": self.medicine.when(arrival, today),
-            "procedure_start": self.medicine.when(context.start, today)})
+            "arrival": self._when(arrival, context),
+            "procedure_start": self._when(context.start, context)})
 
     def checklist(self, context: PlanContext, state: State) -> list[Piece]:
         """The whole plan, one short line each (fits 3 SMS segments for a few medicines)."""

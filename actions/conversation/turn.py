@@ -34,6 +34,7 @@ class Turn:
     ranking: tuple[tuple[str, float], ...] = ()
     entities: tuple[Entity, ...] = ()
     channel: str = ""
+    previous_language: str = ""  # the conversation's language before this message
 
     def values(self, name: str) -> list[str]:
         """Values of one entity type, in message order, without repeats."""

@@ -104,7 +104,15 @@ class TopicSpec(Strict):
     kind: TopicKind = TopicKind.topic
     site: SiteUse = SiteUse.any
     needs: list[Need] = []
+    # Content words that make a message about this topic besides its answers' cues ("relief",
+    # "fast"): a follow-up or an unclear message is only given to a topic its words support.
+    words: Cues = {}
     answers: Annotated[list[AnswerSpec], Field(min_length=1)]
+
+    @field_validator("words")
+    @classmethod
+    def _lower_case_words(cls, value: Cues) -> Cues:
+        return _check_cues(value)
 
     @model_validator(mode="after")
     def _keys_belong_to_topic(self) -> TopicSpec:
@@ -137,6 +145,18 @@ class ConversationCues(Strict):
     minimising: Cues
     symptom_fading: Cues  # "wore off", "se me ha pasado": a reported symptom is resolving
     bleeding_stopped: Cues  # "it stopped", "ya no sangra": a bleed that stopped
+    # The engine's reading of a message (actions/conversation): see topics.yml for each list.
+    question_joiners: Cues = {}  # "and", "or", "y": where one question ends and the next starts
+    question_starts: Cues = {}  # "can i", "when", "puedo": a part that asks something
+    generic_question: Cues = {}  # "what now?", "¿qué hago?": asks nothing of its own
+    anaphora: Cues = {}  # "it", "that", "eso": the message leans on what was just said
+    pronouns: Cues = {}  # "it", "eso": the pronouns among them (not "that morning")
+    hypothetical_site: Cues = {}  # "what if", "y si fuera": a site asked about, not a change
+    driver_named: Cues = {}  # "my son is driving me", "me lleva mi hijo"
+    appointment_words: Cues = {}  # "my appointment", "la cita": a day or time said is the booking
+    kidney_fine: Cues = {}  # "my kidneys are fine", "los riñones bien"
+    language_words: Cues = {}  # common words of each language: keeps the conversation's one
+    vague_reference: Cues = {}  # "the thing from before", "lo de la cosa esa": nothing named
 
 
 class OtherIntents(Strict):

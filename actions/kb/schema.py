@@ -92,6 +92,7 @@ class DrugClass(str, Enum):
     glp1_agonist = "glp1_agonist"
     sglt2_inhibitor = "sglt2_inhibitor"
     insulin = "insulin"
+    oral_antidiabetic = "oral_antidiabetic"  # diabetes tablets (metformin)
     antidepressant = "antidepressant"
 
 

@@ -37,11 +37,15 @@ class Conversation:
 
     def say(self, text: str, intent: str, confidence: float = 0.9,
             drugs: tuple[tuple[str, str], ...] = (), sites: tuple[tuple[str, str], ...] = (),
-            topics: tuple[str, ...] = (), ranking: tuple[tuple[str, float], ...] = ()) -> str:
-        """Send a message; `drugs`/`sites` are (word in text, value) pairs; returns the reply."""
+            topics: tuple[str, ...] = (), ranking: tuple[tuple[str, float], ...] = (),
+            parts: tuple[tuple[str, str], ...] = ()) -> str:
+        """Send a message; `drugs`/`sites` are (word in text, value) pairs; `parts` are
+        (topic intent, the question part's words) as the NLU marks several questions; returns
+        the reply."""
         entities = [entity(text, "medication", word, value) for word, value in drugs]
         entities += [entity(text, "procedure_site", word, value) for word, value in sites]
         entities += [Entity("topic", name, i, i + 1) for i, name in enumerate(topics)]
+        entities += [entity(text, "topic", words, name) for name, words in parts]
         turn = Turn(text, self.language, intent, confidence, ranking, tuple(entities))
         self.last = respond(self.kb, turn, self.state, self.now)
         self.state = self.last.state

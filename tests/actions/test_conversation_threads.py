@@ -1,0 +1,391 @@
+"""The conversation keeps the thread: several answers per message within the length budget,
+follow-ups resolved against the last answer, corrections, appointment facts, the language of
+the conversation, unclear messages and the KB answers added for them.
+
+One test per behaviour, in the wording of these tests (never an evaluation message). The
+Spanish ones run on the Spanish example clinic (+34 phone, 24-hour clock, 112).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+from actions.conversation.language import kept_language, started_in
+from actions.conversation.turn import State
+from actions.kb.builder import build_database
+from actions.kb.loader import load_kb
+from actions.kb.snapshot import KbSnapshot, build_snapshot
+from tests.actions.conversation_harness import Conversation
+
+REPO = Path(__file__).resolve().parents[2]
+SHORT, LONG = 320, 480
+# Tue 1 Dec 2026, 10:00 in Barcelona
+NOW_ES = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def kb_es(tmp_path_factory: pytest.TempPathFactory) -> KbSnapshot:
+    """The shipped KB with the Spanish example clinic."""
+    content, problems = load_kb(REPO / "data" / "kb", "es_barcelona_example")
+    assert content is not None, problems
+    url = f"sqlite:///{tmp_path_factory.mktemp('kb_es') / 'kb.sqlite3'}"
+    build_database(content, create_engine(url), "data/kb")
+    with sessionmaker(create_engine(url))() as session:
+        return build_snapshot(session)
+
+
+@pytest.fixture
+def chat(kb_snapshot: KbSnapshot) -> Conversation:
+    return Conversation(kb_snapshot)
+
+
+@pytest.fixture
+def charla(kb_es: KbSnapshot) -> Conversation:
+    return Conversation(kb_es, language="es", now=NOW_ES)
+
+
+def keys(talk: Conversation) -> list[str]:
+    """The text keys behind the last reply, in order (language prefix removed)."""
+    return [e.split(".", 2)[2] for e in talk.entries if e.startswith("text.")]
+
+
+# ---------------------------------------------------------------- several questions (class 1)
+def test_two_questions_on_one_topic_are_both_answered_in_order(chat: Conversation) -> None:
+    reply = chat.say("could i just get the bus back? and how long until i can drive",
+                     "ask_driver", confidence=0.99)
+    assert keys(chat) == ["driver.taxi.false", "driver.drive_again"]
+    assert "adult" in reply and "24 hours" in reply and len(reply) <= LONG
+
+
+def test_a_question_part_without_a_cue_gets_the_general_answer(chat: Conversation) -> None:
+    reply = chat.say("when will i notice a difference and how many months of relief is normal?",
+                     "ask_effectiveness")
+    assert keys(chat) == ["effectiveness.onset", "effectiveness.main"]
+    assert "week" in reply and "month" in reply and len(reply) <= LONG
+
+
+def test_nails_and_clothes_in_one_message(chat: Conversation) -> None:
+    reply = chat.say("do my gel nails have to come off? and is a tracksuit ok to wear?",
+                     "ask_what_to_bring")
+    assert keys(chat) == ["what_to_bring.nails", "what_to_bring.clothes"]
+    assert "nail" in reply.lower() and "loose" in reply and len(reply) <= LONG
+
+
+def test_an_either_or_question_is_one_question(chat: Conversation) -> None:
+    chat.say("will they knock me out or is it just a bit of sedation?", "ask_sedation")
+    assert keys(chat) == ["sedation.general"] and len(chat.reply) <= SHORT
+
+
+def test_a_question_part_about_another_topic_is_answered_too(chat: Conversation) -> None:
+    reply = chat.say("I'm booked for the lower back. Do I have to fast from midnight, and can "
+                     "I still take my amlodipine that morning?", "ask_fasting")
+    assert chat.last is not None and chat.last.topics == ["fasting", "medications"]
+    assert "sip" in reply and len(reply) <= LONG
+
+
+def test_two_nouns_joined_by_and_are_one_question(chat: Conversation) -> None:
+    chat.say("can I have toast and a black coffee in the morning?", "ask_fasting")
+    assert len(keys(chat)) == 1
+
+
+# ---------------------------------------------------------------- length budget (class 2)
+def test_a_part_that_asks_nothing_adds_no_topic(chat: Conversation) -> None:
+    text = ("My heart doctor says I can never come off my Brilinta. It's my neck being done. "
+            "So what now?")
+    reply = chat.say(text, "ask_blood_thinners", drugs=(("brilinta", "ticagrelor"),),
+                     sites=(("neck", "cervical"),),
+                     parts=(("ask_blood_thinners", "My heart doctor says I can never come off "
+                                                   "my Brilinta"),
+                            ("ask_procedure_steps", "So what now")),
+                     ranking=(("ask_blood_thinners", 0.99), ("ask_procedure_steps", 0.001)))
+    assert keys(chat) == ["blood_thinners.prescriber_forbids"] and len(reply) <= SHORT
+
+
+def test_a_statement_read_as_a_second_question_is_not_answered(chat: Conversation) -> None:
+    text = "what if I can't stay on my front that long? I have asthma"
+    chat.say(text, "ask_positioning", parts=(("ask_positioning", "what if I can't stay on my "
+                                                                 "front that long"),
+                                             ("ask_eligibility", "I have asthma")),
+             ranking=(("ask_positioning", 0.98), ("ask_eligibility", 0.01)))
+    assert chat.last is not None and chat.last.topics == ["positioning"]
+
+
+def test_a_drug_the_patient_came_off_is_not_planned(chat: Conversation) -> None:
+    text = "I'm on Clexane shots now (came off warfarin) for the low back one. Last shot when?"
+    reply = chat.say(text, "ask_blood_thinners",
+                     drugs=(("clexane", "enoxaparin"), ("warfarin", "warfarin")),
+                     sites=(("low back", "lumbar"),))
+    assert "enoxaparin" in reply and "warfarin" not in reply and len(reply) <= SHORT
+    assert chat.state.medications_taken == ("enoxaparin",)
+
+
+def test_a_blood_thinner_answer_leaves_other_medicines_to_a_quick_reply(
+        chat: Conversation) -> None:
+    chat.state = State(procedure_site="lumbar")
+    reply = chat.say("I'm on eliquis and metformin", "ask_blood_thinners",
+                     drugs=(("eliquis", "apixaban"), ("metformin", "metformin")))
+    assert "apixaban" in reply and "metformin" not in reply and len(reply) <= SHORT
+    assert "What about metformin?" in chat.buttons
+
+
+# ---------------------------------------------------------------- follow-ups (class 3)
+def test_the_gp_passing_the_question_on_gets_who_decides(chat: Conversation) -> None:
+    chat.say("do I stop my xarelto for a lower back one?", "ask_blood_thinners",
+             drugs=(("xarelto", "rivaroxaban"),), sites=(("lower back", "lumbar"),))
+    reply = chat.say("my family doctor told me to check with you lot", "ask_logistics",
+                     confidence=0.25)
+    assert keys(chat) == ["blood_thinners.who_decides"] and "+1 555 010 0100" in reply
+
+
+def test_stop_or_not_after_the_prescriber_answer_repeats_it(chat: Conversation) -> None:
+    chat.say("my cardiologist won't let me stop the plavix", "ask_blood_thinners",
+             drugs=(("plavix", "clopidogrel"),))
+    first = chat.reply
+    again = chat.say("ok but should I keep taking it or not", "deny", confidence=0.6)
+    assert again == first and keys(chat) == ["blood_thinners.prescriber_forbids"]
+
+
+def test_whether_a_young_driver_counts_stays_on_the_driver_topic(chat: Conversation) -> None:
+    chat.say("do I need a lift home?", "ask_driver")
+    reply = chat.say("she is 17 with a provisional licence, is that enough", "ask_eligibility",
+                     confidence=0.3)
+    assert keys(chat) == ["driver.who_counts"] and "adult" in reply
+
+
+def test_a_short_question_about_it_stays_on_the_last_answer(chat: Conversation) -> None:
+    chat.say("the needle spots feel sore and a bit burny, is that normal", "ask_recovery")
+    assert chat.state.last_key == "recovery.soreness"
+    reply = chat.say("how long does that go on", "ask_effectiveness", confidence=0.98)
+    assert keys(chat) == ["recovery.soreness"] and "week" in reply
+
+
+def test_who_decides_in_spanish_after_sintrom(charla: Conversation) -> None:
+    charla.say("mi padre toma sintrom, es para la zona lumbar, ¿lo deja?", "ask_blood_thinners",
+               drugs=(("sintrom", "acenocoumarol"),), sites=(("zona lumbar", "lumbar"),))
+    reply = charla.say("y eso quién se lo dice, ¿su médico de cabecera o la clínica?",
+                       "ask_driver", confidence=0.2)
+    assert keys(charla) == ["blood_thinners.who_decides"] and "+34 930 000 000" in reply
+
+
+def test_another_site_asked_about_is_answered_but_not_kept(charla: Conversation) -> None:
+    charla.say("¿tengo que dejar la aspirina? me lo hacen en la zona lumbar",
+               "ask_blood_thinners", drugs=(("aspirina", "aspirin"),),
+               sites=(("zona lumbar", "lumbar"),))
+    reply = charla.say("¿y si fuera en el cuello?", "inform", confidence=0.4,
+                       sites=(("cuello", "cervical"),))
+    assert "cuello" in reply and "recet" in reply
+    assert charla.state.procedure_site == "lumbar"
+
+
+def test_a_site_correction_answers_the_last_topic_again(charla: Conversation) -> None:
+    charla.say("¿cómo me tumban para la zona lumbar?", "ask_positioning",
+               sites=(("zona lumbar", "lumbar"),))
+    charla.say("¿y si no puedo estar mucho rato así?", "ask_positioning")
+    reply = charla.say("perdone, me equivoqué: es en el cuello, no en la lumbar", "inform",
+                       sites=(("cuello", "cervical"), ("lumbar", "lumbar")))
+    assert charla.state.procedure_site == "cervical"
+    assert any(k.startswith("positioning.main") for k in keys(charla)) and reply
+
+
+def test_restart_uses_the_drug_restart_time_when_the_prescriber_decides(
+        charla: Conversation) -> None:
+    charla.say("tomo eliquis, es la lumbar", "ask_blood_thinners",
+               drugs=(("eliquis", "apixaban"),), sites=(("lumbar", "lumbar"),))
+    reply = charla.say("¿y después cuándo vuelvo a tomarlo?", "ask_recovery", confidence=0.8)
+    assert keys(charla) == ["blood_thinners.restart_rule"] and "24 horas" in reply
+
+
+# ---------------------------------------------------------------- appointment (class 4)
+def test_a_time_alone_gives_clock_times_and_survives_a_language_switch(
+        charla: Conversation) -> None:
+    reply = charla.say("¿a qué hora tengo que llegar? me han citado a las 10:00",
+                       "ask_logistics")
+    assert "09:30" in reply and charla.state.procedure_start is None
+    charla.language = "en"  # the safety gate switches the conversation before the engine
+    charla.say("English please", "inform")
+    assert "English" in charla.reply and "09:30" in charla.reply  # the last answer again
+    reply = charla.say("and how late can I drink water?", "ask_fasting")
+    assert "07:30" in reply
+
+
+def test_next_weekday_is_answered_with_the_date_stated(chat: Conversation) -> None:
+    reply = chat.say("lower back, next thursday at 9am", "inform",
+                     sites=(("lower back", "lumbar"),))
+    assert "Just to check" not in reply and "Dec 3" in reply
+    assert chat.state.procedure_start is not None and chat.state.pending is None
+
+
+def test_a_day_in_a_question_about_something_else_is_not_the_appointment(
+        charla: Conversation) -> None:
+    reply = charla.say("¿abrís el sábado por la mañana?", "ask_logistics", confidence=0.4)
+    assert "08:00" in reply and charla.state.appointment_candidate is None
+
+
+def test_the_checklist_names_the_hold_and_who_decides(chat: Conversation) -> None:
+    chat.say("what's my plan?", "ask_plan")
+    reply = chat.say("neck, december 11 at 8am, eliquis, my husband is driving", "inform",
+                     drugs=(("eliquis", "apixaban"),), sites=(("neck", "cervical"),))
+    assert "7:30 am" in reply and "3 days before" in reply and "prescribed" in reply
+    assert chat.state.has_driver is True
+    chat.say("sorry, it's december 4 not the 11th", "inform")  # now the pause has started
+    assert "(3 days) has started" in chat.reply
+
+
+def test_a_carer_asking_for_the_list_with_all_facts_gets_the_plan(charla: Conversation) -> None:
+    text = ("¿me haces la lista de lo que tiene que hacer mi madre? lumbar, el jueves que "
+            "viene a las 11:00, toma adiro, la llevo yo")
+    reply = charla.say(text, "inform", confidence=0.6, drugs=(("adiro", "aspirin"),),
+                       sites=(("lumbar", "lumbar"),))
+    assert keys(charla)[0] == "plan.checklist_header" and "10:30" in reply
+
+
+# ---------------------------------------------------------------- Spanish facts (class 5)
+def test_kidneys_are_not_the_lower_back(charla: Conversation) -> None:
+    text = "tomo pradaxa, tengo los riñones regular y la rizolisis es en el cuello"
+    reply = charla.say(text, "ask_blood_thinners", confidence=0.5,
+                       drugs=(("pradaxa", "dabigatran"),),
+                       sites=(("riñones", "lumbar"), ("cuello", "cervical")))
+    assert charla.state.procedure_site == "cervical" and charla.state.renal_impaired is True
+    assert "4 días" in reply and "6 días" in reply
+
+
+def test_a_spanish_conversation_stays_spanish(kb_es: KbSnapshot) -> None:
+    registry = kb_es.registry
+    assert kept_language(registry, "¿y la insulina? soy diabético", "en", "es") == "es"
+    assert kept_language(registry, "and what about my insulin?", "en", "es") == "en"
+    assert kept_language(registry, "in english please", "en", "es") == "en"
+    assert started_in({"session_started_metadata": {"language": "es"}}) == "es"
+    assert started_in({"session_started_metadata": "es"}) == ""
+
+
+def test_metformin_gets_the_diabetes_answer_in_spanish(charla: Conversation) -> None:
+    reply = charla.say("¿y la metformina?", "ask_medications",
+                       drugs=(("metformina", "metformin"),))
+    assert keys(charla) == ["medications.diabetes"] and "clínica" in reply
+
+
+@pytest.mark.parametrize(("word", "name"), [("mounjaro", "Mounjaro"), ("iscover", "Iscover")])
+def test_unconfirmed_brands_are_recognised_and_sent_to_the_clinic(
+        chat: Conversation, word: str, name: str) -> None:
+    reply = chat.say(f"do I keep taking my {word}?", "ask_medications", drugs=((word, word),))
+    assert name in reply and "+1 555 010 0100" in reply
+    assert "Ozempic" not in reply and "clopidogrel" not in reply and "days" not in reply
+
+
+def test_opening_hours_asked_in_spanish(charla: Conversation) -> None:
+    charla.say("¿a qué hora abre la clínica?", "ask_logistics", confidence=0.4)
+    assert keys(charla) == ["logistics.hours"]
+
+
+# ---------------------------------------------------------------- KB answers (class 6)
+@pytest.mark.parametrize(("text", "intent", "key"), [
+    ("isn't this the same as the cortisone jab i had?", "ask_procedure_info",
+     "procedure_info.vs_steroid"),
+    ("can I keep my contact lenses in?", "ask_what_to_bring", "what_to_bring.glasses"),
+    ("do my earrings have to come out?", "ask_what_to_bring", "what_to_bring.jewellery"),
+    ("how many hours will the block's numbing wear off in?", "ask_diagnostic_block",
+     "diagnostic_block.duration"),
+])
+def test_new_answers_are_reached_by_their_words(chat: Conversation, text: str, intent: str,
+                                                key: str) -> None:
+    chat.say(text, intent)
+    assert keys(chat) == [key] and len(chat.reply) <= SHORT
+
+
+def test_numbness_afterwards_is_reached_from_a_risks_question(chat: Conversation) -> None:
+    reply = chat.say("what do I do if my legs go numb once I'm home?", "ask_risks",
+                     confidence=0.7, ranking=(("ask_risks", 0.7), ("ask_recovery", 0.2)))
+    assert keys(chat) == ["recovery.numbness"] and "hours" in reply
+
+
+def test_tell_me_more_after_clock_times_lists_the_clear_drinks(chat: Conversation) -> None:
+    chat.say("my appointment is at 3pm tomorrow, can I have lunch?", "ask_fasting")
+    more = chat.say("tell me more", "ask_more")
+    assert "apple juice" in more and "black tea" in more
+
+
+def test_out_of_hours_urgent_text_never_says_call_the_emergency_number_now(
+        kb_snapshot: KbSnapshot, kb_es: KbSnapshot) -> None:
+    for kb, language in ((kb_snapshot, "en"), (kb_es, "es")):
+        served = kb.text("triage.urgent_out_of_hours", language)
+        assert served is not None
+        text = served.item.short
+        assert "{emergency_number} now" not in text and "ya al {emergency_number}" not in text
+        assert "{emergency_number}" in text
+
+
+def test_the_spanish_procedure_description_says_it_uses_heat(kb_es: KbSnapshot) -> None:
+    served = kb_es.text("procedure_info.main", "es")
+    assert served is not None and "radiofrecuencia" in served.item.short
+
+
+# ---------------------------------------------------------------- unclear (class 7), driver (8)
+def test_a_message_that_names_nothing_is_not_answered_with_a_guess(chat: Conversation) -> None:
+    reply = chat.say("that thingy u said earlier??", "ask_fasting", confidence=0.7,
+                     ranking=(("ask_fasting", 0.7), ("ask_driver", 0.1)))
+    assert chat.state.misses == 1 and "?" in reply and chat.buttons
+
+
+def test_an_unsure_intent_without_its_words_is_not_answered(chat: Conversation) -> None:
+    chat.say("hmm and the other bit", "ask_sedation", confidence=0.4,
+             ranking=(("ask_sedation", 0.4), ("ask_logistics", 0.2)))
+    assert chat.state.misses == 1
+
+
+def test_an_unsure_intent_with_its_words_is_answered(chat: Conversation) -> None:
+    chat.say("will i be sedated", "ask_sedation", confidence=0.45)
+    assert chat.state.last_topic == "sedation" and chat.state.misses == 0
+
+
+def test_naming_the_driver_is_noted(chat: Conversation) -> None:
+    chat.say("lower back, next tuesday 10am", "inform", sites=(("lower back", "lumbar"),))
+    reply = chat.say("my brother will drive me home", "inform", confidence=0.95)
+    assert chat.state.has_driver is True and keys(chat) == ["driver.confirmed"] and reply
+    chat.say("nobody can drive me though", "inform")
+    assert keys(chat) != ["driver.confirmed"]
+
+
+def test_answering_the_plan_question_with_a_time_continues_the_plan(chat: Conversation) -> None:
+    chat.say("can you do my checklist", "ask_plan")
+    chat.say("it's on the 9th at 1pm", "inform")  # "1pm" is also a fasting cue word
+    assert chat.state.pending is not None and chat.state.pending.ask == "site"
+    chat.say("my neck", "inform", sites=(("neck", "cervical"),))
+    reply = chat.say("none", "inform")
+    assert keys(chat)[0] == "plan.checklist_header" and "12:30 pm" in reply
+
+
+def test_two_drugs_are_both_answered_before_any_general_text(chat: Conversation) -> None:
+    reply = chat.say("I'm on naproxen and aspirin, it's for the lower back", "ask_blood_thinners",
+                     drugs=(("naproxen", "naproxen"), ("aspirin", "aspirin")),
+                     sites=(("lower back", "lumbar"),))
+    assert "naproxen" in reply and "aspirin" in reply and len(reply) <= LONG
+    assert not chat.buttons or "What about aspirin?" not in chat.buttons
+
+
+def test_a_drug_corrected_while_the_site_is_asked_is_the_one_answered(
+        charla: Conversation) -> None:
+    charla.say("tomo eliquis", "ask_blood_thinners", drugs=(("eliquis", "apixaban"),))
+    charla.say("perdón, me he confundido, es xarelto", "inform",
+               drugs=(("xarelto", "rivaroxaban"),))
+    reply = charla.say("en el cuello", "inform", sites=(("cuello", "cervical"),))
+    assert "rivaroxabán" in reply and "apixabán" not in reply
+
+
+def test_a_very_short_question_leans_on_the_last_answer(charla: Conversation) -> None:
+    charla.say("¿hay que llegar antes de la hora?", "ask_logistics")
+    charla.say("¿cuánto antes?", "ask_fasting", confidence=0.3)
+    assert keys(charla) == ["logistics.main"]
+
+
+def test_why_after_an_answer_gives_its_detail(chat: Conversation) -> None:
+    chat.say("how will I lie? it's my lower back", "ask_positioning",
+             sites=(("lower back", "lumbar"),))
+    chat.say("why?", "ask_blood_thinners", confidence=0.5)
+    assert chat.last is not None and chat.state.last_topic == "positioning"
+    assert chat.last.messages and chat.last.messages[0].entries[0].endswith(
+        "positioning.main.face_down")
