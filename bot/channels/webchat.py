@@ -14,7 +14,8 @@ Routes (all under /webhooks/webchat):
   GET  /config      clinic name, phone, emergency number and limits, for embedded widgets
   POST /session     issues {"token", "expires_in"}
   GET  /history     the session's earlier messages (Authorization: Bearer <token>)
-  POST /message     {"message": "..."} -> {"messages": [...]} (Authorization: Bearer <token>)
+  POST /message     {"message": "..."} -> {"messages": [...], "language": "es"} (Bearer token;
+                    the language the safety gate answered in, so the widget's labels follow)
 
 Rate limits (bot/rate_limit.py): messages per session and per client address, new sessions
 per client address; over a limit the answer is a 429 with the KB text assistant.rate_limited
@@ -41,6 +42,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import runtime_guards
 from bot.channels import web_texts
 from bot.channels.clinic_profile import REPO_ROOT, ClinicProfile, load_clinic_profile
 from bot.channels.json_body import JsonBodyError, parse_json_body
@@ -501,4 +503,11 @@ class WebChatInput(InputChannel):
             logger.warning("webchat.turn.slow budget_s=%.0f", self.turn_timeout_s)
             return _error(504, "timeout", self._say(request, "web.too_slow"))
         # The safety gate (bot/safety/gate.py) already made sure the turn is never silent.
-        return response.json({"messages": _bot_messages([dict(m) for m in collector.messages])})
+        return response.json({"messages": _bot_messages([dict(m) for m in collector.messages]),
+                              "language": self._conversation_language(session.sender_id)})
+
+    def _conversation_language(self, sender_id: str) -> str:
+        """The language the gate answered this conversation in, so the widget's labels follow."""
+        gate = runtime_guards.current_gate()
+        default = self.texts.default_language
+        return gate.languages.hint(sender_id, default) if gate is not None else default

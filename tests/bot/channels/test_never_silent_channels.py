@@ -133,10 +133,14 @@ class Web:
         return session.sender_id
 
     def send(self, text: str) -> List[Dict[str, Any]]:
+        return list(self.reply(text)["messages"])
+
+    def reply(self, text: str) -> Dict[str, Any]:
+        """The whole JSON answer (messages and the conversation's language)."""
         reply = requests.post(self.base + "/message", json={"message": text},
                               headers={"Authorization": f"Bearer {self.token}"}, timeout=20)
         assert reply.status_code == 200, reply.text
-        return list(reply.json()["messages"])
+        return dict(reply.json())
 
 
 class Sms:
@@ -210,6 +214,18 @@ def test_the_unavailable_text_is_the_clinics_and_in_the_patients_language(
     assert _texts(spanish) != [english]
     assert str(patient_texts.clinic["phone"]) in english
     assert str(patient_texts.clinic["emergency_number"]) in english
+
+
+def test_the_web_chat_reply_names_the_language_the_gate_answered_in(
+    make_server: Any, install: Callable[..., None],
+) -> None:
+    """The widget switches its labels to it (web/widget.js switchLanguage)."""
+    install()
+    web = Web(make_server, RasaAgent(answering))
+    assert web.reply("do i need a driver")["language"] == "en"
+    assert web.reply("¿necesito que alguien me lleve a casa después?")["language"] == "es"
+    assert web.reply("ok")["language"] == "es"  # a short message keeps the conversation's
+    assert web.reply("English please")["language"] == "en"
 
 
 def test_a_turn_past_the_budget_gets_the_unavailable_text_while_it_still_runs(

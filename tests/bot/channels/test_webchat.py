@@ -176,7 +176,8 @@ def test_replies_come_back_synchronously_with_buttons(web: Web) -> None:
                     {"title": "No", "payload": "/deny"},
                 ],
             }
-        ]
+        ],
+        "language": "en",  # no safety gate here: the clinic's default language
     }
 
 
