@@ -509,5 +509,5 @@ class WebChatInput(InputChannel):
     def _conversation_language(self, sender_id: str) -> str:
         """The language the gate answered this conversation in, so the widget's labels follow."""
         gate = runtime_guards.current_gate()
-        default = self.texts.default_language
+        default = self.clinic.default_language
         return gate.languages.hint(sender_id, default) if gate is not None else default
