@@ -9,6 +9,7 @@ server itself down, is the Rasa side's: the safety gate's "please call" text
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -24,7 +25,12 @@ from actions.kb.loader import load_kb
 from common.patient_texts import load
 
 REPO = Path(__file__).resolve().parents[2]
-CONVERSATION = "sms:" + "ab" * 32  # the longest id format (68 characters)
+
+
+def fresh_conversation() -> str:
+    """A conversation id of the longest format (68 characters), new for each test: the KB
+    database is shared by the session's tests, so a fixed id would see another test's rows."""
+    return "sms:" + secrets.token_hex(32)
 
 
 @pytest.fixture(autouse=True)
@@ -40,10 +46,11 @@ def kb_text(key: str) -> str:
     return load().text(key, "en").text
 
 
-async def run(make_tracker: Any) -> tuple[CollectingDispatcher, list[dict[str, Any]]]:
+async def run(make_tracker: Any, conversation: str = ""
+              ) -> tuple[CollectingDispatcher, list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(text="can I talk to a person", intent="request_human",
-                           sender_id=CONVERSATION,
+                           sender_id=conversation or fresh_conversation(),
                            events=[{"event": "user", "text": "can I talk to a person",
                                     "input_channel": "twilio"}])
     events = await ActionRequestHuman().run(dispatcher, tracker, {})
@@ -51,16 +58,17 @@ async def run(make_tracker: Any) -> tuple[CollectingDispatcher, list[dict[str, A
 
 
 async def test_record_written_then_the_handoff_text(make_tracker: Any, kb_url: str) -> None:
-    dispatcher, events = await run(make_tracker)
+    conversation = fresh_conversation()
+    dispatcher, events = await run(make_tracker, conversation)
     assert [m["text"] for m in dispatcher.messages] == [kb_text("human.handoff")]
     assert events == [{"event": "slot", "timestamp": None, "name": "handoff_requested",
                        "value": True}]
     # the KB database is shared with other tests: look at this conversation's requests only
     rows = [(r.conversation_id, r.channel, r.status) for r in open_handoffs(kb_url)
-            if r.conversation_id == CONVERSATION]
-    assert rows == [(CONVERSATION, "twilio", "open")]
-    again, _ = await run(make_tracker)  # asking twice keeps one open request
-    mine = [r for r in open_handoffs(kb_url) if r.conversation_id == CONVERSATION]
+            if r.conversation_id == conversation]
+    assert rows == [(conversation, "twilio", "open")]
+    again, _ = await run(make_tracker, conversation)  # asking twice keeps one open request
+    mine = [r for r in open_handoffs(kb_url) if r.conversation_id == conversation]
     assert len(mine) == 1 and again.messages[0]["text"] == kb_text("human.handoff")
 
 
@@ -107,6 +115,6 @@ async def test_the_promise_comes_only_after_the_commit(
 
     monkeypatch.setattr(handoff, "record_handoff", recording)
     tracker = make_tracker(text="a person please", intent="request_human",
-                           sender_id=CONVERSATION)
+                           sender_id=fresh_conversation())
     await ActionRequestHuman().run(Dispatcher(), tracker, {})
     assert order == ["committed:1", "promised"]
