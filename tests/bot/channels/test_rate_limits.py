@@ -20,6 +20,7 @@ from bot import runtime_guards
 from bot.channels.web_sessions import WebSessionSigner
 from bot.channels.webchat import WebChatInput
 from bot.rate_limit import Limit, MemoryCounter, RateLimits, client_address
+from bot.safety.gate import ConversationLanguages
 from bot.safety.triage import Verdict
 
 SECRET = b"webchat-test-secret-0123456789abcdefghij"
@@ -39,7 +40,10 @@ class FakeTriage:
 def gate_and_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     write_export(tmp_path / "data")
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr(runtime_guards, "_gate", SimpleNamespace(triage=FakeTriage()))
+    # the parts of the installed gate the channels use: its triage and the conversation languages
+    languages = ConversationLanguages({})
+    monkeypatch.setattr(runtime_guards, "_gate",
+                        SimpleNamespace(triage=FakeTriage(), languages=languages))
     yield
 
 
