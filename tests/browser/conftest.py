@@ -3,8 +3,8 @@
 Nothing is installed here. The test runner (scripts/run_tests.sh) installs chromium
 (`apt-get install -y chromium`) and axe-core (`npm ci`), and it runs `make kb train` first. When
 one of these is missing, the fixtures fail and say what to run. The stack gets a fresh DATA_DIR
-(tracker, SMS state and generated secrets) and test Twilio credentials, so the SMS channel is
-enabled. The knowledge base is the one `make kb` built.
+(tracker, SMS state, generated secrets, its own KB database and KB export, built as `make kb`
+does) and test Twilio credentials, so the SMS channel is enabled.
 """
 
 from __future__ import annotations
@@ -63,14 +63,15 @@ def _require_model() -> None:
         pytest.fail(f"No trained model at {MODEL}. Run `make kb train` first.")
 
 
-def _kb_database_url() -> str:
-    configured = os.environ.get("KB_DATABASE_URL")
-    if configured:
-        return configured
-    kb_file = REPO / ".data" / "kb.sqlite3"
-    if not kb_file.exists():
-        pytest.fail(f"No knowledge base at {kb_file}. Run `make kb` first.")
-    return f"sqlite:///{kb_file}"
+def _build_kb(env: dict[str, str]) -> None:
+    """`make kb` into the stack's own DATA_DIR and KB database: the KB export
+    ($DATA_DIR/generated/patient_texts.json) is what the gate and the channels answer with."""
+    build = subprocess.run(
+        [str(REPO / ".venv" / "actions" / "bin" / "python"), "-m", "actions.kb.cli", "build",
+         "data/kb"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    if build.returncode != 0:
+        pytest.fail(f"make kb failed for the browser stack:\n{build.stderr[-3000:]}")
 
 
 def _wait_until_running(process: subprocess.Popen, log_path: Path) -> None:
@@ -138,12 +139,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
             "TRACKER_STORE_DIALECT": "sqlite",
             "TRACKER_STORE_URL": f"sqlite:///{data_dir / 'tracker.sqlite3'}",
-            "KB_DATABASE_URL": _kb_database_url(),
+            "KB_DATABASE_URL": f"sqlite:///{data_dir / 'kb.sqlite3'}",
             "WEBCHAT_ALLOWED_ORIGINS": embed_origin,
             "LOG_LEVEL": "INFO",
             **TWILIO_TEST_ENV,
         }
     )
+    _build_kb(env)
     log_path = data_dir / "stack.log"
     with log_path.open("w", encoding="utf-8") as log:
         process = subprocess.Popen(

@@ -1,6 +1,7 @@
 """Acceptance: the SMS webhook of the real stack (trained model, action server, KB).
 
-A correctly signed "do i need a driver" gets an SMS-sized TwiML answer. The same request
+A correctly signed "do i need a driver" gets an SMS-sized TwiML answer (then, on first
+contact, the notice from the KB). The same request
 unsigned, or with a tampered body, gets 403 and leaves no trace in the tracker. The stack runs
 with test Twilio credentials (tests/browser/conftest.py), so no Twilio account is involved.
 """
@@ -17,6 +18,7 @@ from stack_harness import Stack
 from twilio.request_validator import RequestValidator
 
 from bot.channels.sms_segments import MAX_MESSAGE_CHARS, encoding_of, segment_count
+from common.patient_texts import load as load_patient_texts
 
 pytestmark = pytest.mark.slow
 
@@ -80,20 +82,23 @@ def test_signed_sms_gets_an_sms_sized_answer_and_forgeries_get_403(stack: Stack)
     assert reply.headers["content-type"].startswith("application/xml")
     # A real answer, not "still working": the turn finished within the channel's budget
     # (SMS_TURN_TIMEOUT_SECONDS, below Twilio's 15 s); no wall-clock assertion here.
-    notice, answer = messages(reply)  # first contact: the notice, then the answer
-    assert "automated" in notice and "STOP" in notice
-    assert "take you home" in answer and "1. Yes" in answer and "2. No" in answer
+    texts = load_patient_texts(stack.data_dir / "generated" / "patient_texts.json")
+    more = f"1. {texts.text('label.more', 'en').text}"
+    answer, notice = messages(reply)  # the answer first, then the first-contact notice
+    assert notice == texts.text("sms.notice", "en").text
+    assert "STOP" in notice
+    assert "take you home" in answer and answer.endswith(more)  # quick replies numbered
     for text in (notice, answer):
         assert len(text) <= MAX_MESSAGE_CHARS
         assert encoding_of(text) == "GSM-7"
         assert segment_count(text) <= 4  # a short SMS thread, not a wall of text
     assert user_event_count(stack) == before + 1
 
-    # The retry of the same delivery is not processed again; "2" picks "No".
+    # The retry of the same delivery is not processed again; "1" picks "Tell me more".
     assert messages(post(stack, fields, signature(stack, fields))) == []
-    choice = params("2")
-    no_driver = messages(post(stack, choice, signature(stack, choice)))
-    assert len(no_driver) == 1 and "driver" in no_driver[0]
+    choice = params("1")
+    detail = messages(post(stack, choice, signature(stack, choice)))
+    assert len(detail) == 1 and detail[0] != answer and "1. " not in detail[0][:3]
     assert user_event_count(stack) == before + 2
 
 

@@ -18,6 +18,8 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
 from stack_harness import Stack
 
+from common.patient_texts import load as load_patient_texts
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 TURN_TIMEOUT_MS = 30_000
@@ -112,18 +114,18 @@ def test_conversation_quick_reply_and_reload(
     answer = converse(page, "when do i have to stop eating")
     assert "hours" in answer
 
-    converse(page, "do i need a driver")
-    expect(bot_messages(page).last).to_contain_text(
-        "Do you have someone who can take you home"
-    )
-    no_button = page.get_by_role("button", name="No", exact=True)
-    expect(page.get_by_role("button", name="Yes", exact=True)).to_be_visible()
+    more = load_patient_texts(stack.data_dir / "generated" / "patient_texts.json").text(
+        "label.more", "en").text
+    driver = converse(page, "do i need a driver")
+    assert "take you home" in driver
+    more_button = page.get_by_role("button", name=more, exact=True)
+    expect(more_button).to_be_visible()
     before = bot_messages(page).count()
-    no_button.click()
-    expect(user_messages(page).last).to_have_text("You said: No")
-    no_driver = wait_for_bot_reply(page, before)
-    assert "don't have a driver" in no_driver
-    expect(page.locator(".rwc-quick")).to_have_count(0)
+    more_button.click()
+    expect(user_messages(page).last).to_have_text(f"You said: {more}")
+    detail = wait_for_bot_reply(page, before)
+    assert detail.strip() and detail != driver
+    expect(more_button).to_have_count(0)  # the answered quick replies are gone
     assert dialogs == []
 
     users_before_reload = user_messages(page).all_text_contents()
@@ -132,7 +134,7 @@ def test_conversation_quick_reply_and_reload(
     expect(user_messages(page)).to_have_count(len(users_before_reload), timeout=TURN_TIMEOUT_MS)
     assert user_messages(page).all_text_contents() == users_before_reload
     assert bot_messages(page).all_text_contents() == bots_before_reload
-    assert "You said: No" in users_before_reload  # the button title, not "/deny"
+    assert f"You said: {more}" in users_before_reload  # the button's title
 
     thanks = converse(page, "thank you")
     assert thanks.strip()
@@ -141,7 +143,7 @@ def test_conversation_quick_reply_and_reload(
         texts for texts in _user_texts_by_sender(stack).values() if "thank you" in texts
     ]
     assert conversations == [
-        ["when do i have to stop eating", "do i need a driver", "/deny", "thank you"]
+        ["when do i have to stop eating", "do i need a driver", more, "thank you"]
     ]
 
 
@@ -234,7 +236,7 @@ def test_unknown_session_token_starts_a_new_session(page: Page, stack: Stack) ->
     expect(page.get_by_label("Your message")).to_be_visible()
     assert converse(page, "hello").strip()
     token = page.evaluate("() => Object.values(sessionStorage)[0]")
-    assert token != "v1.x.y" and token.startswith("v1.")
+    assert token != "v1.x.y" and token.startswith("v2.")  # v2.<key id>.<payload>.<signature>
 
 
 # ------------------------------------------------------------------------------ embedding
@@ -265,20 +267,22 @@ def test_accessibility_keyboard_and_screenshots(
     page = context.new_page()
     open_chat(page, stack.chat_url)
 
-    # Keyboard only: type, Enter sends, Tab reaches the quick replies, Enter activates one.
+    # Keyboard only: type, Enter sends, Shift+Tab reaches the quick replies, Enter activates one.
     page.get_by_label("Your message").focus()
     page.keyboard.type("do i need a driver")
     before = bot_messages(page).count()
     page.keyboard.press("Enter")
     wait_for_bot_reply(page, before)
-    yes = page.get_by_role("button", name="Yes", exact=True)
-    expect(yes).to_be_visible()
+    quick = page.locator(".rwc-quick").last.get_by_role("button")
+    first = quick.first
+    expect(first).to_be_visible()
+    first_title = first.inner_text()
     expect(page.get_by_label("Your message")).to_be_focused()
-    page.keyboard.press("Shift+Tab")  # the quick replies come just before the message box
-    page.keyboard.press("Shift+Tab")
-    expect(yes).to_be_focused()
-    outline = yes.evaluate("el => getComputedStyle(el).outlineStyle + ' ' + "
-                           "getComputedStyle(el).outlineWidth")
+    for _ in range(quick.count()):  # the quick replies come just before the message box
+        page.keyboard.press("Shift+Tab")
+    expect(first).to_be_focused()
+    outline = first.evaluate("el => getComputedStyle(el).outlineStyle + ' ' + "
+                             "getComputedStyle(el).outlineWidth")
     assert outline.startswith("solid") and not outline.endswith(" 0px"), outline
     name = f"webchat-{viewport['width']}x{viewport['height']}.png"
     page.screenshot(path=str(artifacts / name))
@@ -289,7 +293,7 @@ def test_accessibility_keyboard_and_screenshots(
     before = bot_messages(page).count()
     page.keyboard.press("Enter")
     wait_for_bot_reply(page, before)
-    expect(user_messages(page).last).to_have_text("You said: Yes")
+    expect(user_messages(page).last).to_have_text(f"You said: {first_title}")
 
     # Readable at this width: nothing scrolls sideways.
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
