@@ -411,8 +411,6 @@ def test_forgetting_after_a_blood_thinner_answer_gets_the_missed_dose_answer(
         assert opening(talk, "blood_thinners.missed_dose") in reply
 
 
-@pytest.mark.xfail(strict=True, reason="engine: 'what about my other tablets?' after a blood "
-                   "thinner answer repeats the blood-thinner rule instead of medications.main")
 def test_other_tablets_after_a_blood_thinner_answer_get_the_usual_medicines_answer(
         chat: Conversation) -> None:
     chat.say("do i have to come off my eliquis, it's the lower back", "ask_blood_thinners",
@@ -509,8 +507,6 @@ def test_stop_leaves_the_plan_question(chat: Conversation, charla: Conversation)
         assert opening(talk, "question.left") in reply
 
 
-@pytest.mark.xfail(strict=True, reason="engine: 'forget' is a missed-dose cue, so 'forget it' "
-                   "while the plan question is open gets the missed-dose answer")
 def test_forget_it_leaves_the_plan_question(chat: Conversation) -> None:
     chat.say("whats my plan", "ask_plan")
     reply = chat.say("forget it", "deny")
