@@ -161,6 +161,17 @@ class Cues:
         """"never mind", "skip", "no sé", "ahora no": the patient leaves the question."""
         return matches(text, self._conv("leave"))
 
+    def only_leaves(self, text: str) -> bool:
+        """The whole message is a leave phrase ("forget it", "never mind", "déjalo"): it leaves
+        the question even when one of its words is also a topic cue ("forget" = missed dose)."""
+        plain = without_accents(" ".join(re.sub(r"[^\w\s']", " ", normalise(text)).split()))
+        phrases = {without_accents(normalise(p)) for p in self._conv("leave")}
+        return plain in phrases
+
+    def other_medicines(self, text: str) -> bool:
+        """"what about my other tablets?": the usual medicines, not the drug just discussed."""
+        return matches(text, self._conv("other_medicines"))
+
     def wants_more(self, text: str) -> bool:
         """"more", "tell me more", "cuéntame más"."""
         return matches(text, self._conv("more"))

@@ -571,7 +571,9 @@ class Engine:
             self._answer_plan()
             return
         if topic.id == "medications":
-            names = list(self.facts.medications) or list(self.state.last_medications)
+            names = list(self.facts.medications) or (
+                [] if self.cues.other_medicines(self.turn.text)  # not the drug just discussed
+                else list(self.state.last_medications))
             if self._answer_medications(answer, names):
                 return
         if topic.id == "illness":
@@ -865,6 +867,10 @@ class Engine:
             self._add_more_button()
             return True
         if result == ASKED:  # the answer raised a narrower question (a time, a "yes?")
+            return True
+        if self.cues.only_leaves(self.turn.text):  # "forget it": not the missed-dose topic
+            self.state = self.state.update(pending=None)
+            self.pieces.append([self.writer.piece("question.left")])
             return True
         asked_topic = bool(requests) and (self.turn.confidence >= CONFIDENT or any(
             r.topic.id != pending.topic for r in requests))

@@ -157,6 +157,7 @@ class ConversationCues(Strict):
     kidney_fine: Cues = {}  # "my kidneys are fine", "los riñones bien"
     language_words: Cues = {}  # common words of each language: keeps the conversation's one
     vague_reference: Cues = {}  # "the thing from before", "lo de la cosa esa": nothing named
+    other_medicines: Cues = {}  # "my other tablets", "las otras pastillas": not the drug named
 
 
 class OtherIntents(Strict):

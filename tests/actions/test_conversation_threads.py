@@ -389,3 +389,126 @@ def test_why_after_an_answer_gives_its_detail(chat: Conversation) -> None:
     assert chat.last is not None and chat.state.last_topic == "positioning"
     assert chat.last.messages and chat.last.messages[0].entries[0].endswith(
         "positioning.main.face_down")
+
+
+# ---------------------------------------------------------------- follow-ups, carers, leaving
+def opening(talk: Conversation, key: str) -> str:
+    """The start of a KB text (up to its first placeholder), as the reply must contain it."""
+    served = talk.kb.text(key, talk.language)
+    assert served is not None, key
+    return served.item.short.split("{", 1)[0][:25]
+
+
+def test_forgetting_after_a_blood_thinner_answer_gets_the_missed_dose_answer(
+        chat: Conversation, charla: Conversation) -> None:
+    for talk, first, forget in (
+            (chat, "do i have to come off my eliquis, it's the lower back", "what if i forget?"),
+            (charla, "¿tengo que dejar el eliquis? es la lumbar", "¿y si se me olvida?")):
+        talk.say(first, "ask_blood_thinners", drugs=(("eliquis", "apixaban"),),
+                 sites=(("lower back" if talk is chat else "lumbar", "lumbar"),))
+        reply = talk.say(forget, "deny", confidence=0.3)  # read as "no" or as blood thinners
+        assert keys(talk) == ["blood_thinners.missed_dose"]
+        assert opening(talk, "blood_thinners.missed_dose") in reply
+
+
+def test_other_tablets_after_a_blood_thinner_answer_get_the_usual_medicines_answer(
+        chat: Conversation) -> None:
+    chat.say("do i have to come off my eliquis, it's the lower back", "ask_blood_thinners",
+             drugs=(("eliquis", "apixaban"),), sites=(("lower back", "lumbar"),))
+    reply = chat.say("what about my other tablets?", "ask_medications", confidence=0.97)
+    assert keys(chat) == ["medications.main"] and opening(chat, "medications.main") in reply
+
+
+def test_other_tablets_without_a_blood_thinner_get_the_usual_medicines_answer(
+        chat: Conversation, charla: Conversation) -> None:
+    for talk, text in ((chat, "what about my other tablets?"),
+                       (charla, "¿y las otras pastillas?")):
+        reply = talk.say(text, "ask_medications")
+        assert keys(talk) == ["medications.main"] and opening(talk, "medications.main") in reply
+
+
+def test_and_for_him_after_an_answer_gives_the_same_answer(
+        chat: Conversation, charla: Conversation) -> None:
+    for talk, first, other in ((chat, "when do i stop eating the night before", "and for him?"),
+                               (charla, "¿cuándo dejo de comer?", "¿y para él?")):
+        talk.say(first, "ask_fasting")
+        assert keys(talk) == ["fasting.main"]
+        reply = talk.say(other, "inform", confidence=0.5)
+        assert keys(talk) == ["fasting.main"] and opening(talk, "fasting.main") in reply
+
+
+def test_another_site_asked_about_in_english_is_answered_but_not_kept(
+        chat: Conversation) -> None:
+    chat.say("do i have to come off my eliquis, it's the lower back", "ask_blood_thinners",
+             drugs=(("eliquis", "apixaban"),), sites=(("lower back", "lumbar"),))
+    reply = chat.say("what about the neck one?", "inform", confidence=0.3,
+                     sites=(("neck", "cervical"),))
+    assert "neck" in reply and "apixaban" in reply
+    assert chat.state.procedure_site == "lumbar"
+
+
+def test_two_drugs_in_spanish_are_both_answered(charla: Conversation) -> None:
+    reply = charla.say("tomo adiro y a veces ibuprofeno, es la lumbar", "ask_blood_thinners",
+                       drugs=(("adiro", "aspirin"), ("ibuprofeno", "ibuprofen")),
+                       sites=(("lumbar", "lumbar"),))
+    for drug in ("aspirin", "ibuprofen"):
+        med = charla.kb.medication(drug)
+        assert med is not None, drug
+        assert med.generic_names.get("es", med.generic).lower() in reply.lower(), drug
+    assert len(reply) <= LONG
+
+
+def test_a_carer_naming_a_drug_is_asked_the_site_then_answered(
+        chat: Conversation, charla: Conversation) -> None:
+    for talk, text, drug, site in (
+            (chat, "my dad is 84 and on warfarin", "warfarin", "lower back"),
+            (charla, "mi padre tiene 84 años y toma sintrom", "sintrom", "lumbar")):
+        value = "warfarin" if drug == "warfarin" else "acenocoumarol"
+        talk.say(text, "ask_blood_thinners", confidence=0.6, drugs=((drug, value),))
+        assert keys(talk) == ["question.site"]
+        reply = talk.say(site, "inform", sites=((site, "lumbar"),))
+        assert keys(talk)[0].startswith("blood_thinners.") and "INR" in reply
+        assert talk.state.medications_taken == (value,)
+
+
+@pytest.mark.parametrize("when", ["thursday at 9.30", "thursday at half nine"])
+def test_a_time_in_a_common_form_continues_the_plan(chat: Conversation, when: str) -> None:
+    chat.say("whats my plan", "ask_plan")
+    chat.say(when, "inform")
+    assert chat.state.pending is not None and chat.state.pending.ask == "site"
+    chat.say("lower back", "inform", sites=(("lower back", "lumbar"),))
+    reply = chat.say("none", "inform")
+    assert keys(chat)[0] == "plan.checklist_header" and "Dec 3, 9:30 am" in reply
+
+
+def test_a_time_in_a_common_form_continues_the_plan_in_spanish(charla: Conversation) -> None:
+    charla.say("dame mi plan", "ask_plan")
+    charla.say("el jueves a las nueve y media", "inform")
+    assert charla.state.pending is not None and charla.state.pending.ask == "site"
+    charla.say("lumbar", "inform", sites=(("lumbar", "lumbar"),))
+    reply = charla.say("ninguno", "inform")
+    assert keys(charla)[0] == "plan.checklist_header" and "9:30" in reply
+
+
+def test_first_thing_is_read_and_checked(chat: Conversation) -> None:
+    chat.say("whats my plan", "ask_plan")
+    reply = chat.say("thursday first thing", "inform")
+    assert keys(chat) == ["question.confirm_date"] and "Dec 3" in reply
+    assert opening(chat, "question.confirm_date") in reply
+
+
+def test_stop_leaves_the_plan_question(chat: Conversation, charla: Conversation) -> None:
+    for talk, ask, leave in ((chat, "whats my plan", "stop"), (charla, "dame mi plan", "déjalo"),
+                             (charla, "dame mi plan", "olvídalo")):
+        talk.say(ask, "ask_plan")
+        assert talk.state.pending is not None
+        reply = talk.say(leave, "deny")
+        assert talk.state.pending is None and keys(talk) == ["question.left"]
+        assert opening(talk, "question.left") in reply
+
+
+def test_forget_it_leaves_the_plan_question(chat: Conversation) -> None:
+    chat.say("whats my plan", "ask_plan")
+    reply = chat.say("forget it", "deny")
+    assert chat.state.pending is None and keys(chat) == ["question.left"]
+    assert opening(chat, "question.left") in reply
