@@ -512,3 +512,16 @@ def test_forget_it_leaves_the_plan_question(chat: Conversation) -> None:
     reply = chat.say("forget it", "deny")
     assert chat.state.pending is None and keys(chat) == ["question.left"]
     assert opening(chat, "question.left") in reply
+
+
+def test_the_spanish_acceptance_conversation_carries_on_through_the_plan(
+        charla: Conversation) -> None:
+    """Issue 14: the Sintrom question with the day, then the time alone, then the plan."""
+    first = charla.say("hola, tengo la rizolisis lumbar el martes y tomo Sintrom, ¿cuándo lo dejo?",
+                       "ask_blood_thinners", drugs=(("Sintrom", "acenocoumarol"),),
+                       sites=(("lumbar", "lumbar"),))
+    assert keys(charla)[0].startswith("blood_thinners.") and "INR" in first
+    charla.say("a las 9:30", "inform", confidence=0.6)
+    assert charla.state.procedure_start is not None and "T09:30" in charla.state.procedure_start
+    plan = charla.say("¿cuál es mi plan?", "ask_plan")
+    assert "9:30" in plan and "acenocumarol" in plan.lower()
