@@ -43,6 +43,7 @@ from actions.conversation.plan import (
 )
 from actions.conversation.turn import TOPIC_ENTITY, Pending, State, Turn
 from actions.conversation.writer import Button, Message, Piece, Writer
+from actions.kb.loader import SHORT_LIMIT, SMS_SEGMENT
 from actions.kb.registry import AnswerSpec, Need, SiteUse, TopicKind, TopicSpec
 from actions.kb.snapshot import KbSnapshot
 
@@ -56,8 +57,8 @@ UNSUPPORTED_OK = 0.8
 # no word of its topic, is a statement read as a question ("tengo hernia de hiato"): not added.
 SECONDARY_SUPPORT = 0.1
 STATED_SUPPORT = 0.3  # the same for a part that does not ask (no "?", no question word)
-SHORT_REPLY = 320  # one question: two SMS segments
-LONG_REPLY = 480  # several questions: three segments
+SHORT_REPLY = SHORT_LIMIT  # one question: two SMS segments (306 GSM-7 characters)
+LONG_REPLY = 3 * SMS_SEGMENT  # several questions: three segments (459)
 SUGGESTIONS = 3  # quick replies after a miss
 MAX_TOPICS = 3  # topics answered from one message (a multi-topic reply stays short)
 MAX_ATTEMPTS = 2  # unusable answers to one question before explaining it with an example
@@ -494,8 +495,8 @@ class Engine:
 
     # ------------------------------------------------------------------ answering
     def _answer_all(self, requests: list[Request]) -> None:
-        """Answer each request in order, then fit the reply to its length budget: 320
-        characters for one question, 480 for several. What does not fit is left out, the
+        """Answer each request in order, then fit the reply to its length budget: 306
+        characters for one question, 459 for several. What does not fit is left out, the
         general answers of question parts first, then the last answers (their topics are
         offered as quick replies)."""
         answered: list[tuple[Request, int, int, State]] = []

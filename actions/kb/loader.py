@@ -458,7 +458,8 @@ def _text_checks(kb: KbContent, problems: list[Problem]) -> None:
                                     f"'{key}' (needs site 'any', or both 'lumbar' and 'cervical')"))
 
 
-SHORT_LIMIT = 320  # two SMS segments (GSM-7: 2 x 153 = 306, plus a little for the note)
+SMS_SEGMENT = 153  # GSM-7 characters per segment of a multi-part SMS
+SHORT_LIMIT = 2 * SMS_SEGMENT  # a `short` text fits two segments (accents outside GSM-7 are folded)
 DETAIL_LIMIT = 700
 # Typical long values for the placeholders the conversation fills (dates in the longest form).
 _SAMPLE_VALUES = {
@@ -475,7 +476,7 @@ _SAMPLE_VALUES = {
 
 def _length_checks(kb: KbContent, approved: dict[tuple[schema.Language, str], list[LoadedText]],
                    add: Callable[[LoadedText, str], None]) -> None:
-    """`short` fits two SMS segments and `detail` 700 characters once filled."""
+    """`short` fits two SMS segments (306 GSM-7 characters) and `detail` 700 once filled."""
     values: dict[str, str] = {**template_values(kb.clinic, kb.fasting, "Mon-Thu 08:00-17:00, "
                                                 "Fri 08:00-16:00"), **_SAMPLE_VALUES}
     for group in approved.values():

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
+from actions.conversation.engine import LONG_REPLY, SHORT_REPLY
 from actions.conversation.language import kept_language, started_in
 from actions.conversation.turn import State
 from actions.kb.builder import build_database
@@ -23,7 +24,7 @@ from actions.kb.snapshot import KbSnapshot, build_snapshot
 from tests.actions.conversation_harness import Conversation
 
 REPO = Path(__file__).resolve().parents[2]
-SHORT, LONG = 320, 480
+SHORT, LONG = SHORT_REPLY, LONG_REPLY  # two and three SMS segments
 # Tue 1 Dec 2026, 10:00 in Barcelona
 NOW_ES = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.timezone.utc)
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import sessionmaker
 
+from actions.conversation.engine import LONG_REPLY, SHORT_REPLY
 from actions.kb.db import get_engine
 from actions.kb.snapshot import KbSnapshot, build_snapshot
 from tests.actions.conversation_harness import Conversation
 
-SHORT = 320  # two SMS segments
+SHORT = SHORT_REPLY  # two SMS segments
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,7 @@ def test_two_questions_in_one_message_are_both_answered_in_order(chat: Conversat
     chat.say("do i need to fast and do i need a driver?", "ask_fasting",
              topics=("ask_fasting", "ask_driver"))
     assert chat.last is not None and chat.last.topics == ["fasting", "driver"]
-    assert len(chat.reply) <= 480
+    assert len(chat.reply) <= LONG_REPLY
 
 
 def test_a_plan_question_never_loops(chat: Conversation) -> None:

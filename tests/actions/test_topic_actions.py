@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from actions.conversation.engine import LONG_REPLY
 from actions.conversation.turn import State
 from actions.kb.loader import KbContent
 from actions.kb.registry import AnswerSpec, TopicKind, TopicSpec, cue_pattern
@@ -21,7 +22,7 @@ from tests.actions.conftest import ActionServer, slot_events
 from tests.actions.conversation_harness import Conversation
 
 LANGUAGES = ("en", "es")
-MESSAGE_LIMIT = 480  # one message of a reply: three SMS segments (one KB text: 320)
+MESSAGE_LIMIT = LONG_REPLY  # one message of a reply: three SMS segments (one KB text: two)
 NOT_ENGINE = {"human"}  # request_human goes to action_request_human (test_safety_actions.py)
 CONVERSATION = {"greet": "assistant.greet", "goodbye": "assistant.goodbye",
                 "thank": "assistant.thanks", "bot_challenge": "assistant.disclosure",
