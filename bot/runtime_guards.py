@@ -93,9 +93,7 @@ def install_gate(action_budget: float) -> None:
     global _gate
     triage = Triage(wait_for_classifier=False)  # the patterns answer until the model is fitted
     triage.warm_up(background=True)
-    requests = {language: tuple(phrases) for language, phrases in
-                triage.vocabulary.language_requests.items()}
-    gate = SafetyGate(triage, ConversationLanguages(requests), alerts=AlertStore(),
+    gate = SafetyGate(triage, ConversationLanguages(), alerts=AlertStore(),
                       settings=GateSettings(turn_budget_s=turn_budget_s(action_budget)))
     _gate = gate
     original = Agent.handle_message

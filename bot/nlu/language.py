@@ -18,8 +18,7 @@ No `from __future__ import annotations`: Rasa inspects these signatures at runti
 """
 
 import logging
-import re
-from typing import Any, Dict, List, Optional, Pattern, Sequence, Text, Tuple
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -38,40 +37,9 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.text import strip_accents
+from bot.safety.language import requested_language
 
 logger = logging.getLogger(__name__)
-
-# Explicit requests, matched on lower-case text without accents.
-SWITCHES: Dict[Text, Tuple[Text, ...]] = {
-    "en": (
-        r"\b(?:in|speak|speaks|talk|write|reply|answer|continue|respond)(?: to me)?(?: in)?"
-        r" english\b",
-        r"\benglish (?:please|pls|plz|por favor)\b",
-        r"\b(?:do|can) you (?:speak|do|understand) english\b",
-        r"\b(?:en|hablame en|hableme en|hablar en|hablo|habla|hablas|escribe en|escribeme en)"
-        r" ingles\b",
-        r"^\W*(?:english|ingles)\W*$",
-    ),
-    "es": (
-        r"\b(?:en|hablame en|hableme en|hablar en|escribe en|escribeme en)"
-        r" (?:espanol|castellano)\b",
-        r"\bcastellano\b",
-        r"\bhabl(?:o|a|as|an) (?:usted )?(?:espanol|castellano)\b",
-        r"\b(?:in|speak|talk|write|reply|answer|continue)(?: to me)?(?: in)? spanish\b",
-        r"\bspeak spanish\b",
-        r"\bspanish (?:please|pls|plz)\b",
-        r"\b(?:do|can) you (?:speak|do|understand) spanish\b",
-        r"^\W*(?:espanol|spanish)\W*$",
-    ),
-}
-# "no hablo inglés", "I don't speak Spanish": the patient wants the other language.
-NEGATION = re.compile(r"\b(?:no|not|dont|don't|do not|cannot|can't|cant|nunca)\s+(?:\w+\s+){0,2}$")
-
-
-def _compile(patterns: Sequence[Text]) -> List[Pattern[Text]]:
-    return [re.compile(pattern) for pattern in patterns]
-
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
 class LanguageTagger(GraphComponent, EntityExtractorMixin):
@@ -92,12 +60,9 @@ class LanguageTagger(GraphComponent, EntityExtractorMixin):
         }
 
     def __init__(self, config: Dict[Text, Any]) -> None:
-        """Compiles the switch patterns; the detector is built on first use (~0.1 s)."""
+        """Reads the config; the detector is built on first use (~0.1 s)."""
         self._config = {**self.get_default_config(), **config}
         self._languages = [str(lang) for lang in self._config["languages"]]
-        self._switches = {
-            lang: _compile(SWITCHES.get(lang, ())) for lang in self._languages if lang in SWITCHES
-        }
         self._detector: Any = None
 
     @classmethod
@@ -160,21 +125,8 @@ class LanguageTagger(GraphComponent, EntityExtractorMixin):
 
     def switch_in(self, text: Text) -> Optional[Tuple[Text, int, int, float]]:
         """An explicit request for a language (offsets into `text`), negation flipping it."""
-        # strip_accents keeps one character per character for Latin text, so offsets hold
-        lowered = strip_accents(text.lower()).replace("\u2019", "'")
-        if len(lowered) != len(text):
-            lowered = lowered[: len(text)].ljust(len(text))
-        hits: List[Tuple[int, int, Text]] = []
-        for language, patterns in self._switches.items():
-            for pattern in patterns:
-                for match in pattern.finditer(lowered):
-                    hits.append((match.start(), match.end(), language))
-        if not hits:
-            return None
-        start, end, language = min(hits)
-        if NEGATION.search(lowered[:start]) and len(self._languages) == 2:
-            language = next(lang for lang in self._languages if lang != language)
-        return language, start, end, 1.0
+        found = requested_language(text, self._languages)
+        return None if found is None else (*found, 1.0)
 
     def detect(self, text: Text) -> Optional[Tuple[Text, float]]:
         """(language, confidence) from lingua when confident enough, else None."""

@@ -28,9 +28,10 @@ import datetime as dt
 import logging
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Protocol
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Protocol, Sequence
 from zoneinfo import ZoneInfo
 
+from bot.safety.language import requested_language
 from common.patient_texts import PatientTexts, PatientTextsMissing
 from common.patient_texts import load as load_patient_texts
 
@@ -70,27 +71,21 @@ class Triage(Protocol):
 
 
 class ConversationLanguages:
-    """The language to answer in: an explicit request ("English please", "en español"),
+    """The language to answer in: an explicit request ("English please", "en español";
+    "I don't speak Spanish" asks for English),
     else the message's own language (detected by the triage), else the conversation's so far,
     else the clinic's default. Remembered per conversation in this process."""
 
-    def __init__(self, requests: Dict[str, tuple[str, ...]], limit: int = 20_000) -> None:
-        import re
-
-        self._requests = {
-            language: re.compile(r"(?<!\w)(?:" + "|".join(re.escape(p) for p in sorted(
-                phrases, key=len, reverse=True)) + r")(?!\w)", re.IGNORECASE)
-            for language, phrases in requests.items() if phrases
-        }
+    def __init__(self, languages: Sequence[str] = ("en", "es"), limit: int = 20_000) -> None:
+        self._languages = tuple(languages)
         self._memory: Dict[str, str] = {}
         self._limit = limit
 
     def requested(self, text: str) -> Optional[str]:
-        """The language the patient asks for, if the message asks for one."""
-        for language, pattern in self._requests.items():
-            if pattern.search(text):
-                return language
-        return None
+        """The language the patient asks for, if the message asks for one
+        (bot/safety/language.py, the reader the NLU's LanguageTagger uses too)."""
+        found = requested_language(text, self._languages)
+        return found[0] if found is not None else None
 
     def hint(self, sender_id: str, default: str) -> str:
         """The conversation's language so far (else the clinic's default)."""

@@ -9,9 +9,12 @@ emoji, "ok"), the hint wins: the conversation's language, else the clinic's defa
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from bot.nlu.text import strip_accents
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +23,58 @@ logger = logging.getLogger(__name__)
 # on two words at >= 0.8, and never on three or more at >= 0.6 (scripts/bench_triage.py).
 MINIMUM_CONFIDENCE = 0.6
 MINIMUM_CONFIDENCE_BY_WORDS = {1: 0.95, 2: 0.8}
+
+
+# Explicit requests, matched on lower-case text without accents.
+SWITCHES: Dict[str, Tuple[str, ...]] = {
+    "en": (
+        r"\b(?:in|speak|speaks|talk|write|reply|answer|continue|respond)(?: to me)?(?: in)?"
+        r" english\b",
+        r"\benglish (?:please|pls|plz|por favor)\b",
+        r"\b(?:do|can) you (?:speak|do|understand) english\b",
+        r"\b(?:en|hablame en|hableme en|hablar en|hablo|habla|hablas|escribe en|escribeme en)"
+        r" ingles\b",
+        r"^\W*(?:english|ingles)\W*$",
+    ),
+    "es": (
+        r"\b(?:en|hablame en|hableme en|hablar en|escribe en|escribeme en)"
+        r" (?:espanol|castellano)\b",
+        r"\bcastellano\b",
+        r"\bhabl(?:o|a|as|an) (?:usted )?(?:espanol|castellano)\b",
+        r"\b(?:in|speak|talk|write|reply|answer|continue)(?: to me)?(?: in)? spanish\b",
+        r"\bspeak spanish\b",
+        r"\bspanish (?:please|pls|plz)\b",
+        r"\b(?:do|can) you (?:speak|do|understand) spanish\b",
+        r"^\W*(?:espanol|spanish)\W*$",
+    ),
+}
+# "no hablo inglés", "I don't speak Spanish": the patient wants the other language.
+NEGATION = re.compile(r"\b(?:no|not|dont|don't|do not|cannot|can't|cant|nunca)\s+(?:\w+\s+){0,2}$")
+
+
+_SWITCH_PATTERNS = {language: [re.compile(pattern) for pattern in patterns]
+                    for language, patterns in SWITCHES.items()}
+
+
+def requested_language(text: str, languages: Sequence[str]) -> Optional[Tuple[str, int, int]]:
+    """An explicit request for one of `languages` ("English please", "en español"), with its
+    offsets in `text`; a negated one ("no hablo inglés", "I don't speak Spanish") asks for the
+    other language. The one reader of language requests: the safety gate decides the reply's
+    language with it, and the NLU's LanguageTagger tags the same span."""
+    # strip_accents keeps one character per character for Latin text, so offsets hold
+    lowered = strip_accents(text.lower()).replace("\u2019", "'")
+    if len(lowered) != len(text):
+        lowered = lowered[: len(text)].ljust(len(text))
+    hits: List[Tuple[int, int, str]] = [
+        (match.start(), match.end(), language)
+        for language in languages for pattern in _SWITCH_PATTERNS.get(language, ())
+        for match in pattern.finditer(lowered)]
+    if not hits:
+        return None
+    start, end, language = min(hits)
+    if NEGATION.search(lowered[:start]) and len(languages) == 2:
+        language = next(lang for lang in languages if lang != language)
+    return language, start, end
 
 
 @dataclass(frozen=True)

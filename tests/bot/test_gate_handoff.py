@@ -46,7 +46,7 @@ async def action_server_refuses(agent: Any, message: UserMessage) -> None:
 
 
 async def handed_over(original: Any) -> List[str]:
-    gate = SafetyGate(Routine(), ConversationLanguages({}), alerts=None, texts=lambda: TEXTS)
+    gate = SafetyGate(Routine(), ConversationLanguages(()), alerts=None, texts=lambda: TEXTS)
     output = CollectingOutputChannel()
     message = UserMessage("can I talk to a person?", output, "web:patient", input_channel="rest")
     await gate.handle(object(), message, original)

@@ -41,8 +41,7 @@ def triage() -> Triage:
 
 
 def _gate(triage: Triage, export: PatientTexts, texts: Any = None) -> SafetyGate:
-    requests = {lang: tuple(p) for lang, p in triage.vocabulary.language_requests.items()}
-    return SafetyGate(triage, ConversationLanguages(requests), alerts=None,
+    return SafetyGate(triage, ConversationLanguages(), alerts=None,
                       settings=GateSettings(turn_budget_s=5.0),
                       texts=texts or (lambda: export))
 

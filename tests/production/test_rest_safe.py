@@ -119,7 +119,7 @@ async def test_silent_turn_gets_the_unavailable_reply() -> None:
     async def silent(agent: Any, message: UserMessage) -> None:
         seen.append(message)
 
-    gate = SafetyGate(Routine(), ConversationLanguages({}), alerts=None,
+    gate = SafetyGate(Routine(), ConversationLanguages(()), alerts=None,
                       texts=lambda: PatientTexts(EXPORT))
     agent = FakeAgent()
 

@@ -41,7 +41,7 @@ def gate_and_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     write_export(tmp_path / "data")
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     # the parts of the installed gate the channels use: its triage and the conversation languages
-    languages = ConversationLanguages({})
+    languages = ConversationLanguages(())
     monkeypatch.setattr(runtime_guards, "_gate",
                         SimpleNamespace(triage=FakeTriage(), languages=languages))
     yield

@@ -48,7 +48,7 @@ class RecordingSink:
 @pytest.fixture
 def sink(monkeypatch: pytest.MonkeyPatch) -> RecordingSink:
     recording = RecordingSink()
-    gate = SafetyGate(FakeTriage(), ConversationLanguages({}), alerts=recording,
+    gate = SafetyGate(FakeTriage(), ConversationLanguages(()), alerts=recording,
                       texts=lambda: PatientTexts(export_data()))
     monkeypatch.setattr(runtime_guards, "_gate", gate)
     return recording

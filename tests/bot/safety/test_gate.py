@@ -8,7 +8,7 @@ import asyncio
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import pytest
 
@@ -16,6 +16,7 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage  # noqa: E402
 
+from bot.nlu.language import LanguageTagger  # noqa: E402
 from bot.safety.gate import ConversationLanguages, GateSettings, SafetyGate  # noqa: E402
 from bot.safety.triage import Triage  # noqa: E402
 from common.patient_texts import PatientTexts  # noqa: E402
@@ -52,9 +53,7 @@ class Rasa:
 
 
 def gate_for(triage: Triage, texts: PatientTexts, budget_s: float = 2.0) -> SafetyGate:
-    requests = {language: tuple(phrases)
-                for language, phrases in triage.vocabulary.language_requests.items()}
-    return SafetyGate(triage, ConversationLanguages(requests), alerts=None,
+    return SafetyGate(triage, ConversationLanguages(), alerts=None,
                       settings=GateSettings(turn_budget_s=budget_s), texts=lambda: texts)
 
 
@@ -128,3 +127,17 @@ async def test_a_silent_or_slow_turn_gets_the_clinics_please_call_text(
 def test_the_export_the_tests_read_is_the_shipped_kb(texts: PatientTexts) -> None:
     data = json.loads((REPO / ".data" / "generated" / "patient_texts.json").read_text("utf-8"))
     assert texts.fingerprint == data["kb_fingerprint"] and texts.text("triage.emergency").text
+
+
+@pytest.mark.parametrize("text, wanted", [
+    ("English please", "en"), ("en español por favor", "es"), ("castellano", "es"),
+    ("I don't speak Spanish", "en"), ("no hablo inglés", "es"),
+    ("my english is not great", None), ("is the clinic spanish speaking?", None),
+    ("can I drink water before?", None),
+])
+def test_a_language_request_is_read_as_the_nlu_reads_it(text: str, wanted: Optional[str]) -> None:
+    """The gate decides the reply's language with the same reader as the LanguageTagger: a
+    negated request asks for the other language, a language named in passing asks nothing."""
+    assert ConversationLanguages().requested(text) == wanted
+    tagged = LanguageTagger(LanguageTagger.get_default_config()).switch_in(text)
+    assert (tagged[0] if tagged else None) == wanted
