@@ -31,6 +31,7 @@ SWITCHES: Dict[str, Tuple[str, ...]] = {
         r"\b(?:in|speak|speaks|talk|write|reply|answer|continue|respond)(?: to me)?(?: in)?"
         r" english\b",
         r"\benglish (?:please|pls|plz|por favor)\b",
+        r"\bingles (?:please|pls|plz|por favor)\b",
         r"\b(?:do|can) you (?:speak|do|understand) english\b",
         r"\b(?:en|hablame en|hableme en|hablar en|hablo|habla|hablas|escribe en|escribeme en)"
         r" ingles\b",
@@ -40,6 +41,7 @@ SWITCHES: Dict[str, Tuple[str, ...]] = {
         r"\b(?:en|hablame en|hableme en|hablar en|escribe en|escribeme en)"
         r" (?:espanol|castellano)\b",
         r"\bcastellano\b",
+        r"\b(?:espanol|castellano) (?:por favor|please|pls|plz)\b",
         r"\bhabl(?:o|a|as|an) (?:usted )?(?:espanol|castellano)\b",
         r"\b(?:in|speak|talk|write|reply|answer|continue)(?: to me)?(?: in)? spanish\b",
         r"\bspeak spanish\b",

@@ -141,3 +141,13 @@ def test_a_language_request_is_read_as_the_nlu_reads_it(text: str, wanted: Optio
     assert ConversationLanguages().requested(text) == wanted
     tagged = LanguageTagger(LanguageTagger.get_default_config()).switch_in(text)
     assert (tagged[0] if tagged else None) == wanted
+
+
+def test_every_language_request_of_the_registry_is_read_as_its_language() -> None:
+    """data/kb/topics.yml `language_requests` (exported to the KB vocabulary) and the reader
+    agree: each phrase the clinic lists asks for its language."""
+    vocabulary = REPO / "bot" / "generated" / "kb_vocabulary.json"
+    phrases = json.loads(vocabulary.read_text(encoding="utf-8"))["language_requests"]
+    for language, listed in phrases.items():
+        for phrase in listed:
+            assert ConversationLanguages().requested(phrase) == language, phrase
