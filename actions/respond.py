@@ -79,6 +79,12 @@ class ActionRespond(Action):
     ) -> List[Dict[Text, Any]]:
         """Decide in a worker thread; on any failure send the "please call" text."""
         turn = turn_from(tracker)
+        answered = turn.values("triage_text")
+        if answered and answered[0].strip():
+            # The safety gate answered this message (an urgent category that is also a topic,
+            # bot/nlu/gate_verdict.py): the transcript records the reply the patient got.
+            dispatcher.utter_message(text=answered[0])
+            return []
         state = State.from_slots(tracker.slots)
         now = now_utc()
         alarm = after_alarm.recent_alarm(tracker.slots, now)

@@ -111,6 +111,8 @@ def vocabulary(kb: KbContent) -> GeneratedFile:
                          "bleeding_stopped")
         },
         "language_requests": _per_language(conversation.language_requests),
+        "triage_category_intents": {category: topic.intent for topic in kb.registry.topics
+                                    for category in topic.triage_categories},
     }
     body = json.dumps(data, sort_keys=True, ensure_ascii=False)
     data["content_hash"] = hashlib.sha256(body.encode()).hexdigest()[:16]

@@ -361,7 +361,25 @@ def _cross_checks(kb: KbContent) -> list[Problem]:
 
     if not any(f.level is schema.TriageLevel.emergency and _approved(f) for f in kb.red_flags):
         add("red_flags", "no approved red flag with level 'emergency'")
+    _triage_category_checks(kb, add)
     return problems
+
+
+def _triage_category_checks(kb: KbContent, add: _Add) -> None:
+    """A topic may stand for an urgent category only: an emergency or crisis is never anything
+    but itself, and a category no approved flag has would never match."""
+    urgent = {f.category for f in kb.red_flags
+              if _approved(f) and f.level is schema.TriageLevel.urgent}
+    owner: dict[str, str] = {}
+    for topic in kb.registry.topics:
+        for category in topic.triage_categories:
+            if category not in urgent:
+                add("registry", f"topic '{topic.id}': triage category '{category}' is not "
+                                   "the category of an approved urgent red flag")
+            other = owner.setdefault(category, topic.id)
+            if other != topic.id:
+                add("registry", f"triage category '{category}' is listed by topics "
+                                   f"'{other}' and '{topic.id}'")
 
 
 def _site_checks(kb: KbContent, add: _Add) -> None:

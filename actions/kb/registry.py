@@ -107,6 +107,12 @@ class TopicSpec(Strict):
     # Content words that make a message about this topic besides its answers' cues ("relief",
     # "fast"): a follow-up or an unclear message is only given to a topic its words support.
     words: Cues = {}
+    # Safety categories (red flags' `category`) that are this topic's message as well: "I've
+    # got a cold and it's on Thursday" is both a pre-procedure illness (urgent: call the clinic
+    # today) and report_illness. The NLU reports this topic's intent, the safety gate's reply
+    # is what the patient gets (bot/nlu/gate_verdict.py), so understanding is measured on what
+    # the patient said and safety on what they were told.
+    triage_categories: list[NonEmpty] = []
     answers: Annotated[list[AnswerSpec], Field(min_length=1)]
 
     @field_validator("words")

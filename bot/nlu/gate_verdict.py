@@ -8,6 +8,11 @@ exactly the text the patient already received. A message that did not come throu
 (`rasa test`, `rasa interactive`) is triaged here with the gate's own triage and reply, so
 there is one safety detector, not a second one in the NLU pipeline.
 
+An urgent category the topic registry also gives to a topic (`triage_categories`: "I've got a
+cold and it's on Thursday" is a pre-procedure illness and report_illness) keeps that topic's
+intent: the intent says what the patient told us, the `alarm` and `triage_text` entities say
+how the gate answered, and action_respond records that same reply (actions/respond.py).
+
 No `from __future__ import annotations`: Rasa inspects these signatures at runtime.
 """
 
@@ -36,6 +41,8 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.vocabulary import DEFAULT_VOCABULARY_PATH, VocabularyError, load_vocabulary
+
 logger = logging.getLogger(__name__)
 _triage: Optional[Any] = None
 
@@ -58,8 +65,10 @@ def _shared_triage() -> Any:
     return _triage
 
 
-def _triage_without_gate(text: Text) -> Optional[Tuple[Text, Optional[Text], Text]]:
-    """(intent, flag, reply) for an emergency, crisis or urgent message; None when routine."""
+def _triage_without_gate(text: Text) -> Optional[Tuple[Text, Optional[Text], Optional[Text],
+                                                         Text]]:
+    """(level, flag, category, reply) for an emergency, crisis or urgent message; None when
+    routine."""
     from bot.safety.gate import alarm_reply
     from common.patient_texts import PatientTextsMissing, load
 
@@ -72,7 +81,7 @@ def _triage_without_gate(text: Text) -> Optional[Tuple[Text, Optional[Text], Tex
         reply = alarm_reply(verdict, verdict.language, load())
     except PatientTextsMissing:
         reply = ""
-    return SAFETY_INTENTS[verdict.level], verdict.flag_id, reply
+    return verdict.level, verdict.flag_id, verdict.category, reply
 
 SAFETY_INTENTS = {"emergency": "report_emergency", "crisis": "report_crisis",
                   "urgent": "report_urgent", "repeat": "report_emergency",
@@ -86,11 +95,25 @@ class GateVerdictTagger(GraphComponent, IntentClassifier, EntityExtractorMixin):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         """The component's default config (see parent class for full docstring)."""
-        return {}
+        return {"vocabulary_path": DEFAULT_VOCABULARY_PATH}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
-        """Stores the config."""
-        self._config = config
+        """Stores the config; the vocabulary is read on first use."""
+        self._config = {**self.get_default_config(), **config}
+        self._category_intents: Optional[Dict[Text, Text]] = None
+
+    def _intent_for(self, level: Text, category: Optional[Text]) -> Text:
+        """The safety intent, or the topic intent an urgent category also is."""
+        if self._category_intents is None:
+            try:
+                vocabulary = load_vocabulary(self._config["vocabulary_path"])
+                self._category_intents = dict(vocabulary.triage_category_intents)
+            except VocabularyError as error:
+                logger.warning("gate_verdict.no_vocabulary error=%s", type(error).__name__)
+                self._category_intents = {}
+        if level == "urgent" and category in self._category_intents:
+            return self._category_intents[category]
+        return SAFETY_INTENTS[level]
 
     @classmethod
     def create(
@@ -108,16 +131,19 @@ class GateVerdictTagger(GraphComponent, IntentClassifier, EntityExtractorMixin):
         for message in messages:
             verdict = (message.get(METADATA) or {}).get("triage")
             if isinstance(verdict, dict):
-                if verdict.get("level") in SAFETY_INTENTS:
-                    self._apply(message, SAFETY_INTENTS[verdict["level"]], verdict.get("flag"),
-                                str(verdict.get("text") or ""))
+                level = verdict.get("level")
+                if level in SAFETY_INTENTS:
+                    self._apply(message, self._intent_for(level, verdict.get("category")),
+                                level, verdict.get("flag"), str(verdict.get("text") or ""))
                 continue
             found = _triage_without_gate(message.get(TEXT) or "")
             if found is not None:
-                self._apply(message, *found)
+                level, flag, category, reply = found
+                self._apply(message, self._intent_for(level, category), level, flag, reply)
         return messages
 
-    def _apply(self, message: Message, intent: Text, flag: Optional[Text], text: Text) -> None:
+    def _apply(self, message: Message, intent: Text, level: Text, flag: Optional[Text],
+               text: Text) -> None:
         top = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}
         ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
                    if r.get(INTENT_NAME_KEY) != intent]
@@ -127,12 +153,12 @@ class GateVerdictTagger(GraphComponent, IntentClassifier, EntityExtractorMixin):
         entities = [e for e in message.get(ENTITIES, [])
                     if e.get(ENTITY_ATTRIBUTE_TYPE) not in ("red_flag", "triage_text", "alarm",
                                                             "alarm_at")]
-        level = intent.removeprefix("report_")
+        alarm = SAFETY_INTENTS[level].removeprefix("report_")
         added = [{ENTITY_ATTRIBUTE_TYPE: "triage_text", ENTITY_ATTRIBUTE_VALUE: text,
                   ENTITY_ATTRIBUTE_START: 0, ENTITY_ATTRIBUTE_END: size},
                  # remembered in slots (last_alarm, last_alarm_at): action_respond answers the
                  # next unclear messages in the light of this alarm (actions/.../after_alarm.py)
-                 {ENTITY_ATTRIBUTE_TYPE: "alarm", ENTITY_ATTRIBUTE_VALUE: level,
+                 {ENTITY_ATTRIBUTE_TYPE: "alarm", ENTITY_ATTRIBUTE_VALUE: alarm,
                   ENTITY_ATTRIBUTE_START: 0, ENTITY_ATTRIBUTE_END: size},
                  {ENTITY_ATTRIBUTE_TYPE: "alarm_at", ENTITY_ATTRIBUTE_VALUE: _now_iso(),
                   ENTITY_ATTRIBUTE_START: 0, ENTITY_ATTRIBUTE_END: size}]

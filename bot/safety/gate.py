@@ -280,7 +280,8 @@ class SafetyGate:
                            verdict.level, verdict.category or "-", short_ref(sender),
                            channel or "-")
         self._spawn(self._record_alert(verdict, sender, channel))
-        triage = {"level": verdict.level, "flag": verdict.flag_id, "text": reply}
+        triage = {"level": verdict.level, "flag": verdict.flag_id, "category": verdict.category,
+                  "text": reply}
         recorded = _user_message(message, {**metadata, "triage": triage})
         self._spawn(self._record_turn(agent, recorded, original))
 

@@ -94,10 +94,12 @@ def tracker_state(
     sender_id: str | None = None,
     channel: str = "webchat",
     confidence: float = 0.9,
+    entities: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The tracker JSON Rasa posts to the action server for the latest user message (its
-    events: the user message on `channel`, unless `events` are given)."""
-    entities = []
+    events: the user message on `channel`, unless `events` are given; `entities` besides the
+    `medications` found in the text)."""
+    entities = list(entities or [])
     for name in medications:
         start = text.lower().find(name.lower())
         entities.append({"entity": "medication", "value": name, "start": max(start, 0),

@@ -276,3 +276,30 @@ async def test_a_slow_handoff_record_gets_the_please_call_text_within_the_budget
     assert blocked.started.is_set() and not blocked.finished.is_set()
     assert result["responses"][0]["text"] == exported.text("human.handoff_failed").text
     assert result["events"] == []
+
+
+# ------------------------------------------------------------------------------ gate answered
+async def test_a_message_the_gate_answered_is_recorded_with_the_gates_reply(
+    action_server: ActionServer, exported: PatientTexts,
+) -> None:
+    """An urgent category that is also a topic ("I've got a cold, it's on Thursday") keeps the
+    topic's intent (bot/nlu/gate_verdict.py); the transcript records the gate's reply, never a
+    second, different answer."""
+    reply = exported.text("triage.urgent", "en").text
+    text = "ive got a stinking cold and my procedure is thursday"
+    result = await action_server(
+        "action_respond", text, "report_illness",
+        entities=[{"entity": "triage_text", "value": reply, "start": 0, "end": len(text)},
+                  {"entity": "alarm", "value": "urgent", "start": 0, "end": len(text)}])
+    assert _only_text(result) == reply
+    assert result["events"] == []
+
+
+async def test_without_the_gates_reply_the_topic_is_answered(
+    action_server: ActionServer, exported: PatientTexts,
+) -> None:
+    result = await action_server("action_respond", "ive got a cold, is that a problem",
+                                 "report_illness")
+    texts = [r.get("text") or "" for r in result["responses"]]
+    assert texts and texts[0].strip()
+    assert exported.text("triage.urgent", "en").text not in " ".join(texts)

@@ -64,3 +64,34 @@ def test_ordinary_questions_keep_their_intent(text: str) -> None:
     message = run(text)
     assert message.get(INTENT)["name"] == "ask_fasting"
     assert entity(message, "triage_text") is None
+
+
+@pytest.mark.parametrize("text", [
+    "ive got a stinking cold and my procedure is on thursday",
+    "he empezado antibioticos por una infeccion de orina y la rizolisis es el lunes",
+])
+def test_an_urgent_category_that_is_also_a_topic_keeps_the_topic_intent(text: str) -> None:
+    """The shipped registry gives pre_procedure_illness to the illness topic: the intent is
+    report_illness, the gate's urgent reply and alarm are still recorded."""
+    message = run(text)
+    assert message.get(INTENT)["name"] == "report_illness"
+    assert entity(message, "alarm") == "urgent"
+    assert entity(message, "red_flag") == "red_flag.pre_procedure_illness"
+    assert entity(message, "triage_text"), "the recorded reply must not be empty"
+
+
+@pytest.mark.parametrize("level, category, intent", [
+    ("urgent", "pre_procedure_illness", "report_illness"),
+    ("urgent", "wound", "report_urgent"),
+    ("urgent", None, "report_urgent"),
+    # an emergency is never anything but itself, whatever category it carries
+    ("emergency", "pre_procedure_illness", "report_emergency"),
+    ("crisis", "pre_procedure_illness", "report_crisis"),
+])
+def test_the_gates_verdict_category_picks_the_intent(level: str, category: Optional[str],
+                                                     intent: str) -> None:
+    triage = {"level": level, "flag": "red_flag.x", "category": category, "text": "Call."}
+    message = run("anything", {"triage": triage})
+    assert message.get(INTENT)["name"] == intent
+    assert entity(message, "alarm") == level
+    assert entity(message, "triage_text") == "Call."

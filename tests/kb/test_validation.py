@@ -609,3 +609,21 @@ def test_production_accepts_a_reviewed_real_profile(kb_copy: Path) -> None:
     assert result.returncode == 0, result.stderr
     refused = _cli("production-check", str(kb_copy))  # KB_CLINIC: still the example profile
     assert refused.returncode == 1 and "PRODUCTION REFUSED" in refused.stderr
+
+
+@pytest.mark.parametrize("category, fragment", [
+    ("weakness_numbness", "not the category of an approved urgent red flag"),  # an emergency
+    ("no_such_category", "not the category of an approved urgent red flag"),
+])
+def test_a_topic_stands_only_for_an_urgent_triage_category(kb_copy: Path, category: str,
+                                                             fragment: str) -> None:
+    _edit(kb_copy / "topics.yml",
+          lambda d: _topic(d, "fasting").__setitem__("triage_categories", [category]))
+    _one_matching(_problems(kb_copy), "(all files)", "registry", fragment)
+
+
+def test_a_triage_category_belongs_to_one_topic(kb_copy: Path) -> None:
+    _edit(kb_copy / "topics.yml", lambda d: _topic(d, "fasting").__setitem__(
+        "triage_categories", ["pre_procedure_illness"]))
+    _one_matching(_problems(kb_copy), "(all files)", "registry",
+                  "listed by topics 'fasting' and 'illness'")
