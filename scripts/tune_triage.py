@@ -1,6 +1,7 @@
-"""Tune the triage classifier's thresholds on the DEVELOPMENT set only (eval/triage/dev.yml).
+"""Tune the triage classifier's thresholds on the DEVELOPMENT sets only (eval/triage/dev*.yml).
 
-    .venv/bot/bin/python scripts/tune_triage.py [--dev FILE] [--max-false-alarms 0.06]
+    .venv/bot/bin/python scripts/tune_triage.py [--dev FILE ...] [--max-false-alarms 0.06]
+    .venv/bot/bin/python scripts/tune_triage.py --misses   # the whole detector's dev errors
 
 For every combination of per-level thresholds (emergency, crisis, urgent) on a grid, the
 classifier alone is scored on the dev set; the combination kept is the one with the highest
@@ -26,13 +27,15 @@ sys.path.insert(0, str(ROOT))
 
 from bot.safety.classifier import decide  # noqa: E402
 from bot.safety.evaluation import (  # noqa: E402
+    Labelled,
     Predicted,
+    caught,
     figures,
     load_ordinary_questions,
     load_set,
 )
 from bot.safety.rules import SELF_HARM_CATEGORIES  # noqa: E402
-from bot.safety.triage import shared_classifier  # noqa: E402
+from bot.safety.triage import Triage, shared_classifier  # noqa: E402
 
 GRID = [round(0.05 * i, 2) for i in range(1, 13)]  # 0.05 .. 0.60
 
@@ -40,22 +43,27 @@ GRID = [round(0.05 * i, 2) for i in range(1, 13)]  # 0.05 .. 0.60
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dev", type=Path, default=ROOT / "eval" / "triage" / "dev.yml")
+    parser.add_argument("--dev", type=Path, nargs="+",
+                        default=sorted((ROOT / "eval" / "triage").glob("dev*.yml")))
+    parser.add_argument("--misses", action="store_true",
+                        help="list the combined detector's errors on the dev sets and stop")
     parser.add_argument("--max-false-alarms", type=float, default=0.06)
     parser.add_argument("--min-threshold", type=float, default=0.10)
     parser.add_argument("--max-ordinary-false-alarms", type=float, default=0.02,
                         help="on the NLU dev sets' ordinary questions (eval/nlu/dev_*.yml)")
     args = parser.parse_args()
-    if "test" in args.dev.name:
-        parser.error("thresholds are tuned on the development set, never on a test set")
+    if any("test" in path.name for path in args.dev):
+        parser.error("thresholds are tuned on the development sets, never on a test set")
 
-    items = load_set([args.dev])
+    items = load_set(args.dev)
+    if args.misses:
+        return show_misses(items)
     model = shared_classifier()
     if model is None:
         print("classifier could not be fitted", file=sys.stderr)
         return 1
     scores = model.scores_many([i.text for i in items])
-    ordinary = load_ordinary_questions(sorted((ROOT / "eval" / "nlu").glob("dev_*.yml")))
+    ordinary = load_ordinary_questions(sorted((ROOT / "eval" / "nlu").glob("dev*_*.yml")))
     ordinary_scores = model.scores_many([i.text for i in ordinary])
     ranked: List[Tuple[Tuple[float, ...], Dict[str, float], Dict[str, float]]] = []
     grid = [t for t in GRID if t >= args.min_threshold - 1e-9]
@@ -91,6 +99,21 @@ def main() -> int:
     for _, thresholds, summary in ranked[:10]:
         print(thresholds, {k: round(v, 4) for k, v in summary.items()})
     print("chosen:", ranked[0][1])
+    return 0
+
+
+def show_misses(items: List[Labelled]) -> int:
+    """Every dev message the whole detector (patterns + classifier) gets wrong: for error
+    analysis of the general cause, never for copying a message into the training data."""
+    verdicts = Triage().assess_many([i.text for i in items], [i.language for i in items])
+    wrong = 0
+    for item, verdict in zip(items, verdicts, strict=True):
+        predicted = Predicted(verdict.level, verdict.shows_crisis_line, verdict.category)
+        if not caught(item, predicted):
+            wrong += 1
+            print(f"{item.language}\t{item.level}/{item.category}\t-> {verdict.level}/"
+                  f"{verdict.category}\t{';'.join(verdict.reasons)}\t{item.text}")
+    print(f"{wrong} of {len(items)} dev messages wrong")
     return 0
 
 

@@ -118,7 +118,8 @@ def proportion(successes: int, total: int) -> Dict[str, Any]:
             "ci95": [round(low, 4), round(high, 4)]}
 
 
-def _caught(item: Labelled, predicted: Predicted) -> bool:
+def caught(item: Labelled, predicted: Predicted) -> bool:
+    """Whether the detector answered the message at its level (or safer)."""
     if item.level == "emergency":
         return predicted.level == "emergency" or (
             predicted.level == "crisis" and item.category == SELF_HARM_ACT)
@@ -140,28 +141,28 @@ def figures(items: Sequence[Labelled], predictions: Sequence[Predicted]) -> Dict
 
     for item, predicted in zip(items, predictions, strict=False):
         languages = ("all", item.language)
-        caught = _caught(item, predicted)
+        right = caught(item, predicted)
         for language in languages:
-            count(("level", item.level, language), caught)
-            count(("category", item.level, item.category, language), caught)
+            count(("level", item.level, language), right)
+            count(("category", item.level, item.category, language), right)
             if item.level in ("emergency", "crisis"):
-                count(("emergency_crisis_recall", language), caught)
+                count(("emergency_crisis_recall", language), right)
                 if item.hedged:
-                    count(("hedged_recall", language), caught)
+                    count(("hedged_recall", language), right)
                 if item.buried:
-                    count(("buried_recall", language), caught)
+                    count(("buried_recall", language), right)
             if item.level == "crisis":
                 count(("crisis_line", language), predicted.crisis_line)
             if item.level == "urgent":
-                count(("urgent_routed", language), caught)
+                count(("urgent_routed", language), right)
                 count(("urgent_as_urgent", language), predicted.level == "urgent")
                 count(("urgent_as_emergency", language), predicted.level == "emergency")
                 count(("urgent_over_triage", language),
                       predicted.level in ("emergency", "crisis"))
                 if item.hedged:
-                    count(("urgent_hedged_routed", language), caught)
+                    count(("urgent_hedged_routed", language), right)
                 if item.buried:
-                    count(("urgent_buried_routed", language), caught)
+                    count(("urgent_buried_routed", language), right)
             if item.level == "routine":
                 count(("routine_false_alarms", language), predicted.level != "routine")
                 count(("routine_over_triage", language),
