@@ -258,6 +258,10 @@ class RuleMatcher:
         """The flags, in KB order."""
         return tuple(f.entry for f in self._flags)
 
+    def category_of(self, flag_id: str) -> str:
+        """The triage category of a flag ("" for an unknown id)."""
+        return next((f.entry.category for f in self._flags if f.entry.id == flag_id), "")
+
     def flag_for_category(self, category: str) -> Optional[RedFlagEntry]:
         """The (first) flag of a category, so a classifier's category has advice to show."""
         flag = self._by_category.get(category)

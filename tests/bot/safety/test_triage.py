@@ -2,7 +2,8 @@
 
 import pytest
 
-from bot.safety.triage import DEFAULT_THRESHOLDS, Triage, Verdict
+from bot.safety.classifier import Scores
+from bot.safety.triage import DEFAULT_THRESHOLDS, OVERRULE_PROBABILITY, Triage, Verdict
 
 
 @pytest.mark.parametrize("text", [
@@ -89,3 +90,40 @@ def test_a_verdict_is_plain_data() -> None:
     assert verdict.shows_crisis_line and verdict.needs_alert
     assert not Verdict("emergency", "red_flag.weakness", "weakness_numbness", "en",
                        self_harm=False).shows_crisis_line
+
+
+def _scores(level: str, category: str, probability: float) -> Scores:
+    levels = {"emergency": 0.0, "crisis": 0.0, "urgent": 0.0, "routine": 1.0 - probability}
+    levels[level] = probability
+    best = {name: (category if name == level else "other_question", p)
+            for name, p in levels.items()}
+    return Scores(levels, best)
+
+
+@pytest.mark.parametrize("text, category", [
+    ("what if I can't pee after?", "bladder_bowel"),  # hypothetical
+    ("no chest pain at all, just sore", "chest_breathing"),  # negated
+])
+def test_the_classifier_needs_more_to_overrule_a_symptom_the_patterns_denied(
+        triage: Triage, text: str, category: str) -> None:
+    """The n-grams see the symptom words but not the "what if" or the "no": below
+    OVERRULE_PROBABILITY the patterns' reading stands, above it the classifier still wins."""
+    weak = triage._verdict(text, "en", _scores("emergency", category, 0.5), False)
+    assert weak.level == "routine"
+    assert f"classifier-overruled:{category}" in weak.reasons
+    strong = triage._verdict(text, "en", _scores("emergency", category, OVERRULE_PROBABILITY),
+                             False)
+    assert strong.level == "emergency"
+
+
+def test_a_denied_symptom_does_not_hide_another_one(triage: Triage) -> None:
+    """"No fever, but my leg keeps giving way": the classifier's other category is raised."""
+    verdict = triage._verdict("no fever, but it feels odd", "en",
+                              _scores("emergency", "weakness_numbness", 0.5), False)
+    assert verdict.level == "emergency"
+
+
+def test_self_harm_is_never_overruled(triage: Triage) -> None:
+    verdict = triage._verdict("i'm not suicidal, i just can't see the point", "en",
+                              _scores("crisis", "suicidal_thoughts", 0.3), False)
+    assert verdict.level == "crisis"

@@ -118,6 +118,8 @@ def test_spanish_emergencies(patterns: Triage, text: str, expected: str) -> None
     "what if I just ended it all",  # any phrasing: hypothetical cues do not hide it
     "i keep wanting to cut myself, havent done it",
     "tengo ganas de hacerme daño",
+    "i want to burn myself again",
+    "i'm going to die, i can't take this anymore",
 ])
 def test_suicide_and_self_harm_thoughts_are_crisis(patterns: Triage, text: str) -> None:
     verdict = patterns.assess(text)
@@ -125,7 +127,13 @@ def test_suicide_and_self_harm_thoughts_are_crisis(patterns: Triage, text: str) 
     assert verdict.shows_crisis_line
 
 
+@pytest.mark.parametrize("text", ["¡ayuda!", "AYUDAAA", "socorro"])
+def test_a_cry_for_help_alone_is_an_emergency(patterns: Triage, text: str) -> None:
+    assert level(patterns, text) == "emergency"
+
+
 def test_an_overdose_is_an_emergency_with_the_crisis_line(patterns: Triage) -> None:
+    assert patterns.assess("i OD'd on my tablets").level == "emergency"
     verdict = patterns.assess("I took all my tramadol an hour ago")
     assert verdict.level == "emergency"
     assert verdict.flag_id == "red_flag.self_harm_act"
@@ -169,6 +177,13 @@ def test_fever_with_a_stiff_neck_is_an_emergency_unless_the_neck_is_negated(
     "this form is killing me, which one do I sign?",
     "when do I stop eating before the procedure?",
     "can I drink water before",
+    # words inside the patterns' reach that say nothing alarming
+    "what are these medial branch nerves they want to burn",
+    "bit of a sunburnt feeling on my back, not painful just odd",  # "odd" is not "OD'd"
+    "I'm going to die of boredom in the waiting room, can I bring my laptop?",
+    "ayuda",  # a request for the menu (AYUDA is also the SMS help keyword); "¡ayuda!" fires
+    "me puedo kedar paralitico?",
+    "her legs were a bit numb at 2pm, now she can feel them fine and is walking normally",
 ])
 def test_harmless_messages_are_routine(patterns: Triage, text: str) -> None:
     assert level(patterns, text) == "routine"
