@@ -37,7 +37,7 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.safety.language import requested_language
+from bot.safety.language import candidate_languages, merged_confidences, requested_language
 
 logger = logging.getLogger(__name__)
 
@@ -150,10 +150,7 @@ class LanguageTagger(GraphComponent, EntityExtractorMixin):
         found = [
             (value.language.iso_code_639_1.name.lower(), float(value.value)) for value in values
         ]
-        return sorted(
-            [(lang, conf) for lang, conf in found if lang in self._languages],
-            key=lambda item: -item[1],
-        )
+        return merged_confidences(found, self._languages)
 
     def _lingua(self) -> Any:
         if self._detector is None:
@@ -165,7 +162,7 @@ class LanguageTagger(GraphComponent, EntityExtractorMixin):
                 return None
             wanted = [
                 Language.from_iso_code_639_1(getattr(IsoCode639_1, lang.upper()))
-                for lang in self._languages
+                for lang in candidate_languages(self._languages)
             ]
             self._detector = LanguageDetectorBuilder.from_languages(*wanted).build()
         return self._detector

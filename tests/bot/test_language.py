@@ -87,3 +87,23 @@ def test_detection_can_be_switched_off() -> None:
     tagger = LanguageTagger({"detect": False, "vocabulary_path": ""})
     assert language(tagger, "When do I have to stop eating before the procedure?") is None
     assert language(tagger, "English please") == "en"
+
+
+@pytest.mark.parametrize("text", [
+    "perfecte, moltes gracies",
+    "la meva mare te febre des d'ahir",
+    "bon dia, a quina hora he d'arribar demà?",
+])
+def test_catalan_is_read_as_spanish(tagger: LanguageTagger, text: str) -> None:
+    """The assistant has no Catalan texts: a Catalan message keeps a Barcelona patient's
+    conversation in Spanish instead of being called English (bot.safety.language.READ_AS)."""
+    assert language(tagger, text) == "es"
+
+
+def test_the_gate_reads_catalan_as_spanish_too() -> None:
+    from bot.safety.language import LanguageDetector
+
+    detector = LanguageDetector(("en", "es"))
+    assert detector.detect("perfecte, moltes gracies", "en").language == "es"
+    assert detector.detect("thanks a lot, see you then", "es").language == "en"
+    assert LanguageDetector(("en",)).detect("moltes gracies").language == "en"
