@@ -216,6 +216,9 @@ class Engine:
                 multi = [r for r in multi if r.topic.kind is not TopicKind.medicine]
             return multi
         topic = multi[0].topic if multi else self._topic_of(self.turn.intent)
+        plan = self._plan_asked(topic)
+        if plan is not None:
+            return [plan]
         confident = self.turn.confidence >= CONFIDENT
         supported = topic is not None and self._supported(topic)
         leaning = self.cues.is_short(text) and (
@@ -268,6 +271,24 @@ class Engine:
             return [Request(illness, illness.main)]
         return []
 
+    def _plan_asked(self, topic: Optional[TopicSpec]) -> Optional[Request]:
+        """"plan pls. 0830 thurs next wk. lumbar. xarelto": a message that asks for the plan
+        and names drugs is the plan (its checklist has their lines), not a drug question. The
+        drugs it names are the patient's answer about medicines."""
+        if topic is not None and topic.kind is not TopicKind.medicine:
+            return None
+        try:
+            plan = self.kb.registry.topic("plan")
+        except KeyError:
+            return None
+        if not mentions(self.turn.text, self.cues.words_of(plan)):
+            return None
+        if self.state.procedure_start is None and not self.appointment.appointment_set:
+            return None
+        if self.facts.medications:
+            self.state = self.state.update(medications_answered=True)
+        return Request(plan, plan.main)
+
     def _plausible(self, topic: TopicSpec) -> bool:
         """A topic no word of the message supports, classified with confidence: taken, unless
         the message only points at something unnamed ("the thing from before") and the
@@ -311,8 +332,8 @@ class Engine:
             # "so do I stop it or not??"
             return Request(last, self._repeatable_answer(last), explicit=False)
         if (topic is not None and topic.kind is TopicKind.topic and topic.id not in (
-                "human", "anxiety", "plan") and not supported and self.cues.is_short(text)
-                and self.cues.has_anaphora(text)):
+                "human", "anxiety", "plan") and self.cues.is_short(text)
+                and self.cues.has_anaphora(text) and not supported):
             # "how long will it last?" after the soreness answer
             return Request(last, answer or self._last_answer(last), explicit=False)
         return None
@@ -479,8 +500,11 @@ class Engine:
             return None
 
     def _last_answer(self, topic: TopicSpec) -> AnswerSpec:
+        """The answer given last (a clinic-setting variant such as "driver.drive_home.true"
+        is its answer's)."""
+        last_key = self.state.last_key or ""
         for answer in topic.answers:
-            if answer.key == self.state.last_key:
+            if last_key == answer.key or last_key.startswith(answer.key + "."):
                 return answer
         return topic.main
 
@@ -774,15 +798,15 @@ class Engine:
             self._confirm_date()
             return
         if missing is not None:
+            context = plan_context(self.state, self.now)
+            if missing in ("medication", "kidney") and context is not None:
+                # the day, arrival and fasting times are known already: give them now
+                self._say_lines(self.plans.checklist_times(context, self.state))
             self._ask(missing, topic, topic.main)
             return
         context = plan_context(self.state, self.now)
         assert context is not None
-        lines = self.plans.checklist(context, self.state)
-        message = Message("\n".join(p.text for p in lines), [],
-                          [e for p in lines for e in p.entries],
-                          [s for p in lines for s in p.sources])
-        self._flush_message(message)
+        self._say_lines(self.plans.checklist(context, self.state))
         self.state = self.state.update(last_topic=topic.id, last_key=topic.main.key)
 
     def _missing_for_plan(self) -> Optional[str]:
@@ -1071,6 +1095,8 @@ class Engine:
             return
         if self.site_changed and self._reanswer_for_new_site():
             return
+        if facts.kidneys_impaired is not None and self._reanswer_for_kidneys():
+            return
         if facts.driver_named:
             self.pieces.append([self.writer.piece("driver.confirmed")])
             return
@@ -1093,6 +1119,24 @@ class Engine:
             return True
         self._answer(Request(last, self._site_answer(last), explicit=False))
         return True
+
+    def _reanswer_for_kidneys(self) -> bool:
+        """"kidneys are fine as far as i know" after a drug whose pause depends on them: that
+        drug's answer again, now for the patient's kidneys."""
+        last = self._last_topic()
+        names = self.state.last_medications
+        if last is None or last.kind is not TopicKind.medicine or not names:
+            return False
+        if not any(self._renal_rule(n) for n in names):
+            return False
+        self._answer(Request(last, self._last_answer(last)))
+        return True
+
+    def _renal_rule(self, name: str) -> bool:
+        """Whether the drug's pause is longer with impaired kidneys (dabigatran)."""
+        medication = self.kb.medication(name)
+        return medication is not None and any(
+            rule.hold_days_renal_impaired is not None for rule in medication.rules.values())
 
     def _reanswer_with_new_times(self) -> bool:
         """A new or corrected appointment: the last dated answer again, with the new times."""
@@ -1136,6 +1180,12 @@ class Engine:
         return topics[:SUGGESTIONS]
 
     # ------------------------------------------------------------------ output
+    def _say_lines(self, lines: list[Piece]) -> None:
+        """One message of one line per piece (a plan or a checklist)."""
+        self._flush_message(Message("\n".join(p.text for p in lines), [],
+                                    [e for p in lines for e in p.entries],
+                                    [s for p in lines for s in p.sources]))
+
     def _flush_message(self, message: Message) -> None:
         self.pieces.append([Piece(message.text, tuple(message.entries), tuple(message.sources))])
 

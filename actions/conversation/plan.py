@@ -150,6 +150,23 @@ class PlanWording:
 
     def checklist(self, context: PlanContext, state: State) -> list[Piece]:
         """The whole plan, one short line each (fits 3 SMS segments for a few medicines)."""
+        lines = self.checklist_times(context, state)
+        stopping = False
+        dating = context.dating(state)
+        for name in (*state.medications_taken, *state.medications_unknown):
+            pieces, stops = self.medicine.dated(name, context.site, dating, checklist=True)
+            lines.extend(pieces)
+            stopping |= stops
+        if stopping:
+            lines.append(self.writer.piece("plan.checklist_confirm_prescriber"))
+        lines.append(self.writer.piece("plan.checklist_driver"))
+        lines.append(self.writer.piece("plan.checklist_bring"))
+        return lines
+
+    def checklist_times(self, context: PlanContext, state: State) -> list[Piece]:
+        """The plan's first lines, which need only the appointment and the site: the day,
+        when to arrive and the eating and drinking times (given while the medicines are
+        still being asked about)."""
         today = self._today(context.now)
         arrival = arrival_time(context.start, self.kb.clinic.arrival_lead_minutes)
         lines = [
@@ -170,14 +187,4 @@ class PlanWording:
                 "fatty_meal_cutoff": self.medicine.when(cutoffs.fatty_meal.at, today),
                 "clear_liquids_cutoff": self.medicine.when(cutoffs.clear_liquids.at, today),
             }))
-        stopping = False
-        dating = context.dating(state)
-        for name in (*state.medications_taken, *state.medications_unknown):
-            pieces, stops = self.medicine.dated(name, context.site, dating, checklist=True)
-            lines.extend(pieces)
-            stopping |= stops
-        if stopping:
-            lines.append(self.writer.piece("plan.checklist_confirm_prescriber"))
-        lines.append(self.writer.piece("plan.checklist_driver"))
-        lines.append(self.writer.piece("plan.checklist_bring"))
         return lines

@@ -218,7 +218,11 @@ def test_the_plan_asks_what_it_needs_then_gives_the_checklist(kb_snapshot: KbSna
     talk.say("december 2 at 8am", "inform")
     assert talk.entries == ["text.en.question.site"]
     talk.say("lower back", "inform", sites=(("lower back", "lumbar"),))
-    assert talk.entries == ["text.en.question.medication"]
+    # the day, arrival and fasting times need no medicines: they come before the question
+    assert talk.entries == ["text.en.plan.checklist_header", "text.en.plan.checklist_arrival",
+                            "text.en.plan.checklist_fasting", "text.en.question.medication"]
+    assert talk.state.pending is not None and talk.state.pending.ask == "medication"
+    assert "7:30 am" in talk.reply  # arrival for an 8 am procedure
     talk.say("eliquis", "inform", drugs=(("eliquis", "apixaban"),))
     assert talk.entries[0] == "text.en.plan.checklist_header"
     assert "medication.apixaban" in talk.entries and talk.state.pending is None

@@ -183,6 +183,7 @@ def test_fever_with_a_stiff_neck_is_an_emergency_unless_the_neck_is_negated(
     "I'm going to die of boredom in the waiting room, can I bring my laptop?",
     "ayuda",  # a request for the menu (AYUDA is also the SMS help keyword); "¡ayuda!" fires
     "me puedo kedar paralitico?",
+    "i had a bad reaction to contrast dye years ago, is that a problem?",  # history
     "her legs were a bit numb at 2pm, now she can feel them fine and is walking normally",
 ])
 def test_harmless_messages_are_routine(patterns: Triage, text: str) -> None:
