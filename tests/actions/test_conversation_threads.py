@@ -526,3 +526,48 @@ def test_the_spanish_acceptance_conversation_carries_on_through_the_plan(
     assert charla.state.procedure_start is not None and "T09:30" in charla.state.procedure_start
     plan = charla.say("¿cuál es mi plan?", "ask_plan")
     assert "9:30" in plan and "acenocumarol" in plan.lower()
+
+
+# ---------------------------------------------------------------- second dev suites' lessons
+def test_a_plan_request_that_names_a_drug_gets_the_checklist(chat: Conversation) -> None:
+    """The drugs named with the plan are the medicines answer; the checklist has their line."""
+    reply = chat.say("need my checklist, its thursday at 10am, lower back, im on xarelto",
+                     "ask_blood_thinners", drugs=(("xarelto", "rivaroxaban"),),
+                     sites=(("lower back", "lumbar"),))
+    assert keys(chat)[0] == "plan.checklist_header"
+    assert "plan.checklist_fasting" in keys(chat) and "9:30 am" in reply  # arrival
+    assert "medication.rivaroxaban" in chat.entries and chat.state.pending is None
+
+
+def test_the_plan_gives_its_times_before_asking_about_medicines(chat: Conversation) -> None:
+    chat.say("can you give me a timeline, its thursday at 10am, lower back", "ask_plan",
+             sites=(("lower back", "lumbar"),))
+    assert keys(chat)[-1] == "question.medication"
+    assert keys(chat)[:3] == ["plan.checklist_header", "plan.checklist_arrival",
+                              "plan.checklist_fasting"]
+
+
+def test_kidneys_said_after_a_dabigatran_answer_answer_it_again(chat: Conversation) -> None:
+    chat.say("its my neck, on december 17 at 10am, and i take pradaxa", "ask_blood_thinners",
+             drugs=(("pradaxa", "dabigatran"),), sites=(("neck", "cervical"),))
+    assert "plan.kidney_unknown" in keys(chat)
+    chat.say("my kidneys are fine as far as i know", "ask_effectiveness", confidence=0.4)
+    assert chat.state.renal_impaired is False
+    assert "plan.kidney_unknown" not in keys(chat) and "plan.last_dose_before" in keys(chat)
+
+
+def test_driving_yourself_home_has_its_own_answer_and_follow_up(chat: Conversation) -> None:
+    reply = chat.say("can i drive myself home afterwards", "ask_driver")
+    assert keys(chat) == ["driver.drive_home.true"] and reply.startswith("No.")
+    chat.say("and for him?", "inform", confidence=0.5)
+    assert keys(chat) == ["driver.drive_home.true"]
+
+
+def test_the_dated_drug_line_names_the_usual_pause(chat: Conversation) -> None:
+    reply = chat.say("i take eliquis and its my neck, next thursday at 10am",
+                     "ask_blood_thinners", drugs=(("eliquis", "apixaban"),),
+                     sites=(("neck", "cervical"),))
+    rule = chat.kb.medication("apixaban")
+    assert rule is not None
+    days = rule.rule_for("intermediate")
+    assert days is not None and f"{days.hold_days} days" in reply
