@@ -356,13 +356,18 @@ class Engine:
         text = self.turn.text
         support = dict(self.turn.ranking)
         requests: list[Request] = []
-        for mention in self.turn.mentions(TOPIC_ENTITY):
+        mentioned = self.turn.mentions(TOPIC_ENTITY)
+        for index, mention in enumerate(mentioned):
             topic = self._topic_of(mention.value)
             if topic is None or any(r.topic.id == topic.id for r in requests):
                 continue
             spans = 0 <= mention.start < mention.end <= len(text) and mention.end - \
                 mention.start > 1
             part = text[mention.start:mention.end] if spans else text
+            if not requests and spans and index + 1 < len(mentioned) and not \
+                    self.cues.is_question(text, mention.start, mention.end) and \
+                    support.get(mention.value, 0.0) < STATED_SUPPORT:
+                continue  # "needles make me go faint. can I get something to relax me?"
             if requests and spans:
                 if self.cues.is_generic(part):
                     continue

@@ -151,6 +151,11 @@ ENGLISH = Lexicon(
     rewrites=(
         ("this (morning|afternoon|evening)\\b", "today {0}"),
         ("tonight\\b", "today night"),
+        # SMS spellings: "thurs next wk", "nxt tues", "2moro at 9"
+        ("nxt\\b", "next"),
+        ("wk\\b", "week"),
+        ("wks\\b", "weeks"),
+        ("(?:2moro|2morrow|2mrw|tmr|tomoz|tomorow|tommorow|tommorrow)\\b", "tomorrow"),
     ),
     relative_words=(
         "today", "tonight", "tomorrow", "tmrw", "yesterday", "fortnight", "from now", "ago",
@@ -159,7 +164,7 @@ ENGLISH = Lexicon(
     unit_words=(("days?", "day"), ("weeks?", "week"), ("months?", "month")),
     duration_words=("minutes?", "mins?", "hours?", "hrs?"),
     next_before=("next",),
-    next_week=("{weekday},? next week", "{weekday} of next week", "next week,? on {weekday}"),
+    next_week=("{weekday},? next week", "{weekday} of next week", "next week,? (?:on )?{weekday}"),
     vague_periods=("(?:this|next|coming) (?:week|month)",),
     of_words=("of",),
     units_after_number=(

@@ -67,6 +67,11 @@ def t(hour: int, minute: int = 0) -> dt.time:
         ("2026-12-03 08:00", d(2026, 12, 3), t(8), ()),
         ("I stopped eliquis 2 days ago and my procedure is on Friday", d(2026, 11, 20), None, ()),
         ("I may come on Friday", d(2026, 11, 20), None, ()),
+        # SMS spellings
+        ("thurs next wk at 0830", d(2026, 11, 26), t(8, 30), ()),
+        ("next wk fri 8.30am", d(2026, 11, 27), t(8, 30), ()),
+        ("nxt tues at 2pm", d(2026, 11, 24), t(14), ()),
+        ("2moro at 9am", d(2026, 11, 19), t(9), ()),
     ],
 )
 def test_phrases(
