@@ -37,7 +37,7 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.safety.language import candidate_languages, merged_confidences, requested_language
+from bot.safety.language import ReadAs, requested_language
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ class LanguageTagger(GraphComponent, EntityExtractorMixin):
         self._config = {**self.get_default_config(), **config}
         self._languages = [str(lang) for lang in self._config["languages"]]
         self._detector: Any = None
+        self._read_as_detector: Optional[ReadAs] = None
 
     @classmethod
     def create(
@@ -137,9 +138,18 @@ class LanguageTagger(GraphComponent, EntityExtractorMixin):
         if not values:
             return None
         language, confidence = values[0]
+        if language == "en":
+            read = self._read_as().language(text)
+            if read is not None:
+                return read
         if confidence < float(self._config["min_confidence"]):
             return None
         return language, confidence
+
+    def _read_as(self) -> ReadAs:
+        if self._read_as_detector is None:
+            self._read_as_detector = ReadAs(self._languages)
+        return self._read_as_detector
 
     def confidences(self, text: Text) -> List[Tuple[Text, float]]:
         """lingua's confidence for each language, highest first ([] when unavailable)."""
@@ -150,7 +160,10 @@ class LanguageTagger(GraphComponent, EntityExtractorMixin):
         found = [
             (value.language.iso_code_639_1.name.lower(), float(value.value)) for value in values
         ]
-        return merged_confidences(found, self._languages)
+        return sorted(
+            [(lang, conf) for lang, conf in found if lang in self._languages],
+            key=lambda item: -item[1],
+        )
 
     def _lingua(self) -> Any:
         if self._detector is None:
@@ -162,7 +175,7 @@ class LanguageTagger(GraphComponent, EntityExtractorMixin):
                 return None
             wanted = [
                 Language.from_iso_code_639_1(getattr(IsoCode639_1, lang.upper()))
-                for lang in candidate_languages(self._languages)
+                for lang in self._languages
             ]
             self._detector = LanguageDetectorBuilder.from_languages(*wanted).build()
         return self._detector

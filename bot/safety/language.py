@@ -23,27 +23,56 @@ logger = logging.getLogger(__name__)
 # on two words at >= 0.8, and never on three or more at >= 0.6 (scripts/bench_triage.py).
 MINIMUM_CONFIDENCE = 0.6
 MINIMUM_CONFIDENCE_BY_WORDS = {1: 0.95, 2: 0.8}
-# Languages lingua also considers, read as another one the assistant speaks: the Barcelona
-# clinic's patients write some messages in Catalan ("moltes gràcies", "adéu"), and without
-# Catalan among the candidates lingua called them English mid-conversation. The assistant has
-# no Catalan texts, so they are answered in Spanish; their confidence adds to Spanish's.
+# Languages the assistant does not speak but reads as one it does: the Barcelona clinic's
+# patients write some messages in Catalan ("moltes gràcies", "adéu"), which lingua, asked only
+# about English and Spanish, called English mid-conversation. A message the detector calls
+# English is checked once more against English and Catalan; clearly Catalan is answered in
+# Spanish (the assistant has no Catalan texts). Only then: Catalan among the main candidates
+# made short English messages ("parking") Spanish.
 READ_AS: Dict[str, str] = {"ca": "es"}
+READ_AS_MINIMUM = 0.8  # English vs Catalan; on the 675 English dev messages none reaches it
+_LINGUA_NAMES = {"en": "ENGLISH", "es": "SPANISH", "ca": "CATALAN"}
 
 
-def candidate_languages(languages: Sequence[str]) -> Tuple[str, ...]:
-    """The languages to give lingua: the assistant's, and those read as one of them."""
-    return (*languages, *(extra for extra, target in READ_AS.items() if target in languages))
+class ReadAs:
+    """English against the languages read as another one (lingua, built on first use)."""
 
+    def __init__(self, languages: Sequence[str]) -> None:
+        self.targets = {extra: target for extra, target in READ_AS.items() if target in languages}
+        self._detector: Any = None
+        self._failed = False
+        self._lock = threading.Lock()
 
-def merged_confidences(found: Sequence[Tuple[str, float]],
-                       languages: Sequence[str]) -> List[Tuple[str, float]]:
-    """lingua's (ISO code, confidence) list as the assistant's languages, highest first."""
-    merged: Dict[str, float] = {}
-    for code, confidence in found:
-        target = READ_AS.get(code, code)
-        if target in languages:
-            merged[target] = merged.get(target, 0.0) + confidence
-    return sorted(merged.items(), key=lambda item: -item[1])
+    def _lingua(self) -> Any:
+        if self._detector is not None or self._failed or not self.targets:
+            return self._detector
+        with self._lock:
+            if self._detector is None and not self._failed:
+                try:
+                    from lingua import Language, LanguageDetectorBuilder
+
+                    wanted = [getattr(Language, _LINGUA_NAMES[code])
+                              for code in ("en", *self.targets)]
+                    self._detector = LanguageDetectorBuilder.from_languages(*wanted).build()
+                except Exception:  # noqa: BLE001 - the English reading then stands
+                    logger.warning("language detector for read-as languages unavailable")
+                    self._failed = True
+        return self._detector
+
+    def language(self, text: str) -> Optional[Tuple[str, float]]:
+        """(the language to answer in, confidence) for a message clearly in a read-as
+        language; None otherwise (it stays English)."""
+        detector = self._lingua()
+        if detector is None:
+            return None
+        values = detector.compute_language_confidence_values(text)
+        if not values:
+            return None
+        top = values[0]
+        code = next((c for c, name in _LINGUA_NAMES.items() if name == top.language.name), "")
+        if code in self.targets and float(top.value) >= READ_AS_MINIMUM:
+            return self.targets[code], float(top.value)
+        return None
 
 
 # Explicit requests, matched on lower-case text without accents.
@@ -112,13 +141,14 @@ class Detected:
 class LanguageDetector:
     """lingua restricted to `languages` (ISO 639-1 codes it knows), models preloaded once."""
 
-    _CODES = {"en": "ENGLISH", "es": "SPANISH", "ca": "CATALAN"}
+    _CODES = {"en": "ENGLISH", "es": "SPANISH"}
 
     def __init__(self, languages: Sequence[str] = ("en", "es"), default: str = "en",
                  minimum_confidence: Optional[float] = None) -> None:
         self.languages = tuple(languages)
         self.default = default
         self.minimum_confidence = minimum_confidence
+        self.read_as = ReadAs(self.languages)
         self._detector: Any = None
         self._failed = False
         self._lock = threading.Lock()
@@ -131,8 +161,7 @@ class LanguageDetector:
                 try:
                     from lingua import Language, LanguageDetectorBuilder
 
-                    wanted = [getattr(Language, self._CODES[code])
-                              for code in candidate_languages(self.languages)
+                    wanted = [getattr(Language, self._CODES[code]) for code in self.languages
                               if code in self._CODES]
                     self._detector = (LanguageDetectorBuilder.from_languages(*wanted)
                                       .with_preloaded_language_models().build())
@@ -155,14 +184,19 @@ class LanguageDetector:
         fallback = hint if hint in self.languages else None
         detector = self._lingua()
         if detector is not None and any(c.isalpha() for c in text):
-            names = {name: code for code, name in self._CODES.items()}
-            values = merged_confidences(
-                [(names.get(v.language.name, ""), float(v.value))
-                 for v in detector.compute_language_confidence_values(text)], self.languages)
+            values = detector.compute_language_confidence_values(text)
             if values:
-                code, confidence = values[0]
-                if confidence >= self._minimum(text) or fallback is None:
-                    return Detected(code, "lingua", confidence)
+                top = values[0]
+                code = next((c for c, name in self._CODES.items()
+                             if name == top.language.name), None)
+                if code == "en":
+                    read = self.read_as.language(text)
+                    if read is not None:
+                        return Detected(read[0], "lingua", read[1])
+                if code in self.languages and top.value >= self._minimum(text):
+                    return Detected(code, "lingua", float(top.value))
+                if fallback is None and code in self.languages:
+                    return Detected(code, "lingua", float(top.value))
         if fallback is not None:
             return Detected(fallback, "hint")
         return Detected(self.default, "default")

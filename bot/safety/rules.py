@@ -110,6 +110,11 @@ _WHETHER_BEFORE_IF = re.compile(
 )
 _BARE_IF = frozenset({"if", "si", "even if"})
 RESOLUTION_WINDOW_CHARS = 80
+# A resolution word followed by one of these says the opposite: "se me ha ido extendiendo" (it
+# has been spreading), "it's gone up to my knee", "gone worse".
+_NOT_RESOLVED_AFTER = re.compile(
+    r"\s+(?:extendiendo|subiendo|empeorando|aumentando|creciendo|a mas|a peor|"
+    r"up|higher|worse|further|numb|dead|weak)\b")
 # Which categories each resolution applies to, and what it turns the match into
 # (None: the flag does not fire; a category: that category's flag fires instead).
 # The resolution cues are KB data (registry `conversation.symptom_fading` / `bleeding_stopped`):
@@ -223,6 +228,8 @@ class _Scopes:
         low = max(sentence_start, start - RESOLUTION_WINDOW_CHARS)
         high = min(sentence_end, end + RESOLUTION_WINDOW_CHARS)
         for cue in [*pattern.finditer(self.text, low, high), *_GONE.finditer(self.text, low, high)]:
+            if _NOT_RESOLVED_AFTER.match(self.text, cue.end()):
+                continue
             if not self.negated(cue.start()):
                 return True
         return False

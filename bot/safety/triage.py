@@ -38,13 +38,15 @@ from bot.safety.rules import LEVELS, SELF_HARM_CATEGORIES, SEVERITY, RuleMatcher
 
 logger = logging.getLogger(__name__)
 
-# Tuned on the dev sets eval/triage/dev.yml + dev3.yml (768 messages) by scripts/tune_triage.py
-# and the whole detector (patterns + classifier): emergency 0.45 catches as many dev emergencies
-# and crises as 0.40 (353/355; 0.25 catches 355 but answers "no fever" as an emergency) with
-# fewer false alarms (routine 9/236, ordinary questions of eval/nlu/dev*_*.yml 15/1165); crisis
-# 0.10 keeps the crisis line on 98/98 dev crisis messages (0.15: 97). bench/results/triage.json
-# has the test-set figures they give.
-DEFAULT_THRESHOLDS: Mapping[str, float] = {"emergency": 0.45, "crisis": 0.10, "urgent": 0.30}
+# Tuned on the dev sets eval/triage/dev.yml + dev3.yml (768 messages) with the whole detector
+# (patterns + classifier; scripts/tune_triage.py and --misses), after the round-3 and round-4
+# training data: emergency 0.40 / crisis 0.15 / urgent 0.30 catch 355/355 dev emergencies and
+# crises, the crisis line on 98/98 crisis messages and 175/177 urgent, with 5/236 routine false
+# alarms and 13/1165 on the ordinary questions of eval/nlu/dev*_*.yml (0.25-0.30 catch no more
+# and answer "no fever" as an emergency; crisis 0.10: the same recall, 8/236 false alarms). The
+# dev figures are optimistic (patterns were fixed from dev errors); bench/results/triage.json
+# has the test-set figures.
+DEFAULT_THRESHOLDS: Mapping[str, float] = {"emergency": 0.40, "crisis": 0.15, "urgent": 0.30}
 # When the patterns read a symptom as negated, hypothetical or wearing off ("no fever", "what if
 # I can't pee?", "the numbness has gone") and found nothing else of its category, the classifier
 # raises that same category only at this probability: its n-grams see "fever" but not the "no".

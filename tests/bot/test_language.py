@@ -106,4 +106,6 @@ def test_the_gate_reads_catalan_as_spanish_too() -> None:
     detector = LanguageDetector(("en", "es"))
     assert detector.detect("perfecte, moltes gracies", "en").language == "es"
     assert detector.detect("thanks a lot, see you then", "es").language == "en"
+    for english in ("parking", "Plavix restart?", "ok thanks"):
+        assert detector.detect(english, "en").language == "en", english
     assert LanguageDetector(("en",)).detect("moltes gracies").language == "en"

@@ -44,6 +44,8 @@ def test_one_flag_per_category_of_the_triage_brief(vocabulary: KbVocabulary) -> 
     "I CANT FEEL MY LEGS",
     "cant fell my legs since the procedure",  # typo
     "No, I can't feel my legs",  # an answer, not a negation
+    "short of breth lying in bed, never had that before",  # typo
+    "the numb feeling has gone up to my knee",  # "gone" up: spreading, not gone
 ])
 def test_hedged_and_direct_reports_fire(patterns: Triage, text: str) -> None:
     assert level(patterns, text) == "emergency"
@@ -105,6 +107,9 @@ def test_a_cue_governs_only_its_own_clause(patterns: Triage) -> None:
     ("mi marido se ha desmayado y no se despierta", "red_flag.collapse"),
     ("he vomitado sangre", "red_flag.major_bleeding"),
     ("me he tomado todas las pastillas de tramadol", "red_flag.self_harm_act"),
+    # "se me ha ido extendiendo": spreading, though "se me ha ido" alone means it went away
+    ("igual es normal pero lo dormido del muslo se me ha ido extendiendo hasta el pie",
+     "red_flag.weakness"),
 ])
 def test_spanish_emergencies(patterns: Triage, text: str, expected: str) -> None:
     verdict = patterns.assess(text)
