@@ -127,3 +127,22 @@ def test_self_harm_is_never_overruled(triage: Triage) -> None:
     verdict = triage._verdict("i'm not suicidal, i just can't see the point", "en",
                               _scores("crisis", "suicidal_thoughts", 0.3), False)
     assert verdict.level == "crisis"
+
+
+def test_an_alarm_in_a_long_message_must_be_found_in_one_of_its_sentences() -> None:
+    """`localised`: the whole message's alarm probability is capped by its most alarming
+    sentence's; routine stays the whole message's; categories come from anywhere."""
+    from bot.safety.classifier import localised, sentences
+
+    assert sentences("my husband is taking me. he has to be at work by 10, how long is it?"
+                     ) == ["my husband is taking me", "he has to be at work by 10, how long is it"]
+    assert sentences("no fever") == []  # too short to split: scored whole
+    whole = _scores("emergency", "weakness_numbness", 0.45)
+    calm = _scores("emergency", "weakness_numbness", 0.05)
+    alarming = _scores("emergency", "bladder_bowel", 0.9)
+    capped = localised(whole, [calm, calm])
+    assert capped.level_probabilities["emergency"] == pytest.approx(0.05)
+    assert capped.level_probabilities["routine"] == whole.level_probabilities["routine"]
+    kept = localised(whole, [calm, alarming])
+    assert kept.level_probabilities["emergency"] == pytest.approx(0.45)
+    assert kept.best_category["emergency"] == ("bladder_bowel", 0.9)
