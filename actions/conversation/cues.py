@@ -37,7 +37,8 @@ def _words(cues: Mapping[Any, list[str]], language: str) -> list[str]:
 
 
 _NEGATED_CUE = re.compile(r"(?:\b(?:no|not|without|sin|minus|hold the|leave the|leave out the|"
-                          r"skip the|without any|no more)\s+(?:\w+\s+)?)$")
+                          r"skip the|without any|no more|haven'?t|hasn'?t|didn'?t|never|"
+                          r"have not|has not|did not|not yet|aun no|todavia no)\s+(?:\w+\s+)?)$")
 _OUT_AFTER = re.compile(r"^\s+(?:out|off)\b")
 
 

@@ -40,13 +40,14 @@ logger = logging.getLogger(__name__)
 
 # Tuned on the dev sets eval/triage/dev.yml + dev3.yml (768 messages) with the whole detector
 # (patterns + classifier; scripts/tune_triage.py and --misses), after the round-3 and round-4
-# training data: emergency 0.40 / crisis 0.15 / urgent 0.30 catch 355/355 dev emergencies and
-# crises, the crisis line on 98/98 crisis messages and 175/177 urgent, with 5/236 routine false
-# alarms and 13/1165 on the ordinary questions of eval/nlu/dev*_*.yml (0.25-0.30 catch no more
+# training data: emergency 0.40 / crisis 0.15 / urgent 0.45 catch 355/355 dev emergencies and
+# crises, the crisis line on 98/98 crisis messages and 176/177 urgent, with 5/236 routine false
+# alarms and 10/1165 on the ordinary questions of eval/nlu/dev*_*.yml (0.25-0.30 catch no more
 # and answer "no fever" as an emergency; crisis 0.10: the same recall, 8/236 false alarms). The
 # dev figures are optimistic (patterns were fixed from dev errors); bench/results/triage.json
-# has the test-set figures.
-DEFAULT_THRESHOLDS: Mapping[str, float] = {"emergency": 0.40, "crisis": 0.15, "urgent": 0.30}
+# has the test-set figures. Urgent 0.30-0.50 route the same dev messages (the patterns find
+# them); 0.45 keeps "my heart doctor says never stop Brilinta, I'm panicking" (0.32) routine.
+DEFAULT_THRESHOLDS: Mapping[str, float] = {"emergency": 0.40, "crisis": 0.15, "urgent": 0.45}
 # When the patterns read a symptom as negated, hypothetical or wearing off ("no fever", "what if
 # I can't pee?", "the numbness has gone") and found nothing else of its category, the classifier
 # raises that same category only at this probability: its n-grams see "fever" but not the "no".

@@ -571,3 +571,14 @@ def test_the_dated_drug_line_names_the_usual_pause(chat: Conversation) -> None:
     assert rule is not None
     days = rule.rule_for("intermediate")
     assert days is not None and f"{days.hold_days} days" in reply
+
+
+def test_a_drug_not_stopped_stays_in_the_plan(chat: Conversation) -> None:
+    """"haven't stopped it" is no "stopped": the drug must stay in the patient's medicines."""
+    chat.say("need my plan for december 17 at 10am, neck, i'm on eliquis twice a day and "
+             "haven't stopped it", "ask_plan", drugs=(("eliquis", "apixaban"),),
+             sites=(("neck", "cervical"),))
+    assert chat.state.medications_taken == ("apixaban",)
+    assert "medication.apixaban" in chat.entries
+    chat.say("i stopped taking the eliquis", "inform", drugs=(("eliquis", "apixaban"),))
+    assert chat.state.medications_taken == ()
