@@ -49,9 +49,11 @@ def turn_from(tracker: Tracker) -> Turn:
 
 
 def decide(session: Session, turn: Turn, state: State, now: dt.datetime,
-           alarm: Optional[str] = None) -> Outcome:
+           alarm: Optional[str] = None, emergency_first: bool = False) -> Outcome:
     """The engine on the current KB (runs in a worker thread); `alarm`: a recent safety alarm's
-    level, in whose light an unclear message is answered (actions/.../after_alarm.py)."""
+    level, in whose light an unclear message is answered (actions/.../after_alarm.py);
+    `emergency_first`: an emergency reply was sent a moment ago, so an answer starts with the
+    instruction again."""
     kb = current_snapshot(session)
     languages = {lang.value for lang in kb.registry.languages}
     language = kept_language(kb.registry, turn.text, turn.language,
@@ -60,7 +62,13 @@ def decide(session: Session, turn: Turn, state: State, now: dt.datetime,
     if not language or language not in languages:
         language = kb.clinic.default_language
     turn = replace(turn, language=language)
-    return after_alarm.follow_up(kb, turn, state, alarm) or respond(kb, turn, state, now)
+    followed = after_alarm.follow_up(kb, turn, state, alarm)
+    if followed is not None:
+        return followed
+    outcome = respond(kb, turn, state, now)
+    if emergency_first and outcome.messages:
+        return after_alarm.emergency_first(kb, outcome, turn.language)
+    return outcome
 
 
 class ActionRespond(Action):
@@ -88,8 +96,11 @@ class ActionRespond(Action):
         state = State.from_slots(tracker.slots)
         now = now_utc()
         alarm = after_alarm.recent_alarm(tracker.slots, now)
+        first = after_alarm.recent_alarm(tracker.slots, now, after_alarm.EMERGENCY_FIRST_WINDOW
+                                         ) == "emergency"
         try:
-            outcome = await query_kb(lambda session: decide(session, turn, state, now, alarm))
+            outcome = await query_kb(lambda session: decide(session, turn, state, now, alarm,
+                                                            first))
         except KnowledgeBaseUnavailable as exc:
             logger.warning("respond.kb_unavailable error=%s", type(exc).__name__)
             _say_unavailable(dispatcher, turn.language)

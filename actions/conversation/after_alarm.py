@@ -21,14 +21,19 @@ from actions.conversation.writer import Writer
 from actions.kb.snapshot import KbSnapshot
 
 ALARM_WINDOW = dt.timedelta(hours=12)
+# Soon after an emergency reply every answer starts with the instruction again (KB
+# triage.after.emergency_first): "vale, y el Xarelto me lo tomo esta noche?" is answered, but
+# calling the emergency number comes first.
+EMERGENCY_FIRST_WINDOW = dt.timedelta(hours=1)
 LEVELS = ("emergency", "crisis", "urgent")
 # Topics whose questions are not answered instead of the follow-up: worry after a crisis reply
 # is part of the crisis, not an anxiety-about-the-procedure question.
 NOT_A_PREPARATION_QUESTION = {"anxiety", "human"}
 
 
-def recent_alarm(slots: Mapping[str, Any], now: dt.datetime) -> Optional[str]:
-    """The level of the last alarm if it was within ALARM_WINDOW (slots are never trusted)."""
+def recent_alarm(slots: Mapping[str, Any], now: dt.datetime,
+                 window: dt.timedelta = ALARM_WINDOW) -> Optional[str]:
+    """The level of the last alarm if it was within `window` (slots are never trusted)."""
     level, when = slots.get("last_alarm"), slots.get("last_alarm_at")
     if level not in LEVELS or not isinstance(when, str):
         return None
@@ -38,7 +43,7 @@ def recent_alarm(slots: Mapping[str, Any], now: dt.datetime) -> Optional[str]:
         return None
     if at.tzinfo is None:
         at = at.replace(tzinfo=dt.timezone.utc)
-    return str(level) if dt.timedelta(0) <= now - at <= ALARM_WINDOW else None
+    return str(level) if dt.timedelta(0) <= now - at <= window else None
 
 
 def is_preparation_question(kb: KbSnapshot, turn: Turn) -> bool:
@@ -57,3 +62,11 @@ def follow_up(kb: KbSnapshot, turn: Turn, state: State, level: Optional[str]) ->
     writer = Writer(kb, turn.language)
     message = writer.message(writer.piece(f"triage.after.{level}"))
     return Outcome(writer.finish([message]), state.update(misses=0, pending=None))
+
+
+def emergency_first(kb: KbSnapshot, outcome: Outcome, language: str) -> Outcome:
+    """The answer, after the emergency instruction again (soon after an emergency reply)."""
+    writer = Writer(kb, language)
+    first = writer.message(writer.piece("triage.after.emergency_first"))
+    return Outcome(writer.finish([first]) + list(outcome.messages), outcome.state,
+                   outcome.topics, outcome.language)

@@ -80,3 +80,21 @@ def test_a_clear_preparation_question_is_answered_as_usual(kb: KbSnapshot) -> No
 def test_without_an_alarm_nothing_changes(kb: KbSnapshot) -> None:
     assert after_alarm.follow_up(kb, Turn("hmm", "en", "nlu_fallback", 0.2), State(),
                                  None) is None
+
+
+def test_soon_after_an_emergency_an_answer_starts_with_the_instruction(kb_url: str) -> None:
+    """"ok, and do I take my Xarelto tonight?" a few minutes after "Call 911 now": answered,
+    after the instruction again; an hour later, answered as usual."""
+    from actions.respond import decide
+
+    question = Turn("ok and can i shower tonight?", "en", "ask_recovery", 0.95)
+    assert after_alarm.recent_alarm(slots("emergency", 10), NOW,
+                                    after_alarm.EMERGENCY_FIRST_WINDOW) == "emergency"
+    assert after_alarm.recent_alarm(slots("emergency", 90), NOW,
+                                    after_alarm.EMERGENCY_FIRST_WINDOW) is None
+    with sessionmaker(get_engine(kb_url))() as session:
+        soon = decide(session, question, State(), NOW, "emergency", emergency_first=True)
+        later = decide(session, question, State(), NOW, "emergency", emergency_first=False)
+    assert soon.messages[0].text.startswith("First, if you have not called 911")
+    assert [m.text for m in soon.messages[1:]] == [m.text for m in later.messages]
+    assert "911" not in " ".join(m.text for m in later.messages)

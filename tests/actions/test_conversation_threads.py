@@ -582,3 +582,12 @@ def test_a_drug_not_stopped_stays_in_the_plan(chat: Conversation) -> None:
     assert "medication.apixaban" in chat.entries
     chat.say("i stopped taking the eliquis", "inform", drugs=(("eliquis", "apixaban"),))
     assert chat.state.medications_taken == ()
+
+
+def test_a_carer_asking_for_someone_on_the_same_drug_gets_the_drug_answer(
+        charla: Conversation) -> None:
+    charla.say("tomo xarelto y me lo hacen en el cuello", "ask_blood_thinners",
+               drugs=(("xarelto", "rivaroxaban"),), sites=(("cuello", "cervical"),))
+    reply = charla.say("y para él? a mi marido se lo hacen en la lumbar y toma lo mismo que yo",
+                       "ask_recovery", confidence=0.7, sites=(("lumbar", "lumbar"),))
+    assert keys(charla)[0].startswith(("blood_thinners.", "plan.")) and "rivaroxab" in reply
