@@ -321,9 +321,12 @@ class Engine:
         """A message that continues the last topic rather than starting the one classified."""
         text = self.turn.text
         answer = self.cues.answer_for(last, text)
-        if answer is not None and self.cues.is_follow_up(text):
+        own = topic is not None and self.turn.confidence >= CONFIDENT and \
+            self.cues.answer_for(topic, text) is not None
+        if answer is not None and self.cues.is_follow_up(text) and not own:
             # "and when can I restart?" after a blood-thinner answer: the last topic's own
-            # words win over whatever a short follow-up was classified as.
+            # words win over whatever a short follow-up was classified as, unless the message
+            # names the classified topic's own answer ("y podemos volver en taxi?": taxi).
             return Request(last, answer, explicit=False)
         if answer is not None and not supported and self.turn.confidence < UNSUPPORTED_OK:
             return Request(last, answer, explicit=False)  # "my GP said to ask the clinic"
