@@ -133,8 +133,10 @@ class Engine:
         requests = self._requests(facts)
         if pending is not None and self._handle_pending(pending, facts, requests):
             return self._finish()
-        if self.turn.intent == "ask_more" or (not requests and self.cues.wants_more(
-                self.turn.text) and self.cues.is_short(self.turn.text)):
+        unsure_more = self.turn.confidence < CONFIDENT and bool(requests)  # "and restart?"
+        if (self.turn.intent == "ask_more" and not unsure_more) or (
+                not requests and self.cues.wants_more(self.turn.text)
+                and self.cues.is_short(self.turn.text)):
             self._more()
             return self._finish()
         if requests:

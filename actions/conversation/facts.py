@@ -113,7 +113,8 @@ def read_facts(kb: KbSnapshot, turn: Turn, cues: Cues, now: dt.datetime) -> Fact
         negated_sites=tuple(s for s in negated_sites if s not in sites),
         appointment=appointment,
         correction=cues.corrects(text) or bool(negated_meds) or bool(negated_sites),
-        stopped_taking=cues.stopped_taking(text),
+        # "I stopped the fish oil" removes it; "how long do I come off it?" asks, it does not tell
+        stopped_taking=cues.stopped_taking(text) and not cues.is_question(text, 0, len(text)),
         says_none=cues.says_none(text),
         driver_named=_names_driver(turn, cues),
         kidneys_impaired=_kidneys(text, cues),

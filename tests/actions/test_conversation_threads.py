@@ -591,3 +591,12 @@ def test_a_carer_asking_for_someone_on_the_same_drug_gets_the_drug_answer(
     reply = charla.say("y para él? a mi marido se lo hacen en la lumbar y toma lo mismo que yo",
                        "ask_recovery", confidence=0.7, sites=(("lumbar", "lumbar"),))
     assert keys(charla)[0].startswith(("blood_thinners.", "plan.")) and "rivaroxab" in reply
+
+
+def test_asking_how_long_to_come_off_a_drug_keeps_it(chat: Conversation) -> None:
+    """A question about stopping is no statement that the patient stopped."""
+    chat.say("coumadin, cervical. how long do i come off it?", "ask_blood_thinners",
+             drugs=(("coumadin", "warfarin"),), sites=(("cervical", "cervical"),))
+    assert chat.state.medications_taken == ("warfarin",)
+    reply = chat.say("and restart?", "ask_more", confidence=0.3)  # as the NLU reads it
+    assert "warfarin" in reply and "6 hours" in reply
