@@ -317,6 +317,13 @@ def merge_appointment(kb: KbSnapshot, state: State, facts: Facts, *, asked: bool
     if vague and not (asked or telling or facts.correction):
         merge.notes.append("date_ignored")  # "can I shower that morning?", "abrís el viernes?"
         return merge
+    corrects_other = facts.correction and bool(
+        facts.sites or facts.negated_sites or facts.medications or facts.negated_medications)
+    if vague and not asked and not about_booking and corrects_other:
+        # "no wait, it's my neck not my back. brain fog today": the site is corrected, the day
+        # named in passing is no appointment
+        merge.notes.append("date_ignored")
+        return merge
     time = parsed.time or (current.timetz().replace(tzinfo=None) if current else None) or \
         candidate_time(state)
     reading = ParsedAppointment(parsed.date, time, parsed.issues, parsed.alternative,

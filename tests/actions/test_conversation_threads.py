@@ -600,3 +600,13 @@ def test_asking_how_long_to_come_off_a_drug_keeps_it(chat: Conversation) -> None
     assert chat.state.medications_taken == ("warfarin",)
     reply = chat.say("and restart?", "ask_more", confidence=0.3)  # as the NLU reads it
     assert "warfarin" in reply and "6 hours" in reply
+
+
+def test_a_day_named_in_passing_with_a_site_correction_is_no_appointment(
+        chat: Conversation) -> None:
+    chat.say("do i stop xarelto before my back one", "ask_blood_thinners",
+             drugs=(("xarelto", "rivaroxaban"),), sites=(("back", "lumbar"),))
+    reply = chat.say("no wait, its my neck not my back. brain fog today, sorry", "inform",
+                     sites=(("neck", "cervical"),))
+    assert chat.state.procedure_site == "cervical" and chat.state.appointment_candidate is None
+    assert "rivaroxaban" in reply.lower() and "3 days" in reply
