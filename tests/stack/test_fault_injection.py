@@ -86,6 +86,16 @@ def assert_answered(reply: Reply, *words: str) -> None:
     assert any(word in plain(reply.first) for word in words), reply.first
 
 
+def assert_answered_after_the_reminder(stack: FaultStack, reply: Reply, *words: str) -> None:
+    """Within the hour after an emergency reply, a question is answered (a real answer from
+    the action server) after the instruction again (triage.after.emergency_first)."""
+    assert reply.status == 200 and reply.messages, reply
+    reminder = plain(stack.text("triage.after.emergency_first", "en"))
+    whole = plain("\n".join(reply.messages))  # one SMS holds both messages
+    assert whole.startswith(reminder), reply.messages
+    assert any(word in whole[len(reminder):] for word in words), reply.messages
+
+
 def assert_log_clean(*stacks: FaultStack) -> None:
     """Nothing a patient wrote shows up in the stack's INFO log, faults included."""
     for stack in stacks:
@@ -108,7 +118,8 @@ def test_action_server_stopped(us_stack: FaultStack, channel: str) -> None:
         assert_emergency_first(us_stack, patient.say(EMERGENCY, "emergency"))
         assert_polite(us_stack, patient.say(ROUTINE, "routine"))
     # kill -CONT: the conversation goes on, and nothing was lost.
-    assert_answered(patient.say(ROUTINE, "routine"), "water", "drink")
+    assert_answered_after_the_reminder(us_stack, patient.say(ROUTINE, "routine"), "water",
+                                       "drink")
     assert_recorded(us_stack, patient, [EMERGENCY, ROUTINE, ROUTINE])
     assert_log_clean(us_stack)
 
@@ -121,7 +132,8 @@ def test_action_server_killed(us_stack: FaultStack, channel: str) -> None:
         assert_emergency_first(us_stack, patient.say(EMERGENCY, "emergency"))
         assert_polite(us_stack, patient.say(ROUTINE, "routine"))
         assert us_stack.action_server_refuses(), "the fault ended before the messages did"
-    assert_answered(patient.say(ROUTINE, "routine"), "water", "drink")
+    assert_answered_after_the_reminder(us_stack, patient.say(ROUTINE, "routine"), "water",
+                                       "drink")
     assert_recorded(us_stack, patient, [EMERGENCY, ROUTINE, ROUTINE])
     assert_log_clean(us_stack)
 
