@@ -27,8 +27,8 @@ MINIMUM_CONFIDENCE_BY_WORDS = {1: 0.95, 2: 0.8}
 # patients write some messages in Catalan ("moltes gràcies", "adéu"), which lingua, asked only
 # about English and Spanish, called English mid-conversation. A message the detector calls
 # English is checked once more against English and Catalan; clearly Catalan is answered in
-# Spanish (the assistant has no Catalan texts). Only then: Catalan among the main candidates
-# made short English messages ("parking") Spanish.
+# Spanish (the assistant has no Catalan texts). Catalan is not one of the main candidates:
+# there, its confidence added to Spanish's made short English messages ("parking") Spanish.
 READ_AS: Dict[str, str] = {"ca": "es"}
 READ_AS_MINIMUM = 0.8  # English vs Catalan; on the 675 English dev messages none reaches it
 _LINGUA_NAMES = {"en": "ENGLISH", "es": "SPANISH", "ca": "CATALAN"}
