@@ -279,11 +279,8 @@ class Engine:
         drugs it names are the patient's answer about medicines."""
         if topic is not None and topic.kind is not TopicKind.medicine:
             return None
-        try:
-            plan = self.kb.registry.topic("plan")
-        except KeyError:
-            return None
-        if not mentions(self.turn.text, self.cues.words_of(plan)):
+        plan = self._topic_of("ask_plan")
+        if plan is None or not mentions(self.turn.text, self.cues.words_of(plan)):
             return None
         if self.state.procedure_start is None and not self.appointment.appointment_set:
             return None

@@ -34,42 +34,62 @@ READ_AS_MINIMUM = 0.8  # English vs Catalan; on the 675 English dev messages non
 _LINGUA_NAMES = {"en": "ENGLISH", "es": "SPANISH", "ca": "CATALAN"}
 
 
-class ReadAs:
-    """English against the languages read as another one (lingua, built on first use)."""
+class LazyLingua:
+    """A lingua detector for some ISO 639-1 codes, built once on first use (thread-safe); None
+    when lingua is missing or fails, so callers fall back instead of failing."""
 
-    def __init__(self, languages: Sequence[str]) -> None:
-        self.targets = {extra: target for extra, target in READ_AS.items() if target in languages}
+    def __init__(self, codes: Sequence[str], preload: bool, unavailable: str) -> None:
+        self.codes = tuple(code for code in codes if code in _LINGUA_NAMES)
+        self.preload = preload
+        self.unavailable = unavailable  # the warning logged once if it cannot be built
         self._detector: Any = None
         self._failed = False
         self._lock = threading.Lock()
 
-    def _lingua(self) -> Any:
-        if self._detector is not None or self._failed or not self.targets:
+    def get(self) -> Any:
+        """The detector, or None."""
+        if self._detector is not None or self._failed or not self.codes:
             return self._detector
         with self._lock:
             if self._detector is None and not self._failed:
                 try:
                     from lingua import Language, LanguageDetectorBuilder
 
-                    wanted = [getattr(Language, _LINGUA_NAMES[code])
-                              for code in ("en", *self.targets)]
-                    self._detector = LanguageDetectorBuilder.from_languages(*wanted).build()
-                except Exception:  # noqa: BLE001 - the English reading then stands
-                    logger.warning("language detector for read-as languages unavailable")
+                    builder = LanguageDetectorBuilder.from_languages(
+                        *[getattr(Language, _LINGUA_NAMES[code]) for code in self.codes])
+                    if self.preload:
+                        builder = builder.with_preloaded_language_models()
+                    self._detector = builder.build()
+                except Exception:  # noqa: BLE001 - a missing detector must not stop triage
+                    logger.warning(self.unavailable)
                     self._failed = True
         return self._detector
+
+
+def lingua_code(language: Any) -> str:
+    """The ISO 639-1 code of a lingua Language ("" for one the assistant does not know)."""
+    return next((c for c, name in _LINGUA_NAMES.items() if name == language.name), "")
+
+
+class ReadAs:
+    """English against the languages read as another one (lingua, built on first use)."""
+
+    def __init__(self, languages: Sequence[str]) -> None:
+        self.targets = {extra: target for extra, target in READ_AS.items() if target in languages}
+        self._lingua = LazyLingua(("en", *self.targets) if self.targets else (), False,
+                                  "language detector for read-as languages unavailable")
 
     def language(self, text: str) -> Optional[Tuple[str, float]]:
         """(the language to answer in, confidence) for a message clearly in a read-as
         language; None otherwise (it stays English)."""
-        detector = self._lingua()
+        detector = self._lingua.get()
         if detector is None:
             return None
         values = detector.compute_language_confidence_values(text)
         if not values:
             return None
         top = values[0]
-        code = next((c for c, name in _LINGUA_NAMES.items() if name == top.language.name), "")
+        code = lingua_code(top.language)
         if code in self.targets and float(top.value) >= READ_AS_MINIMUM:
             return self.targets[code], float(top.value)
         return None
@@ -141,34 +161,17 @@ class Detected:
 class LanguageDetector:
     """lingua restricted to `languages` (ISO 639-1 codes it knows), models preloaded once."""
 
-    _CODES = {"en": "ENGLISH", "es": "SPANISH"}
-
     def __init__(self, languages: Sequence[str] = ("en", "es"), default: str = "en",
                  minimum_confidence: Optional[float] = None) -> None:
         self.languages = tuple(languages)
         self.default = default
         self.minimum_confidence = minimum_confidence
         self.read_as = ReadAs(self.languages)
-        self._detector: Any = None
-        self._failed = False
-        self._lock = threading.Lock()
+        self._detector = LazyLingua(self.languages, True,
+                                    "language detector unavailable; using the hint")
 
     def _lingua(self) -> Any:
-        if self._detector is not None or self._failed:
-            return self._detector
-        with self._lock:
-            if self._detector is None and not self._failed:
-                try:
-                    from lingua import Language, LanguageDetectorBuilder
-
-                    wanted = [getattr(Language, self._CODES[code]) for code in self.languages
-                              if code in self._CODES]
-                    self._detector = (LanguageDetectorBuilder.from_languages(*wanted)
-                                      .with_preloaded_language_models().build())
-                except Exception:  # noqa: BLE001 - a missing detector must not stop triage
-                    logger.warning("language detector unavailable; using the hint")
-                    self._failed = True
-        return self._detector
+        return self._detector.get()
 
     def warm_up(self) -> None:
         """Load the models now (they take a few hundred milliseconds)."""
@@ -187,8 +190,7 @@ class LanguageDetector:
             values = detector.compute_language_confidence_values(text)
             if values:
                 top = values[0]
-                code = next((c for c, name in self._CODES.items()
-                             if name == top.language.name), None)
+                code = lingua_code(top.language)
                 if code == "en":
                     read = self.read_as.language(text)
                     if read is not None:
