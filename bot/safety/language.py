@@ -38,10 +38,10 @@ class LazyLingua:
     """A lingua detector for some ISO 639-1 codes, built once on first use (thread-safe); None
     when lingua is missing or fails, so callers fall back instead of failing."""
 
-    def __init__(self, codes: Sequence[str], preload: bool, unavailable: str) -> None:
+    def __init__(self, codes: Sequence[str], preload: bool, name: str) -> None:
         self.codes = tuple(code for code in codes if code in _LINGUA_NAMES)
         self.preload = preload
-        self.unavailable = unavailable  # the warning logged once if it cannot be built
+        self.name = name  # which detector, in the one warning logged if it cannot be built
         self._detector: Any = None
         self._failed = False
         self._lock = threading.Lock()
@@ -61,7 +61,8 @@ class LazyLingua:
                         builder = builder.with_preloaded_language_models()
                     self._detector = builder.build()
                 except Exception:  # noqa: BLE001 - a missing detector must not stop triage
-                    logger.warning(self.unavailable)
+                    logger.warning("language detector unavailable (%s); the fallback stands",
+                                   self.name)
                     self._failed = True
         return self._detector
 
@@ -77,7 +78,7 @@ class ReadAs:
     def __init__(self, languages: Sequence[str]) -> None:
         self.targets = {extra: target for extra, target in READ_AS.items() if target in languages}
         self._lingua = LazyLingua(("en", *self.targets) if self.targets else (), False,
-                                  "language detector for read-as languages unavailable")
+                                  "read_as")
 
     def language(self, text: str) -> Optional[Tuple[str, float]]:
         """(the language to answer in, confidence) for a message clearly in a read-as
@@ -167,8 +168,7 @@ class LanguageDetector:
         self.default = default
         self.minimum_confidence = minimum_confidence
         self.read_as = ReadAs(self.languages)
-        self._detector = LazyLingua(self.languages, True,
-                                    "language detector unavailable; using the hint")
+        self._detector = LazyLingua(self.languages, True, "triage")
 
     def _lingua(self) -> Any:
         return self._detector.get()
