@@ -163,6 +163,12 @@ def parse_appointment(
             alternative = alternative or other.moment.date()
 
     time, part = _read_time(chosen, message, part_of_day_times, issues, languages)
+    if time is not None and part is None and not any(
+            clock.has_meridiem and clock.value == time for clock in message.clocks):
+        later = afternoon_if_only_then_open(time, opening_hours, date)
+        if later != time:
+            issues.discard(AppointmentIssue.AMBIGUOUS)  # no doubt left to ask about
+            time = later
     if date < today or (date == today and time is not None and time < local_now.time()):
         issues.add(AppointmentIssue.PAST)
     if date > add_months(today, MAX_MONTHS_AHEAD):
@@ -361,6 +367,32 @@ def _apply_part_of_day(clock: ClockTime, part: str | None) -> dt.time:
 def _early_without_meridiem(clock: ClockTime) -> bool:
     """1:00-6:59 without am/pm is almost certainly an afternoon time written on a 12-hour clock."""
     return not clock.has_meridiem and 1 <= clock.value.hour <= 6
+
+
+def afternoon_if_only_then_open(
+    time: dt.time, opening_hours: Mapping[str, str], date: dt.date
+) -> dt.time:
+    """"a la una", "at 2:30" (no am/pm): an early hour is the afternoon when the clinic is
+    closed at that hour and open twelve hours later on that day."""
+    if not 1 <= time.hour <= 6:
+        return time
+    later = time.replace(hour=time.hour + 12)
+    if _open_at(opening_hours, date, time) or not _open_at(opening_hours, date, later):
+        return time
+    return later
+
+
+def _open_at(opening_hours: Mapping[str, str], date: dt.date, time: dt.time) -> bool:
+    """Whether the clinic's hours for that weekday ("08:00-17:00") include the time."""
+    hours = {day.lower(): value for day, value in opening_hours.items()}
+    value = hours.get(_WEEKDAYS[date.weekday()], "")
+    if not isinstance(value, str) or "-" not in value:
+        return False
+    opens, closes = value.split("-", 1)
+    try:
+        return dt.time.fromisoformat(opens.strip()) <= time < dt.time.fromisoformat(closes.strip())
+    except ValueError:
+        return False
 
 
 def _is_closed(opening_hours: Mapping[str, str], date: dt.date) -> bool:

@@ -113,8 +113,10 @@ def format_datetime(value: dt.datetime, style: DateStyle, locale: Locale, *,
     return f"{day}{separator}{format_time(value.time(), style, locale)}"
 
 
-def describe_opening_hours(hours: dict[str, str], locale: Locale) -> str:
-    """Opening hours as one line, consecutive equal days grouped: "Mon-Thu 08:00-17:00"."""
+def describe_opening_hours(hours: dict[str, str], locale: Locale,
+                           style: DateStyle | None = None) -> str:
+    """Opening hours as one line, consecutive equal days grouped: "Mon-Thu 08:00-17:00", or
+    "Mon-Thu 8:00 am-5:00 pm" in a 12-hour clinic's style (a patient asked "and Fridays?")."""
     order = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
     groups: list[tuple[list[int], str]] = []
     for index, day in enumerate(order):
@@ -130,5 +132,16 @@ def describe_opening_hours(hours: dict[str, str], locale: Locale) -> str:
         if not days:
             continue
         first, last = locale.weekdays[days[0]], locale.weekdays[days[-1]]
+        if style is not None:
+            value = _hours_in_style(value, style, locale)
         parts.append(f"{first}-{last} {value}" if len(days) > 1 else f"{first} {value}")
     return ", ".join(parts)
+
+
+def _hours_in_style(value: str, style: DateStyle, locale: Locale) -> str:
+    """"08:00-17:00" in the clinic's clock ("8:00 am-5:00 pm"); unreadable values as written."""
+    try:
+        opens, closes = (dt.time.fromisoformat(part.strip()) for part in value.split("-", 1))
+    except ValueError:
+        return value
+    return f"{format_time(opens, style, locale)}-{format_time(closes, style, locale)}"

@@ -332,7 +332,7 @@ def _forms(
             (
                 rf"{prefix}(?<![\w])(?:(?P<mw>{minute_word})|(?P<md>\d{{1,2}})\s+minutes?)"
                 rf"(?:\s+minutes?)?\s+(?P<dir>{alternation([*words.past_words, *words.to_words])})"
-                rf"\s+{hour}(?![\d:.]){ending}",
+                rf"\s+{hour}(?![\d:]|\.\d){ending}",
                 _minutes_first_read(grammar),
             ),
         )
@@ -340,7 +340,7 @@ def _forms(
         forms.append(
             # half nine (UK): 9:30
             (
-                rf"{prefix}(?<![\w]){alternation(words.half_before_hour)}\s+{hour}(?![\d:.])"
+                rf"{prefix}(?<![\w]){alternation(words.half_before_hour)}\s+{hour}(?![\d:]|\.\d)"
                 rf"{ending}",
                 _half_read(grammar),
             ),

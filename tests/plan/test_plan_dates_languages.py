@@ -353,3 +353,27 @@ def test_edges_found_while_probing(
 ) -> None:
     parsed = parse(text, languages, "DMY" if languages == ES else "MDY")
     assert (parsed.date, parsed.time, parsed.issues) == (date, time, issues)
+
+
+@pytest.mark.parametrize(
+    ("text", "languages", "time"),
+    [
+        ("Thursday Dec 3 at 2:30", ("en",), t(14, 30)),  # the clinic is shut at 2:30 am
+        ("el jueves 3 de diciembre a la una", ("es",), t(13)),
+        ("el jueves 3 de diciembre a las 4 y media", ("es",), t(16, 30)),
+    ],
+)
+def test_an_early_hour_is_the_afternoon_when_only_then_the_clinic_is_open(
+        text: str, languages: tuple[str, ...], time: dt.time) -> None:
+    parsed = parse(text, languages, "DMY" if "es" in languages else "MDY")
+    assert (parsed.date, parsed.time, parsed.issues) == (DEC3, time, ())
+
+
+def test_an_early_hour_the_clinic_is_shut_either_way_is_still_asked() -> None:
+    assert parse("Thursday Dec 3 at 5:30").issues == (AMBIGUOUS,)  # 17:30: closed too
+
+
+def test_a_spoken_time_at_the_end_of_a_sentence_is_read() -> None:
+    parsed = parse("It's my neck, Dec 3 at half nine. I'm on apixaban.")
+    assert (parsed.date, parsed.time) == (DEC3, t(9, 30))
+    assert parse("Dec 3 at twenty to eleven.").time == t(10, 40)
