@@ -111,6 +111,9 @@ class Cues:
         answers first ("water") and more specific ones after ("coffee", then "milk"), so "can
         I drink coffee with milk?" gets the milk answer.
         """
+        told = self._conv("telling_only")
+        if told:
+            text = cue_pattern(told).sub(" ", normalise(text))  # "forgot to say I take it"
         for answer in reversed(topic.answers[1:]):
             words = _words(answer.cues, self.language)
             if self.language != "en":
@@ -176,6 +179,10 @@ class Cues:
     def wants_more(self, text: str) -> bool:
         """"more", "tell me more", "cuéntame más"."""
         return matches(text, self._conv("more"))
+
+    def without_more_words(self, text: str) -> str:
+        """The text without its "tell me more" words ("explain" is also a topic word)."""
+        return cue_pattern(self._conv("more")).sub(" ", normalise(text))
 
     def about_medicine_use(self, text: str) -> bool:
         """"do I stop it or not?", "should I keep taking it": about the drug already named."""

@@ -57,6 +57,7 @@ UNSUPPORTED_OK = 0.8
 # no word of its topic, is a statement read as a question ("tengo hernia de hiato"): not added.
 SECONDARY_SUPPORT = 0.1
 STATED_SUPPORT = 0.3  # the same for a part that does not ask (no "?", no question word)
+MORE_ABOUT_THAT_WORDS = 10  # "could you go over that in a bit more detail": still "more"
 SHORT_REPLY = SHORT_LIMIT  # one question: two SMS segments (306 GSM-7 characters)
 LONG_REPLY = 3 * SMS_SEGMENT  # several questions: three segments (459)
 SUGGESTIONS = 3  # quick replies after a miss
@@ -119,6 +120,7 @@ class Engine:
         self.pieces: list[list[Piece]] = []  # one list per message
         self.buttons: list[Button] = []
         self.answered: list[str] = []
+        self.more_asked = False  # "can you explain that a bit more?" (see _requests)
 
     # ------------------------------------------------------------------ entry point
     def respond(self) -> Outcome:
@@ -134,7 +136,7 @@ class Engine:
         if pending is not None and self._handle_pending(pending, facts, requests):
             return self._finish()
         unsure_more = self.turn.confidence < CONFIDENT and bool(requests)  # "and restart?"
-        if (self.turn.intent == "ask_more" and not unsure_more) or (
+        if (self.turn.intent == "ask_more" and not unsure_more) or self.more_asked or (
                 not requests and self.cues.wants_more(self.turn.text)
                 and self.cues.is_short(self.turn.text)):
             self._more()
@@ -210,8 +212,13 @@ class Engine:
         """
         text = self.turn.text
         last = self._last_topic()
-        if last is not None and self.cues.wants_more(text) and len(text.split()) <= 3:
-            return []  # "why?", "tell me more": the last answer's detail (see respond)
+        if last is not None and self.cues.wants_more(text) and (len(text.split()) <= 3 or (
+                len(text.split()) <= MORE_ABOUT_THAT_WORDS and self.cues.has_anaphora(text)
+                and not self.facts.medications
+                and not any(self.cues.supports(t, self.cues.without_more_words(text))
+                            for t in self.kb.registry.topics))):
+            self.more_asked = True
+            return []  # "why?", "can you explain that a bit more": the last answer's detail
         multi = self._multi_requests()
         if len(multi) >= 2:
             if any(r.topic.id == "plan" for r in multi):  # the checklist has the medicines
@@ -698,8 +705,11 @@ class Engine:
             if self.state.medications_answered and not self.state.medications_taken:
                 self._say([self.writer.piece("blood_thinners.none_taken")], topic, answer)
                 return
-            self.pieces.append([self.writer.piece("blood_thinners.main"),
-                                self.writer.piece("question.medication")])
+            main = self.writer.piece("blood_thinners.main")
+            question = self.writer.piece("question.medication")
+            if len(main.text) + 1 + len(question.text) > SHORT_REPLY:
+                question = self.writer.piece("question.medication_short")  # two segments
+            self.pieces.append([main, question])
             self.state = self.state.update(pending=Pending("medication", topic.id, answer.key),
                                            last_topic=topic.id, last_key=answer.key)
             return
@@ -849,7 +859,10 @@ class Engine:
         if ask == "kidney":
             drug = next((n for n in self.state.medications_taken if self._needs_kidney(n)), "")
             extra["drug"] = drug
-        self.pieces.append([self.writer.piece(keys[ask], extra=extra)])
+        key = keys[ask]
+        if ask == "medication" and self._length() > 0:
+            key = "question.medication_short"  # after the plan's times: stay within budget
+        self.pieces.append([self.writer.piece(key, extra=extra)])
         if ask == "site":
             self.buttons = self._site_buttons()
         elif ask in ("kidney", "has_driver"):
@@ -905,7 +918,9 @@ class Engine:
             self.pieces.append([self.writer.piece("question.left")])
             return True
         asked_topic = bool(requests) and (self.turn.confidence >= CONFIDENT or any(
-            r.topic.id != pending.topic for r in requests))
+            r.topic.id != pending.topic or (r.explicit and r.answer.key != pending.key
+                                            and r.answer.key != r.topic.main.key)
+            for r in requests))  # "who decides then?" while the site is asked: answered
         if asked_topic or self.cues.leaves(self.turn.text):
             self.state = self.state.update(pending=None)
             if not requests:
@@ -1053,10 +1068,28 @@ class Engine:
         planned = self._planned_key()
         if planned is not None and self.writer.has_detail(planned, site):
             key = planned  # the answer was given with the patient's own times
+        named = self._more_about()
+        if named is not None:  # "more on the sleep bit" after a reply that answered three things
+            topic, answer = named
+            if not self.writer.has_detail(answer.key, site):
+                self._answer(Request(topic, answer, explicit=False))  # its answer, not another's
+                return
+            key = answer.key
         if key and self.writer.has_detail(key, site):
             self.pieces.append([self.writer.piece(key, site, detail=True)])
             return
         self.pieces.append([self.writer.piece("assistant.more_none")])
+
+    def _more_about(self) -> Optional[tuple[TopicSpec, AnswerSpec]]:
+        """The answer a "tell me more" names by its topic's words ("more on the sleep bit"),
+        when that is not the last topic (None: the message names no other topic)."""
+        for topic in self.kb.registry.topics:
+            if topic.id in ("human", "plan", self.state.last_topic) or \
+                    topic.kind is TopicKind.medicine:
+                continue
+            if self.cues.supports(topic, self.cues.without_more_words(self.turn.text)):
+                return topic, self._answer_in(topic)
+        return None
 
     def _planned_key(self) -> Optional[str]:
         """The dated text the last answer was given as, once the appointment is known."""
@@ -1117,13 +1150,13 @@ class Engine:
     def _reanswer_for_new_site(self) -> bool:
         """"uy no, me lo hacen en el cuello": the last answer again, for the corrected site."""
         last = self._last_topic()
+        if last is not None and last.id == "plan":
+            self._answer_plan()  # the checklist's times and drug lines depend on the site
+            return True
         if last is None or not self._depends_on_site(last):
             return False
         if last.kind is TopicKind.medicine and not self.state.last_medications:
             return False
-        if last.id == "plan":
-            self._answer_plan()
-            return True
         self._answer(Request(last, self._site_answer(last), explicit=False))
         return True
 

@@ -18,7 +18,12 @@ from actions.conversation.cues import Cues
 from actions.conversation.plan import TIME_ONLY
 from actions.conversation.turn import State, Turn
 from actions.kb.snapshot import KbSnapshot
-from actions.plan.dates import AppointmentIssue, ParsedAppointment, parse_appointment
+from actions.plan.dates import (
+    AppointmentIssue,
+    ParsedAppointment,
+    afternoon_if_only_then_open,
+    parse_appointment,
+)
 from actions.plan.time_text import dose_time_words, find_clock_times
 
 # A negation right before a mention: "not Eliquis", "no es el cuello", "instead of the neck".
@@ -294,16 +299,26 @@ def merge_appointment(kb: KbSnapshot, state: State, facts: Facts, *, asked: bool
         pending_day = _candidate_day(state)
         if base is None and pending_day is None:
             exact = AppointmentIssue.APPROXIMATE_TIME not in parsed.issues
+            clock = parsed.time
+            if not _clinic_hour(kb, clock) and 1 <= clock.hour <= 6 and _clinic_hour(
+                    kb, clock.replace(hour=clock.hour + 12)):
+                clock = clock.replace(hour=clock.hour + 12)  # "a la una": 13:00
             if current is None and exact and (about_booking or asked) and _clinic_hour(
-                    kb, parsed.time):
+                    kb, clock):
                 merge.state = state.update(
-                    appointment_candidate=f"{TIME_ONLY}{parsed.time.strftime('%H:%M')}")
+                    appointment_candidate=f"{TIME_ONLY}{clock.strftime('%H:%M')}")
                 merge.notes.append("time_only")
             return merge
         day = base.date() if base is not None else pending_day
         assert day is not None
-        reading = ParsedAppointment(day, parsed.time, tuple(
-            i for i in parsed.issues if i is not AppointmentIssue.NO_DATE))
+        said = parsed.time
+        issues = tuple(i for i in parsed.issues if i is not AppointmentIssue.NO_DATE)
+        if AppointmentIssue.AMBIGUOUS in issues:
+            later = afternoon_if_only_then_open(said, kb.clinic.opening_hours, day)
+            if later != said:  # "a la una" answering "what time?": 13:00, nothing to ask
+                said = later
+                issues = tuple(i for i in issues if i is not AppointmentIssue.AMBIGUOUS)
+        reading = ParsedAppointment(day, said, issues)
         start = reading.start(tz)
         if start is None:
             return merge

@@ -27,7 +27,7 @@ import yaml
 from actions.kb import schema
 from actions.kb.loader import KbContent
 from actions.kb.render import template_values
-from actions.plan.formatting import Locale, describe_opening_hours
+from actions.plan.formatting import DateStyle, Locale, describe_opening_hours
 
 VOCABULARY_PATH = Path("bot/generated/kb_vocabulary.json")
 DOMAIN_PATH = Path("domain.yml")
@@ -200,7 +200,9 @@ def patient_texts(kb: KbContent) -> dict[str, Any]:
             {t.entry.key: t.entry for t in kb.approved_texts(schema.Language.en)})
         assert locale is not None  # the validator requires the English locale texts
         values = template_values(clinic, kb.fasting,
-                                 describe_opening_hours(clinic.opening_hours.model_dump(), locale))
+                                 describe_opening_hours(
+                                     clinic.opening_hours.model_dump(), locale,
+                                     DateStyle(clinic.date_order.value, clinic.clock.value)))
         rendered: dict[str, dict[str, str]] = {}
         for key, text in sorted(approved.items()):
             rendered[key] = {

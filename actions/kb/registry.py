@@ -164,6 +164,7 @@ class ConversationCues(Strict):
     language_words: Cues = {}  # common words of each language: keeps the conversation's one
     vague_reference: Cues = {}  # "the thing from before", "lo de la cosa esa": nothing named
     other_medicines: Cues = {}  # "my other tablets", "las otras pastillas": not the drug named
+    telling_only: Cues = {}  # "forgot to mention", "se me olvidó decir": no answer's cue
 
 
 class OtherIntents(Strict):

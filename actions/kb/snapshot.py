@@ -18,7 +18,7 @@ from actions.kb import dto, repository
 from actions.kb.db import KnowledgeBaseUnavailable
 from actions.kb.registry import Registry
 from actions.kb.render import template_values
-from actions.plan.formatting import Locale, describe_opening_hours
+from actions.plan.formatting import DateStyle, Locale, describe_opening_hours
 
 ENGLISH = "en"
 
@@ -104,7 +104,8 @@ def build_snapshot(session: Session) -> KbSnapshot:
         if locale is None:
             continue
         locales[language] = locale
-        hours = describe_opening_hours(clinic.opening_hours, locale)
+        hours = describe_opening_hours(clinic.opening_hours, locale,
+                                       DateStyle(clinic.date_order, clinic.clock))
         values[language] = template_values(clinic, fasting, hours)
     if ENGLISH not in locales:
         raise KnowledgeBaseUnavailable("the knowledge base has no English locale.* texts")

@@ -542,7 +542,7 @@ def test_a_plan_request_that_names_a_drug_gets_the_checklist(chat: Conversation)
 def test_the_plan_gives_its_times_before_asking_about_medicines(chat: Conversation) -> None:
     chat.say("can you give me a timeline, its thursday at 10am, lower back", "ask_plan",
              sites=(("lower back", "lumbar"),))
-    assert keys(chat)[-1] == "question.medication"
+    assert keys(chat)[-1] == "question.medication_short"  # the short form after the times
     assert keys(chat)[:3] == ["plan.checklist_header", "plan.checklist_arrival",
                               "plan.checklist_fasting"]
 
@@ -610,3 +610,79 @@ def test_a_day_named_in_passing_with_a_site_correction_is_no_appointment(
                      sites=(("neck", "cervical"),))
     assert chat.state.procedure_site == "cervical" and chat.state.appointment_candidate is None
     assert "rivaroxaban" in reply.lower() and "3 days" in reply
+
+
+# ---------------------------------------------------------------- round-6 dev behaviours
+def test_the_medicines_question_after_the_general_answer_stays_within_budget(
+        chat: Conversation) -> None:
+    reply = chat.say("do i have to come off my blood thinner", "ask_blood_thinners")
+    assert keys(chat) == ["blood_thinners.main", "question.medication_short"]
+    assert len(reply) <= SHORT and chat.state.pending is not None
+
+
+def test_someone_staying_during_the_procedure_is_asked_of_the_clinic(chat: Conversation) -> None:
+    reply = chat.say("could my husband come in with me while they do it", "ask_logistics",
+                     confidence=0.5)
+    assert keys(chat) == ["logistics.companion"] and "555 010 0100" in reply
+
+
+def test_forgetting_to_mention_a_drug_is_no_missed_dose(chat: Conversation) -> None:
+    chat.say("its my neck", "inform", sites=(("neck", "cervical"),))
+    chat.say("oh and i forgot to mention i take eliquis", "ask_blood_thinners",
+             drugs=(("eliquis", "apixaban"),))
+    assert "blood_thinners.missed_dose" not in keys(chat)
+    assert chat.state.medications_taken == ("apixaban",)
+    chat.say("i forgot my eliquis this morning, is that bad", "ask_blood_thinners",
+             drugs=(("eliquis", "apixaban"),))
+    assert keys(chat) == ["blood_thinners.missed_dose"]
+
+
+def test_more_about_a_named_topic_gives_that_topics_detail(chat: Conversation) -> None:
+    chat.say("will i be knocked out? and how long does the whole thing take",
+             "ask_sedation", topics=("ask_sedation", "ask_logistics"))
+    assert chat.state.last_topic == "logistics"
+    chat.say("more about the sedation bit please", "ask_more")
+    shown = [e for e in chat.entries if e.startswith("text.")]
+    assert len(shown) == 1 and shown[0].startswith("text.en.sedation.main")
+
+
+def test_a_site_correction_after_the_plan_gives_the_plan_again(chat: Conversation) -> None:
+    chat.say("can i have my plan, next thursday at 8am, its my neck", "ask_plan",
+             sites=(("neck", "cervical"),))
+    chat.say("none", "deny")
+    reply = chat.say("sorry, its my lower back not my neck", "inform",
+                     sites=(("lower back", "lumbar"), ("neck", "cervical")))
+    assert chat.state.procedure_site == "lumbar"
+    assert keys(chat)[0] == "plan.checklist_header" and "lower back" in reply
+
+
+def test_skipping_a_dose_after_a_drug_answer_is_about_that_drug(chat: Conversation) -> None:
+    chat.say("neck, i take xarelto, when do i stop", "ask_blood_thinners",
+             drugs=(("xarelto", "rivaroxaban"),), sites=(("neck", "cervical"),))
+    reply = chat.say("can i just skip tonights dose instead", "out_of_scope", confidence=0.3)
+    assert "rivaroxaban" in reply.lower() and "prescribed" in reply
+
+
+def test_explain_that_a_bit_more_gives_the_last_answers_detail(chat: Conversation) -> None:
+    chat.say("do i have to fast", "ask_fasting")
+    chat.say("could you go over that in a bit more detail", "ask_procedure_info",
+             confidence=0.6)
+    assert [e for e in chat.entries if e.startswith("text.")][0].startswith("text.en.fasting.")
+    chat.say("do i have to fast", "ask_fasting")
+    chat.say("can you explain that bit in more depth", "ask_procedure_info", confidence=0.6)
+    assert [e for e in chat.entries if e.startswith("text.")][0].startswith("text.en.fasting.")
+
+
+def test_a_question_on_the_same_topic_is_answered_while_the_site_is_asked(
+        chat: Conversation) -> None:
+    chat.say("my mum is on warfarin, what does she stop", "ask_blood_thinners",
+             drugs=(("warfarin", "warfarin"),))
+    assert chat.state.pending is not None and chat.state.pending.ask == "site"
+    reply = chat.say("and who decides that, her gp or you", "ask_blood_thinners",
+                     confidence=0.5)
+    assert "blood_thinners.who_decides" in keys(chat) and "prescri" in reply
+
+
+def test_the_opening_hours_are_in_the_clinics_clock(chat: Conversation) -> None:
+    reply = chat.say("what are your opening hours", "ask_logistics")
+    assert "8:00 am-5:00 pm" in reply and "17:00" not in reply

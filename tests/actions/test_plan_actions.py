@@ -220,7 +220,7 @@ def test_the_plan_asks_what_it_needs_then_gives_the_checklist(kb_snapshot: KbSna
     talk.say("lower back", "inform", sites=(("lower back", "lumbar"),))
     # the day, arrival and fasting times need no medicines: they come before the question
     assert talk.entries == ["text.en.plan.checklist_header", "text.en.plan.checklist_arrival",
-                            "text.en.plan.checklist_fasting", "text.en.question.medication"]
+                            "text.en.plan.checklist_fasting", "text.en.question.medication_short"]
     assert talk.state.pending is not None and talk.state.pending.ask == "medication"
     assert "7:30 am" in talk.reply  # arrival for an 8 am procedure
     talk.say("eliquis", "inform", drugs=(("eliquis", "apixaban"),))
