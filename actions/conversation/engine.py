@@ -57,6 +57,10 @@ UNSUPPORTED_OK = 0.8
 # no word of its topic, is a statement read as a question ("tengo hernia de hiato"): not added.
 SECONDARY_SUPPORT = 0.1
 STATED_SUPPORT = 0.3  # the same for a part that does not ask (no "?", no question word)
+# Topics a message naming a blood thinner may well be about (not re-routed to the drug).
+DRUG_FRIENDLY_TOPICS = frozenset({"plan", "medications", "illness", "human", "anxiety",
+                                  "fasting", "recovery", "risks"})
+DRUG_TOPIC_MIN_SCORE = 0.05  # blood thinners among the closest topics at least this likely
 MORE_ABOUT_THAT_WORDS = 10  # "could you go over that in a bit more detail": still "more"
 SHORT_REPLY = SHORT_LIMIT  # one question: two SMS segments (306 GSM-7 characters)
 LONG_REPLY = 3 * SMS_SEGMENT  # several questions: three segments (459)
@@ -224,7 +228,13 @@ class Engine:
             if any(r.topic.id == "plan" for r in multi):  # the checklist has the medicines
                 multi = [r for r in multi if r.topic.kind is not TopicKind.medicine]
             return multi
+        if (facts.kidneys_impaired is not None and last is not None
+                and last.kind is TopicKind.medicine
+                and any(self._renal_rule(n) for n in self.state.last_medications)):
+            # "tengo insuficiencia renal" after the dabigatran answer: that answer, for them
+            return [Request(last, self._last_answer(last), explicit=False)]
         topic = multi[0].topic if multi else self._topic_of(self.turn.intent)
+        topic = self._drug_topic_instead(topic)
         plan = self._plan_asked(topic)
         if plan is not None:
             return [plan]
@@ -279,6 +289,22 @@ class Engine:
             illness = self.kb.registry.topic("illness")
             return [Request(illness, illness.main)]
         return []
+
+    def _drug_topic_instead(self, topic: Optional[TopicSpec]) -> Optional[TopicSpec]:
+        """A message naming a blood thinner, classified as a topic with no place for a drug
+        ("efient 10mg. es para la rizolisis cervical. cuantos dias...?" read as eligibility),
+        is about the drug when the classifier's closest topics include blood thinners."""
+        if topic is None or topic.kind is TopicKind.medicine or topic.id in DRUG_FRIENDLY_TOPICS:
+            return topic
+        if not any(is_bleeding_drug(self.kb.medication(n)) for n in self.facts.medications):
+            return topic
+        if self.cues.answer_for(topic, self.turn.text) is not None:
+            return topic  # the classified topic's own question ("can I drive after Xarelto?")
+        ranked = [intent for intent, score in self.turn.ranking[:SUGGESTIONS]
+                  if score >= DRUG_TOPIC_MIN_SCORE]
+        if "ask_blood_thinners" in ranked:
+            return self._topic_of("ask_blood_thinners") or topic
+        return topic
 
     def _plan_asked(self, topic: Optional[TopicSpec]) -> Optional[Request]:
         """"plan pls. 0830 thurs next wk. lumbar. xarelto": a message that asks for the plan
@@ -698,6 +724,9 @@ class Engine:
         names = self._drugs_for(answer)
         if answer.key == "blood_thinners.bridging" and self.facts.medications:
             answer = topic.main  # "bridging with Lovenox, when is my last injection?"
+        if answer.key == "blood_thinners.inr" and self.facts.medications and \
+                self.cues.about_medicine_use(self.turn.text):
+            answer = topic.main  # "do I hold my Coumadin? my INR runs at 2.5": the rule
         if answer.key in general_keys and answer.key != "blood_thinners.two_medicines":
             self._say([self.writer.piece(answer.key)], topic, answer, medications=names)
             return

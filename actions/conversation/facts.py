@@ -12,13 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
-from typing import Optional
+from typing import Mapping, Optional
 
 from actions.conversation.cues import Cues
 from actions.conversation.plan import TIME_ONLY
 from actions.conversation.turn import State, Turn
 from actions.kb.snapshot import KbSnapshot
 from actions.plan.dates import (
+    DEFAULT_PART_OF_DAY_TIMES,
     AppointmentIssue,
     ParsedAppointment,
     afternoon_if_only_then_open,
@@ -163,7 +164,22 @@ def read_appointment(kb: KbSnapshot, text: str, language: str,
     languages = tuple(dict.fromkeys((language, "en")))
     return parse_appointment(text, now=now, time_zone=clinic.time_zone,
                              date_order=clinic.date_order, opening_hours=clinic.opening_hours,
-                             languages=languages)
+                             languages=languages,
+                             part_of_day_times=_part_of_day_times(clinic.opening_hours))
+
+
+def _part_of_day_times(opening_hours: Mapping[str, str]) -> Mapping[str, dt.time]:
+    """"First thing" is when the clinic opens (not 6 am, when it is shut), to be confirmed."""
+    opens = []
+    for hours in opening_hours.values():
+        if isinstance(hours, str) and "-" in hours:
+            try:
+                opens.append(dt.time.fromisoformat(hours.split("-", 1)[0].strip()))
+            except ValueError:
+                continue
+    if not opens:
+        return DEFAULT_PART_OF_DAY_TIMES
+    return {**DEFAULT_PART_OF_DAY_TIMES, "early_morning": min(opens)}
 
 
 @dataclass

@@ -103,6 +103,7 @@ AMBIGUOUS_TERM_PRECEDERS: FrozenSet[Text] = frozenset(
     me you him her us them it
     """.split()
 )
+AMBIGUOUS_TERM_PRONOUNS: FrozenSet[Text] = frozenset("me you him her us them it".split())
 AMBIGUOUS_TERM_FOLLOWERS: FrozenSet[Text] = frozenset(
     "again home later soon then to tomorrow".split()
 )
@@ -409,7 +410,13 @@ class PrepEntityExtractor(GraphComponent, EntityExtractorMixin):
         doc = span.doc
         before = doc[span.start - 1].lower_ if span.start > 0 else ""
         after = doc[span.end].lower_ if span.end < len(doc) else ""
-        return before in AMBIGUOUS_TERM_PRECEDERS or after in AMBIGUOUS_TERM_FOLLOWERS
+        if after in AMBIGUOUS_TERM_FOLLOWERS:
+            return True
+        if before in AMBIGUOUS_TERM_PRONOUNS:
+            # "call her back" (a verb before the pronoun) but "before her back RF", "his back"
+            verb = doc[span.start - 2].lower_ if span.start > 1 else ""
+            return verb in AMBIGUOUS_TERM_PRECEDERS and verb not in AMBIGUOUS_TERM_PRONOUNS
+        return before in AMBIGUOUS_TERM_PRECEDERS
 
     def _site_entities(self, text: Text, spans: Iterable[Span]) -> List[Dict[Text, Any]]:
         candidates = [(span.start_char, span.end_char, span.label_) for span in spans]

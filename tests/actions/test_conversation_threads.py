@@ -686,3 +686,64 @@ def test_a_question_on_the_same_topic_is_answered_while_the_site_is_asked(
 def test_the_opening_hours_are_in_the_clinics_clock(chat: Conversation) -> None:
     reply = chat.say("what are your opening hours", "ask_logistics")
     assert "8:00 am-5:00 pm" in reply and "17:00" not in reply
+
+
+def test_kidney_trouble_said_as_an_illness_answers_the_drug_again(charla: Conversation) -> None:
+    charla.say("tomo pradaxa y es en el cuello", "ask_blood_thinners",
+               drugs=(("pradaxa", "dabigatran"),), sites=(("cuello", "cervical"),))
+    reply = charla.say("ah, y tengo los riñones mal desde hace años", "report_illness")
+    assert charla.state.renal_impaired is True
+    assert keys(charla)[0].startswith(("blood_thinners.", "plan.")) and "dabigatr" in reply
+
+
+def test_a_blood_thinner_question_read_as_another_topic_is_about_the_drug(
+        chat: Conversation) -> None:
+    reply = chat.say("brilinta 90mg, its for the neck one, how many days off it?",
+                     "ask_eligibility", confidence=0.5, drugs=(("brilinta", "ticagrelor"),),
+                     sites=(("neck", "cervical"),),
+                     ranking=(("ask_eligibility", 0.5), ("ask_blood_thinners", 0.3)))
+    assert "ticagrelor" in reply.lower() and "5 days" in reply
+
+
+def test_a_stent_alone_gets_the_drugs_rule_not_the_do_not_stop_answer(
+        chat: Conversation) -> None:
+    reply = chat.say("i've had a stent since spring and take plavix, neck rf soon, what's the rule",
+                     "ask_blood_thinners", drugs=(("plavix", "clopidogrel"),),
+                     sites=(("neck", "cervical"),))
+    assert "blood_thinners.prescriber_forbids" not in keys(chat) and "7 days" in reply
+
+
+def test_a_moved_appointment_gives_the_new_times(chat: Conversation) -> None:
+    chat.say("can i have my plan, its next thursday at 10am, lower back, no blood thinners",
+             "ask_plan", sites=(("lower back", "lumbar"),))
+    reply = chat.say("they just rang and moved me to 8am, same day", "inform", confidence=0.5)
+    assert chat.state.procedure_start is not None and "T08:00" in chat.state.procedure_start
+    assert "7:30 am" in reply
+
+
+def test_first_thing_is_the_clinics_opening_time_to_confirm(charla: Conversation) -> None:
+    charla.say("dame mi plan", "ask_plan")
+    reply = charla.say("el jueves a primera hora", "inform")
+    assert keys(charla) == ["question.confirm_date"] and "08:00" in reply
+
+
+def test_a_pillow_question_is_about_lying_comfortably(charla: Conversation) -> None:
+    reply = charla.say("puedo traer un cojin para estar mas comoda en la camilla?",
+                       "ask_positioning")
+    assert keys(charla) == ["positioning.cannot_lie"] and "930 000 000" in reply
+
+
+def test_a_carer_asking_to_drive_the_patient_home_is_told_yes_as_an_adult(
+        chat: Conversation, charla: Conversation) -> None:
+    reply = chat.say("i'm not having anything done, so i can drive my wife home after?",
+                     "ask_driver")
+    assert keys(chat) == ["driver.carer_drives"] and "adult" in reply
+    reply = charla.say("yo no me lo hago, puedo llevarla a casa en mi coche?", "ask_driver")
+    assert keys(charla) == ["driver.carer_drives"] and "adulto" in reply
+
+
+def test_holding_warfarin_with_an_inr_mentioned_gets_the_drugs_rule(chat: Conversation) -> None:
+    reply = chat.say("do i have to hold my coumadin for the lower back one? my inr is steady",
+                     "ask_blood_thinners", drugs=(("coumadin", "warfarin"),),
+                     sites=(("lower back", "lumbar"),))
+    assert keys(chat)[0] != "blood_thinners.inr" and "prescribed" in reply

@@ -173,6 +173,8 @@ def test_messages_without_text_are_left_alone(extractor: PrepEntityExtractor) ->
         ("cervical rhizotomy", "cervical", "cervical"),
         ("Lumbar facets", "lumbar", "Lumbar"),
         ("my back hurts", "lumbar", "back"),
+        ("what does she stop before her back rf", "lumbar", "back"),  # a carer: her back
+        ("his back one is on monday", "lumbar", "back"),
     ],
 )
 def test_sites(extractor: PrepEntityExtractor, text: str, site: str, mention: str) -> None:
@@ -180,7 +182,8 @@ def test_sites(extractor: PrepEntityExtractor, text: str, site: str, mention: st
 
 
 @pytest.mark.parametrize(
-    "text", ["please call me back", "I'm coming back tomorrow", "back home by noon", "hello"]
+    "text", ["please call me back", "I'm coming back tomorrow", "back home by noon", "hello",
+             "can you ring her back", "they will drive him back"]
 )
 def test_back_as_an_adverb_is_not_a_site(extractor: PrepEntityExtractor, text: str) -> None:
     assert found(extractor, text, "procedure_site") == []
