@@ -763,6 +763,11 @@ class Engine:
                 if name not in bleeding:
                     self.buttons.append(self._drug_button(name))
             names = bleeding
+        together = self.medicine.general_together(names, site) \
+            if context is None and answer.key != "blood_thinners.restart" else None
+        if together is not None:
+            self._say([together], topic, answer, medications=names)
+            return
         for name in names:
             if answer.key == "blood_thinners.restart":
                 per_drug.append(self.medicine.restart(name, site or "lumbar"))

@@ -188,6 +188,28 @@ class MedicineWording:
                                             extra={"drug": drug_name(self.writer, medication)}))
         return pieces
 
+    def general_together(self, names: tuple[str, ...], site: Optional[str]
+                         ) -> Optional[Piece]:
+        """One sentence for several drugs with the same undated rule ("For garlic and ginkgo
+        before a procedure on your lower back, the clinic will tell you..."), so that two
+        supplements fit one answer; None when their rules differ or one needs its own line."""
+        lookup_site = site or "lumbar"
+        found: list[tuple[dto.Medication, DoseAdvice]] = []
+        for name in names:
+            medication, advice = advice_for(self.kb, name, lookup_site)
+            if medication is None or advice is None or advice.kind not in _GENERAL_KEYS \
+                    or advice.inr_check:
+                return None
+            found.append((medication, advice))
+        if len(found) < 2 or len({advice.kind for _, advice in found}) != 1:
+            return None
+        drugs = self.writer.locale.join([drug_name(self.writer, m) for m, _ in found])
+        values = {"drug": drugs, "brands": drugs, "site_name": site_name(self.writer, site)}
+        piece = _once(self._rule(found[0][1], values), drugs)
+        for medication, _ in found:
+            piece = _with_drug(piece, medication)
+        return piece
+
     def _rule(self, advice: DoseAdvice, values: dict[str, object]) -> Piece:
         rule = advice.rule
         if advice.kind is AdviceKind.HOLD and rule is not None:

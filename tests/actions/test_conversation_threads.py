@@ -747,3 +747,20 @@ def test_holding_warfarin_with_an_inr_mentioned_gets_the_drugs_rule(chat: Conver
                      "ask_blood_thinners", drugs=(("coumadin", "warfarin"),),
                      sites=(("lower back", "lumbar"),))
     assert keys(chat)[0] != "blood_thinners.inr" and "prescribed" in reply
+
+
+def test_two_supplements_with_the_same_rule_share_one_sentence(chat: Conversation) -> None:
+    chat.say("lower back", "inform", sites=(("lower back", "lumbar"),))
+    reply = chat.say("i also take garlic pills and ginkgo, is that a problem",
+                     "ask_blood_thinners", drugs=(("garlic pills", "garlic"), ("ginkgo", "ginkgo")))
+    assert len(reply) <= SHORT, reply
+    assert reply.lower().count("before a procedure") == 1
+
+
+def test_a_corrected_time_in_spanish_gives_the_new_times(charla: Conversation) -> None:
+    charla.say("dame mi plan: el jueves 10 de diciembre a las 10, lumbar, no tomo nada",
+               "ask_plan", sites=(("lumbar", "lumbar"),))
+    assert charla.state.procedure_start is not None
+    reply = charla.say("perdona, me he equivocado, es a las 11 y media no a las 10", "inform",
+                       confidence=0.5)
+    assert "T11:30" in (charla.state.procedure_start or "") and "11:00" in reply
