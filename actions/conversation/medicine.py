@@ -204,7 +204,8 @@ class MedicineWording:
         if len(found) < 2 or len({advice.kind for _, advice in found}) != 1:
             return None
         drugs = self.writer.locale.join([drug_name(self.writer, m) for m, _ in found])
-        values = {"drug": drugs, "brands": drugs, "site_name": site_name(self.writer, site)}
+        values: dict[str, object] = {"drug": drugs, "brands": drugs,
+                                     "site_name": site_name(self.writer, site)}
         piece = _once(self._rule(found[0][1], values), drugs)
         for medication, _ in found:
             piece = _with_drug(piece, medication)
