@@ -15,8 +15,9 @@ Two detectors, the more severe wins:
 
 The classifier is fitted at first use (about 3-5 s on two cores; see classifier.py for why no
 artefact is persisted) and shared by every `Triage` in the process. A gate calls
-`warm_up()` at start-up; with `wait_for_classifier=False`, messages that arrive before the
-fit ends are triaged by the patterns alone. Once warm, `assess` takes about 1-2 ms (patterns,
+`warm_up()` at start-up, before the server takes messages (bot/runtime_guards.py); with
+`wait_for_classifier=False`, a message that arrives while no fit is ready (the fit failed) is
+triaged by the patterns alone. Once warm, `assess` takes about 1-2 ms (patterns,
 classifier and language detection), well inside a gate's 5 ms budget.
 
 Nothing here reads or logs message text beyond the call: `Verdict.reasons` names flags,

@@ -38,3 +38,19 @@ def test_plain_text_only_reads_no_intent_from_a_slash_message() -> None:
     message = Message(data={"text": '/inform{"drug": "warfarin"}'})
     [processed] = RegexMessageHandler().process([message])
     assert processed.get("intent") is None and processed.get("entities") is None
+
+
+def test_the_gate_has_its_classifier_before_the_first_message(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crisis message sent right after a restart must meet the classifier, not the patterns
+    alone: the gate is fitted before install_gate returns (the server starts after it)."""
+    from rasa.core.agent import Agent
+
+    monkeypatch.setattr(Agent, "handle_message", Agent.handle_message)  # restored afterwards
+    monkeypatch.setattr(runtime_guards, "_gate", None)
+    runtime_guards.install_gate(5.0)
+    gate = runtime_guards.current_gate()
+    assert gate is not None
+    verdict = gate.triage.assess("si esto tampoco funciona no sé para qué seguir viviendo", "es")
+    assert verdict.level == "crisis"
+    assert gate.triage._classifier() is not None  # noqa: SLF001 - the point of the test
