@@ -27,10 +27,12 @@ from actions.plan.dates import (
 )
 from actions.plan.time_text import dose_time_words, find_clock_times
 
-# A negation right before a mention: "not Eliquis", "no es el cuello", "instead of the neck".
+# A negation right before a mention: "not Eliquis", "no es el cuello", "instead of the neck",
+# "sin sintrom ni nada de eso".
 _NEGATED_BEFORE = re.compile(
     r"(?:\bnot|\bno|\bisn'?t|\binstead of|\brather than|\bno es|\bni|\bnot my|\bnot the|"
-    r"\bno el|\bno la|\bno mi|\bnot on my|\bnot in my|\ben vez de|\bexcept)\s+"
+    r"\bno el|\bno la|\bno mi|\bnot on my|\bnot in my|\ben vez de|\bexcept|\bsin|\bwithout|"
+    r"\bnada de|\bningun|\bningún)\s+"
     r"(?:(?:en|in|on|at|for|para|de|del)\s+)?(?:(?:my|the|a|an|el|la|mi|los|las|un|una)\s+)?$",
     re.IGNORECASE,
 )

@@ -27,7 +27,7 @@ import yaml
 from actions.kb import schema
 from actions.kb.loader import KbContent
 from actions.kb.render import template_values
-from actions.plan.formatting import DateStyle, Locale, describe_opening_hours
+from actions.plan.formatting import LOCALE_KEYS, DateStyle, Locale, describe_opening_hours
 
 VOCABULARY_PATH = Path("bot/generated/kb_vocabulary.json")
 DOMAIN_PATH = Path("domain.yml")
@@ -177,11 +177,10 @@ def write_files(kb: KbContent, root: Path) -> list[Path]:
 
 
 # ------------------------------------------------------------------ clinic-specific (untracked)
-_LOCALE_KEYS = ("weekdays", "months", "am", "pm", "midnight", "noon", "and")
 
 
 def _locale(texts: dict[str, schema.TextEntry]) -> Locale | None:
-    words = [texts.get(f"locale.{name}") for name in _LOCALE_KEYS]
+    words = [texts.get(f"locale.{name}") for name in LOCALE_KEYS]
     if any(w is None for w in words):
         return None
     return Locale.from_words(*(w.short for w in words if w is not None))

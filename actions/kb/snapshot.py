@@ -18,7 +18,7 @@ from actions.kb import dto, repository
 from actions.kb.db import KnowledgeBaseUnavailable
 from actions.kb.registry import Registry
 from actions.kb.render import template_values
-from actions.plan.formatting import DateStyle, Locale, describe_opening_hours
+from actions.plan.formatting import LOCALE_KEYS, DateStyle, Locale, describe_opening_hours
 
 ENGLISH = "en"
 
@@ -124,11 +124,10 @@ def build_snapshot(session: Session) -> KbSnapshot:
     )
 
 
-_LOCALE_KEYS = ("weekdays", "months", "am", "pm", "midnight", "noon", "and")
 
 
 def _locale(texts: Mapping[tuple[str, str, str], dto.TextItem], language: str) -> Locale | None:
-    words = [texts.get((language, f"locale.{name}", "any")) for name in _LOCALE_KEYS]
+    words = [texts.get((language, f"locale.{name}", "any")) for name in LOCALE_KEYS]
     if any(word is None for word in words):
         return None
     return Locale.from_words(*(word.short for word in words if word is not None))

@@ -33,6 +33,7 @@ class Locale:
     midnight: str
     noon: str
     conjunction: str  # "and": joins the last two items of a list
+    closed: str = ""  # "closed": days the clinic does not open, in the opening hours
 
     def __post_init__(self) -> None:
         if len(self.weekdays) != 7 or len(self.months) != 12:
@@ -40,16 +41,20 @@ class Locale:
 
     @classmethod
     def from_words(cls, weekdays: str, months: str, am: str, pm: str, midnight: str,
-                   noon: str, conjunction: str) -> Locale:
+                   noon: str, conjunction: str, closed: str = "") -> Locale:
         """Build from the KB texts (weekdays and months separated by spaces)."""
         return cls(tuple(weekdays.split()), tuple(months.split()), am, pm, midnight, noon,
-                   conjunction)
+                   conjunction, closed)
 
     def join(self, items: list[str]) -> str:
         """"a", "a and b", "a, b and c"."""
         if len(items) <= 1:
             return "".join(items)
         return f"{', '.join(items[:-1])} {self.conjunction} {items[-1]}"
+
+
+# The KB texts a Locale is built from (locale.<name>), in `Locale.from_words` order.
+LOCALE_KEYS = ("weekdays", "months", "am", "pm", "midnight", "noon", "and", "closed")
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,18 @@ def describe_opening_hours(hours: dict[str, str], locale: Locale,
         if style is not None:
             value = _hours_in_style(value, style, locale)
         parts.append(f"{first}-{last} {value}" if len(days) > 1 else f"{first} {value}")
+    closed = [i for i, day in enumerate(order) if hours.get(day, "closed") == "closed"]
+    if closed and locale.closed:  # "and Saturdays?": the days it is shut, said as well
+        runs: list[list[int]] = []
+        for index in closed:
+            if runs and runs[-1][-1] == index - 1:
+                runs[-1].append(index)
+            else:
+                runs.append([index])
+        for run in runs:
+            first, last = locale.weekdays[run[0]], locale.weekdays[run[-1]]
+            parts.append(f"{first}-{last} {locale.closed}" if len(run) > 1
+                         else f"{first} {locale.closed}")
     return ", ".join(parts)
 
 

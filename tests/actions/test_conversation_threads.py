@@ -686,6 +686,7 @@ def test_a_question_on_the_same_topic_is_answered_while_the_site_is_asked(
 def test_the_opening_hours_are_in_the_clinics_clock(chat: Conversation) -> None:
     reply = chat.say("what are your opening hours", "ask_logistics")
     assert "8:00 am-5:00 pm" in reply and "17:00" not in reply
+    assert "Sat-Sun closed" in reply  # "and Saturdays?"
 
 
 def test_kidney_trouble_said_as_an_illness_answers_the_drug_again(charla: Conversation) -> None:
@@ -764,3 +765,11 @@ def test_a_corrected_time_in_spanish_gives_the_new_times(charla: Conversation) -
     reply = charla.say("perdona, me he equivocado, es a las 11 y media no a las 10", "inform",
                        confidence=0.5)
     assert "T11:30" in (charla.state.procedure_start or "") and "11:00" in reply
+
+
+def test_a_drug_said_with_sin_is_not_taken(charla: Conversation) -> None:
+    reply = charla.say("es el jueves 10 de diciembre a las 8:30, lumbar, sin sintrom ni nada",
+                       "inform", drugs=(("sintrom", "acenocoumarol"),),
+                       sites=(("lumbar", "lumbar"),))
+    assert charla.state.medications_taken == ()
+    assert "acenocumarol" not in reply.lower()
