@@ -180,6 +180,13 @@ class Cues:
         """"more", "tell me more", "cuéntame más"."""
         return matches(text, self._conv("more"))
 
+    def puts_a_condition(self, text: str) -> bool:
+        """"even if I only have the local?", "¿y si al final no me sedan?": starts with a
+        condition put to what was just said."""
+        plain = normalise(text).lstrip("¿¡ ")
+        return any(plain == cue or plain.startswith(cue + " ")
+                   for cue in (normalise(c).lstrip("¿¡ ") for c in self._conv("what_if")))
+
     def without_more_words(self, text: str) -> str:
         """The text without its "tell me more" words ("explain" is also a topic word)."""
         return cue_pattern(self._conv("more")).sub(" ", normalise(text))

@@ -354,7 +354,8 @@ class Engine:
         text = self.turn.text
         answer = self.cues.answer_for(last, text)
         own = topic is not None and self.turn.confidence >= CONFIDENT and \
-            self.cues.answer_for(topic, text) is not None
+            self.cues.answer_for(topic, text) is not None and \
+            not (answer is not None and self.cues.puts_a_condition(text))
         if answer is not None and self.cues.is_follow_up(text) and not own:
             # "and when can I restart?" after a blood-thinner answer: the last topic's own
             # words win over whatever a short follow-up was classified as, unless the message

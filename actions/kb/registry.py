@@ -165,6 +165,7 @@ class ConversationCues(Strict):
     vague_reference: Cues = {}  # "the thing from before", "lo de la cosa esa": nothing named
     other_medicines: Cues = {}  # "my other tablets", "las otras pastillas": not the drug named
     telling_only: Cues = {}  # "forgot to mention", "se me olvidó decir": no answer's cue
+    what_if: Cues = {}  # "even if", "y si al final": a condition put to the last answer
 
 
 class OtherIntents(Strict):

@@ -773,3 +773,19 @@ def test_a_drug_said_with_sin_is_not_taken(charla: Conversation) -> None:
                        sites=(("lumbar", "lumbar"),))
     assert charla.state.medications_taken == ()
     assert "acenocumarol" not in reply.lower()
+
+
+def test_a_condition_put_to_the_last_answer_stays_on_its_topic(
+        chat: Conversation, charla: Conversation) -> None:
+    chat.say("do i really need someone to drive me home", "ask_driver")
+    chat.say("even if i only get the local and nothing to relax me?", "ask_sedation",
+             confidence=0.9)
+    assert keys(chat)[0].startswith("driver.without_sedation")
+    charla.say("tengo que ir en ayunas?", "ask_fasting")
+    charla.say("y si al final es solo con anestesia local?", "ask_sedation", confidence=0.9)
+    assert keys(charla)[0].startswith("fasting.no_sedation")
+
+
+def test_someone_staying_the_night_after_is_a_recovery_answer(chat: Conversation) -> None:
+    reply = chat.say("does someone need to stay with me overnight after it", "ask_recovery")
+    assert keys(chat) == ["recovery.someone_stays"] and "first few hours" in reply
