@@ -227,7 +227,7 @@ class Engine:
         if len(multi) >= 2:
             if any(r.topic.id == "plan" for r in multi):  # the checklist has the medicines
                 multi = [r for r in multi if r.topic.kind is not TopicKind.medicine]
-            return multi
+            return self._tablets_while_fasting(multi)
         if (facts.kidneys_impaired is not None and last is not None
                 and last.kind is TopicKind.medicine
                 and any(self._renal_rule(n) for n in self.state.last_medications)):
@@ -289,6 +289,29 @@ class Engine:
             illness = self.kb.registry.topic("illness")
             return [Request(illness, illness.main)]
         return []
+
+    def _tablets_while_fasting(self, requests: list[Request]) -> list[Request]:
+        """"Since I'm fasting, do I skip my morning tablets?", "¿café por la mañana y la
+        pastilla de la tensión?": usual medicines asked with fasting are the fasting answer
+        about tablets (with a sip of water), not the general medicines paragraph."""
+        fasting = next((r.topic for r in requests if r.topic.id == "fasting"), None)
+        tablets = next((a for a in fasting.answers if a.key == "fasting.medicines"), None) \
+            if fasting is not None else None
+        if fasting is None or tablets is None or self.facts.medications:
+            return requests
+        general = [r for r in requests
+                   if r.topic.id == "medications" and r.answer.key == r.topic.main.key]
+        if not general:
+            return requests
+        out: list[Request] = []
+        for request in requests:
+            if request in general:
+                request = Request(fasting, tablets, part=request.part)
+            elif request.topic.id == "fasting" and request.implied:
+                continue  # "since I'm fasting": no question of its own
+            if all(r.answer.key != request.answer.key for r in out):
+                out.append(request)
+        return out
 
     def _drug_topic_instead(self, topic: Optional[TopicSpec]) -> Optional[TopicSpec]:
         """A message naming a blood thinner, classified as a topic with no place for a drug

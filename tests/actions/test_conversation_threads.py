@@ -789,3 +789,13 @@ def test_a_condition_put_to_the_last_answer_stays_on_its_topic(
 def test_someone_staying_the_night_after_is_a_recovery_answer(chat: Conversation) -> None:
     reply = chat.say("does someone need to stay with me overnight after it", "ask_recovery")
     assert keys(chat) == ["recovery.someone_stays"] and "first few hours" in reply
+
+
+def test_usual_tablets_asked_with_fasting_get_the_sip_of_water_answer(
+        chat: Conversation) -> None:
+    reply = chat.say("can i have a black coffee that morning and do i still take my pills",
+                     "ask_fasting", parts=(("ask_fasting", "can i have a black coffee"),
+                                           ("ask_medications", "do i still take my pills")))
+    assert keys(chat)[0].startswith("fasting.coffee")
+    assert keys(chat)[1].startswith("fasting.medicines") and "medications.main" not in keys(chat)
+    assert "sip" in reply
