@@ -61,6 +61,7 @@ STATED_SUPPORT = 0.3  # the same for a part that does not ask (no "?", no questi
 DRUG_FRIENDLY_TOPICS = frozenset({"plan", "medications", "illness", "human", "anxiety",
                                   "fasting", "recovery", "risks"})
 DRUG_TOPIC_MIN_SCORE = 0.05  # blood thinners among the closest topics at least this likely
+TABLETS_ANSWER = "medicines"  # the fasting answer about tablets with a sip (fasting.<this>)
 MORE_ABOUT_THAT_WORDS = 10  # "could you go over that in a bit more detail": still "more"
 SHORT_REPLY = SHORT_LIMIT  # one question: two SMS segments (306 GSM-7 characters)
 LONG_REPLY = 3 * SMS_SEGMENT  # several questions: three segments (459)
@@ -295,8 +296,8 @@ class Engine:
         pastilla de la tensión?": usual medicines asked with fasting are the fasting answer
         about tablets (with a sip of water), not the general medicines paragraph."""
         fasting = next((r.topic for r in requests if r.topic.id == "fasting"), None)
-        tablets = next((a for a in fasting.answers if a.key == "fasting.medicines"), None) \
-            if fasting is not None else None
+        tablets = next((a for a in fasting.answers if a.key == f"{fasting.id}.{TABLETS_ANSWER}"),
+                       None) if fasting is not None else None
         if fasting is None or tablets is None or self.facts.medications:
             return requests
         general = [r for r in requests
