@@ -198,10 +198,11 @@ def patient_texts(kb: KbContent) -> dict[str, Any]:
         locale = _locale({k: t.entry for k, t in approved.items()}) or _locale(
             {t.entry.key: t.entry for t in kb.approved_texts(schema.Language.en)})
         assert locale is not None  # the validator requires the English locale texts
+        style = DateStyle(clinic.date_order.value, clinic.clock.value)
+        hours = clinic.opening_hours.model_dump()
         values = template_values(clinic, kb.fasting,
-                                 describe_opening_hours(
-                                     clinic.opening_hours.model_dump(), locale,
-                                     DateStyle(clinic.date_order.value, clinic.clock.value)))
+                                 describe_opening_hours(hours, locale, style),
+                                 describe_opening_hours(hours, locale, style, closed_days=True))
         rendered: dict[str, dict[str, str]] = {}
         for key, text in sorted(approved.items()):
             rendered[key] = {

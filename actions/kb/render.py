@@ -21,6 +21,7 @@ GLOBAL_PLACEHOLDERS: Final[frozenset[str]] = frozenset(
         "out_of_hours_phone",
         "arrival_lead_minutes",
         "opening_hours",
+        "opening_week",
         "light_meal_hours",
         "fatty_meal_hours",
         "clear_liquids_hours",
@@ -62,9 +63,11 @@ def format_hours(hours: float) -> str:
 
 
 def template_values(
-    clinic: _ClinicLike, fasting: _FastingLike, opening_hours_text: str
+    clinic: _ClinicLike, fasting: _FastingLike, opening_hours_text: str,
+    opening_week_text: str | None = None,
 ) -> dict[str, str]:
-    """Values every text may use (GLOBAL_PLACEHOLDERS); opening hours already in words."""
+    """Values every text may use (GLOBAL_PLACEHOLDERS); opening hours already in words (the
+    open days; `opening_week` names the closed days too, for "are you open on Saturday?")."""
     return {
         "clinic_name": clinic.name,
         "clinic_phone": clinic.phone,
@@ -75,6 +78,7 @@ def template_values(
         "out_of_hours_phone": clinic.out_of_hours_phone or clinic.emergency_number,
         "arrival_lead_minutes": str(clinic.arrival_lead_minutes),
         "opening_hours": opening_hours_text,
+        "opening_week": opening_week_text or opening_hours_text,
         "light_meal_hours": format_hours(fasting.light_meal_hours),
         "fatty_meal_hours": format_hours(fasting.fatty_meal_hours),
         "clear_liquids_hours": format_hours(fasting.clear_liquids_hours),

@@ -104,9 +104,10 @@ def build_snapshot(session: Session) -> KbSnapshot:
         if locale is None:
             continue
         locales[language] = locale
-        hours = describe_opening_hours(clinic.opening_hours, locale,
-                                       DateStyle(clinic.date_order, clinic.clock))
-        values[language] = template_values(clinic, fasting, hours)
+        style = DateStyle(clinic.date_order, clinic.clock)
+        hours = describe_opening_hours(clinic.opening_hours, locale, style)
+        week = describe_opening_hours(clinic.opening_hours, locale, style, closed_days=True)
+        values[language] = template_values(clinic, fasting, hours, week)
     if ENGLISH not in locales:
         raise KnowledgeBaseUnavailable("the knowledge base has no English locale.* texts")
     return KbSnapshot(

@@ -119,7 +119,7 @@ def format_datetime(value: dt.datetime, style: DateStyle, locale: Locale, *,
 
 
 def describe_opening_hours(hours: dict[str, str], locale: Locale,
-                           style: DateStyle | None = None) -> str:
+                           style: DateStyle | None = None, closed_days: bool = False) -> str:
     """Opening hours as one line, consecutive equal days grouped: "Mon-Thu 08:00-17:00", or
     "Mon-Thu 8:00 am-5:00 pm" in a 12-hour clinic's style (a patient asked "and Fridays?")."""
     order = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -141,7 +141,7 @@ def describe_opening_hours(hours: dict[str, str], locale: Locale,
             value = _hours_in_style(value, style, locale)
         parts.append(f"{first}-{last} {value}" if len(days) > 1 else f"{first} {value}")
     closed = [i for i, day in enumerate(order) if hours.get(day, "closed") == "closed"]
-    if closed and locale.closed:  # "and Saturdays?": the days it is shut, said as well
+    if closed and closed_days and locale.closed:  # "and Saturdays?": the days it is shut
         runs: list[list[int]] = []
         for index in closed:
             if runs and runs[-1][-1] == index - 1:
