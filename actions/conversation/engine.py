@@ -872,6 +872,7 @@ class Engine:
         missing = self._missing_for_plan()
         if missing == "confirm_date":
             self._confirm_date()
+            self.state = self.state.update(plan_requested=True)
             return
         if missing is not None:
             context = plan_context(self.state, self.now)
@@ -879,11 +880,13 @@ class Engine:
                 # the day, arrival and fasting times are known already: give them now
                 self._say_lines(self.plans.checklist_times(context, self.state))
             self._ask(missing, topic, topic.main)
+            self.state = self.state.update(plan_requested=True)
             return
         context = plan_context(self.state, self.now)
         assert context is not None
         self._say_lines(self.plans.checklist(context, self.state))
-        self.state = self.state.update(last_topic=topic.id, last_key=topic.main.key)
+        self.state = self.state.update(last_topic=topic.id, last_key=topic.main.key,
+                                       plan_requested=None)
 
     def _missing_for_plan(self) -> Optional[str]:
         if self.state.procedure_start is None:
@@ -1181,6 +1184,9 @@ class Engine:
             self.pieces.append([self.writer.piece("assistant.anything_else")])
             return
         if self.appointment.appointment_set and self.appointment.appointment_shown:
+            if self.state.plan_requested:
+                self._answer_plan()  # "the letter says 7.45" after another question: the plan
+                return
             if self._reanswer_with_new_times():
                 return
             date_text = self.medicine.when(self.appointment.appointment_shown, self.now.date())

@@ -313,6 +313,10 @@ def merge_appointment(kb: KbSnapshot, state: State, facts: Facts, *, asked: bool
             parsed = _with_bare_hour(parsed, facts, current or candidate)
         if parsed.time is None:
             return merge
+        if current is not None and parsed.time == (current - dt.timedelta(
+                minutes=kb.clinic.arrival_lead_minutes)).timetz().replace(tzinfo=None):
+            merge.notes.append("arrival_time_named")  # "so I have to actually be there at 9?"
+            return merge
         base = candidate or (current if (asked or facts.correction) else None)
         pending_day = _candidate_day(state)
         if base is None and pending_day is None:

@@ -143,6 +143,7 @@ class State:
     pending: Optional[Pending] = None
     misses: int = 0  # messages in a row the assistant could not place
     handoff_requested: Optional[bool] = None
+    plan_requested: Optional[bool] = None  # asked for the plan; still waiting for a fact
 
     @classmethod
     def from_slots(cls, slots: Mapping[str, Any]) -> State:
@@ -167,6 +168,7 @@ class State:
             misses=int(slots.get("misses") or 0)
             if isinstance(slots.get("misses"), int | float) else 0,
             handoff_requested=_bool(slots.get("handoff_requested")),
+            plan_requested=_bool(slots.get("plan_requested")),
         )
 
     def as_slots(self) -> dict[str, Any]:

@@ -799,3 +799,20 @@ def test_usual_tablets_asked_with_fasting_get_the_sip_of_water_answer(
     assert keys(chat)[0].startswith("fasting.coffee")
     assert keys(chat)[1].startswith("fasting.medicines") and "medications.main" not in keys(chat)
     assert "sip" in reply
+
+
+def test_the_arrival_time_said_back_is_not_a_new_appointment_time(chat: Conversation) -> None:
+    chat.say("my plan please, lower back, next tuesday at 9:30am, no blood thinners",
+             "ask_plan", sites=(("lower back", "lumbar"),))
+    start = chat.state.procedure_start
+    chat.say("hold on, so i actually need to get there for 9?", "ask_logistics")
+    assert chat.state.procedure_start == start
+
+
+def test_a_time_given_after_another_question_continues_the_plan(chat: Conversation) -> None:
+    chat.say("what do i need to do and when, lumbar, next monday first thing", "ask_plan",
+             sites=(("lumbar", "lumbar"),))
+    chat.say("hang on, does someone have to take me home?", "ask_driver")
+    chat.say("my letter says 7.45", "inform")
+    assert chat.state.procedure_start is not None and "T07:45" in chat.state.procedure_start
+    assert "question.medication" in " ".join(keys(chat)) or keys(chat)[0].startswith("plan.")
