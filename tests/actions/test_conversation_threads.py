@@ -816,3 +816,13 @@ def test_a_time_given_after_another_question_continues_the_plan(chat: Conversati
     chat.say("my letter says 7.45", "inform")
     assert chat.state.procedure_start is not None and "T07:45" in chat.state.procedure_start
     assert "question.medication" in " ".join(keys(chat)) or keys(chat)[0].startswith("plan.")
+
+
+def test_a_site_given_after_a_drug_answer_with_does_it_matter_re_answers_the_drug(
+        charla: Conversation) -> None:
+    charla.say("ayer no me tome el eliquis, pasa algo?", "ask_blood_thinners",
+               drugs=(("eliquis", "apixaban"),))
+    reply = charla.say("la rizolisis es en la zona lumbar, eso afecta?", "ask_procedure_info",
+                       sites=(("lumbar", "lumbar"),))
+    assert keys(charla)[0].startswith("blood_thinners.") and "procedure_info" not in keys(charla)[0]
+    assert "930 000 000" in reply or "médico" in reply
