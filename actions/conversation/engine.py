@@ -61,6 +61,8 @@ STATED_SUPPORT = 0.3  # the same for a part that does not ask (no "?", no questi
 DRUG_FRIENDLY_TOPICS = frozenset({"plan", "medications", "illness", "human", "anxiety",
                                   "fasting", "recovery", "risks"})
 DRUG_TOPIC_MIN_SCORE = 0.05  # blood thinners among the closest topics at least this likely
+# Topics whose answers the checklist contains: asked for "all written down", the plan.
+PLAN_PARTS = frozenset({"fasting", "logistics"})
 TABLETS_ANSWER = "medicines"  # the fasting answer about tablets with a sip (fasting.<this>)
 MORE_ABOUT_THAT_WORDS = 10  # "could you go over that in a bit more detail": still "more"
 SHORT_REPLY = SHORT_LIMIT  # one question: two SMS segments (306 GSM-7 characters)
@@ -333,8 +335,10 @@ class Engine:
     def _plan_asked(self, topic: Optional[TopicSpec]) -> Optional[Request]:
         """"plan pls. 0830 thurs next wk. lumbar. xarelto": a message that asks for the plan
         and names drugs is the plan (its checklist has their lines), not a drug question. The
-        drugs it names are the patient's answer about medicines."""
-        if topic is not None and topic.kind is not TopicKind.medicine:
+        drugs it names are the patient's answer about medicines. So is "me lo apuntas todo con
+        las horas de comer y beber?" once the appointment is known (fasting is in the plan)."""
+        if topic is not None and topic.kind is not TopicKind.medicine and \
+                topic.id not in PLAN_PARTS:
             return None
         plan = self._topic_of("ask_plan")
         if plan is None or not mentions(self.turn.text, self.cues.words_of(plan)):

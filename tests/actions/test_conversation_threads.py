@@ -826,3 +826,10 @@ def test_a_site_given_after_a_drug_answer_with_does_it_matter_re_answers_the_dru
                        sites=(("lumbar", "lumbar"),))
     assert keys(charla)[0].startswith("blood_thinners.") and "procedure_info" not in keys(charla)[0]
     assert "930 000 000" in reply or "médico" in reply
+
+
+def test_all_the_times_written_down_is_the_plan(charla: Conversation) -> None:
+    charla.say("es el jueves 10 de diciembre a las 9:30, lumbar, no tomo nada", "inform",
+               sites=(("lumbar", "lumbar"),))
+    reply = charla.say("me lo pones todo junto con las horas de comer y beber?", "ask_fasting")
+    assert keys(charla)[0] == "plan.checklist_header" and "09:00" in reply
