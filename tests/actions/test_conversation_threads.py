@@ -836,7 +836,8 @@ def test_all_the_times_written_down_is_the_plan(charla: Conversation) -> None:
 
 
 def test_who_sorts_it_out_after_a_do_not_stop_answer_is_who_decides(chat: Conversation) -> None:
-    chat.say("my heart doctor says i must never stop my brilinta, it's my neck", "ask_blood_thinners",
-             drugs=(("brilinta", "ticagrelor"),), sites=(("neck", "cervical"),))
+    chat.say("my heart doctor says i must never stop my brilinta, it's my neck",
+             "ask_blood_thinners", drugs=(("brilinta", "ticagrelor"),),
+             sites=(("neck", "cervical"),))
     reply = chat.say("so who organises all that, me or you lot?", "ask_logistics", confidence=0.5)
     assert keys(chat) == ["blood_thinners.who_decides"] and len(reply) <= SHORT, len(reply)
