@@ -209,6 +209,11 @@ class Engine:
         return self.cues.supports(topic, self.turn.text if text is None else text)
 
     def _requests(self, facts: facts_mod.Facts) -> list[Request]:
+        """The topics and answers this message asks about, in the order asked (see
+        `_asked`), with usual tablets asked while fasting read as the fasting question."""
+        return self._tablets_while_fasting(self._asked(facts))
+
+    def _asked(self, facts: facts_mod.Facts) -> list[Request]:
         """The topics and answers this message asks about, in the order asked.
 
         In order: several questions (one `topic` entity each); a follow-up of the last topic;
@@ -230,7 +235,7 @@ class Engine:
         if len(multi) >= 2:
             if any(r.topic.id == "plan" for r in multi):  # the checklist has the medicines
                 multi = [r for r in multi if r.topic.kind is not TopicKind.medicine]
-            return self._tablets_while_fasting(multi)
+            return multi
         if (facts.kidneys_impaired is not None and last is not None
                 and last.kind is TopicKind.medicine
                 and any(self._renal_rule(n) for n in self.state.last_medications)):
@@ -297,10 +302,14 @@ class Engine:
         """"Since I'm fasting, do I skip my morning tablets?", "¿café por la mañana y la
         pastilla de la tensión?": usual medicines asked with fasting are the fasting answer
         about tablets (with a sip of water), not the general medicines paragraph."""
-        fasting = next((r.topic for r in requests if r.topic.id == "fasting"), None)
+        fasting = self._topic_of("ask_fasting")
+        if fasting is None or self.facts.medications or not (
+                any(r.topic.id == fasting.id for r in requests)
+                or mentions(self.turn.text, self.cues.words_of(fasting))):
+            return requests
         tablets = next((a for a in fasting.answers if a.key == f"{fasting.id}.{TABLETS_ANSWER}"),
-                       None) if fasting is not None else None
-        if fasting is None or tablets is None or self.facts.medications:
+                       None)
+        if tablets is None:
             return requests
         general = [r for r in requests
                    if r.topic.id == "medications" and r.answer.key == r.topic.main.key]
@@ -310,7 +319,9 @@ class Engine:
         for request in requests:
             if request in general:
                 request = Request(fasting, tablets, part=request.part)
-            elif request.topic.id == "fasting" and request.implied:
+            elif request.topic.id == "fasting" and request.answer.key == fasting.main.key and (
+                    request.implied or (request.part is not None and not self.cues.is_question(
+                        self.turn.text, *request.part))):
                 continue  # "since I'm fasting": no question of its own
             if all(r.answer.key != request.answer.key for r in out):
                 out.append(request)
@@ -429,9 +440,10 @@ class Engine:
                 mention.start > 1
             part = text[mention.start:mention.end] if spans else text
             if not requests and spans and index + 1 < len(mentioned) and not \
-                    self.cues.is_question(text, mention.start, mention.end) and \
-                    support.get(mention.value, 0.0) < STATED_SUPPORT:
-                continue  # "needles make me go faint. can I get something to relax me?"
+                    self.cues.is_question(text, mention.start, mention.end) and (
+                    support.get(mention.value, 0.0) < STATED_SUPPORT
+                    or not self._supported(topic, part)):
+                continue  # "needles make me go faint. can I get...?", "ok I'll ring them. ..."
             if requests and spans:
                 if self.cues.is_generic(part):
                     continue

@@ -841,3 +841,18 @@ def test_who_sorts_it_out_after_a_do_not_stop_answer_is_who_decides(chat: Conver
              sites=(("neck", "cervical"),))
     reply = chat.say("so who organises all that, me or you lot?", "ask_logistics", confidence=0.5)
     assert keys(chat) == ["blood_thinners.who_decides"] and len(reply) <= SHORT, len(reply)
+
+
+def test_a_first_statement_without_the_topics_words_is_not_answered(chat: Conversation) -> None:
+    reply = chat.say("ok i'll phone them later. what time do i stop drinking?", "ask_fasting",
+                     parts=(("ask_what_to_bring", "ok i'll phone them later"),
+                            ("ask_fasting", "what time do i stop drinking?")))
+    assert [k.split(".")[0] for k in keys(chat)] == ["fasting"] and "2 hours" in reply
+
+
+def test_a_stated_fast_with_a_tablets_question_is_the_tablets_answer(chat: Conversation) -> None:
+    reply = chat.say("as i'm fasting, do i leave out my morning pills?", "ask_fasting",
+                     parts=(("ask_fasting", "as i'm fasting,"),
+                            ("ask_medications", "do i leave out my morning pills?")))
+    assert len(keys(chat)) == 1 and keys(chat)[0].startswith("fasting.medicines")
+    assert "sip" in reply and len(reply) <= SHORT
