@@ -442,7 +442,8 @@ class Engine:
             if not requests and spans and index + 1 < len(mentioned) and not \
                     self.cues.is_question(text, mention.start, mention.end) and (
                     support.get(mention.value, 0.0) < STATED_SUPPORT
-                    or not self._supported(topic, part)):
+                    or (self.cues.is_short(part) and not (self._supported(topic, part) or (
+                        topic.kind is TopicKind.medicine and self.facts.medications)))):
                 continue  # "needles make me go faint. can I get...?", "ok I'll ring them. ..."
             if requests and spans:
                 if self.cues.is_generic(part):

@@ -856,3 +856,13 @@ def test_a_stated_fast_with_a_tablets_question_is_the_tablets_answer(chat: Conve
                             ("ask_medications", "do i leave out my morning pills?")))
     assert len(keys(chat)) == 1 and keys(chat)[0].startswith("fasting.medicines")
     assert "sip" in reply and len(reply) <= SHORT
+
+
+def test_a_drug_named_in_a_first_part_without_a_question_is_still_answered(
+        chat: Conversation) -> None:
+    reply = chat.say("eliquis before the neck one, how long off", "ask_blood_thinners",
+                     drugs=(("eliquis", "apixaban"),), sites=(("neck", "cervical"),),
+                     parts=(("ask_blood_thinners", "eliquis before the neck one"),
+                            ("ask_recovery", "how long off")),
+                     ranking=(("ask_blood_thinners", 0.95), ("ask_recovery", 0.02)))
+    assert keys(chat)[0].startswith(("blood_thinners.", "plan.")) and "3 days" in reply
