@@ -63,8 +63,6 @@ DRUG_FRIENDLY_TOPICS = frozenset({"plan", "medications", "illness", "human", "an
 DRUG_TOPIC_MIN_SCORE = 0.05  # blood thinners among the closest topics at least this likely
 # Topics whose answers the checklist contains: asked for "all written down", the plan.
 PLAN_PARTS = frozenset({"fasting", "logistics"})
-DURATION_ANSWER = "logistics.duration"  # "how long does it take?" (the procedure's length)
-FOLLOW_UP_LENGTH = 9  # words: "how long does that usually go on for" still leans on the last
 TABLETS_ANSWER = "medicines"  # the fasting answer about tablets with a sip (fasting.<this>)
 MORE_ABOUT_THAT_WORDS = 10  # "could you go over that in a bit more detail": still "more"
 SHORT_REPLY = SHORT_LIMIT  # one question: two SMS segments (306 GSM-7 characters)
@@ -408,12 +406,6 @@ class Engine:
                 and self.cues.about_medicine_use(text) and not supported):
             # "so do I stop it or not??"
             return Request(last, self._repeatable_answer(last), explicit=False)
-        if (topic is not None and topic.id == "logistics" and last.id != "logistics"
-                and self._answer_in(topic).key == DURATION_ANSWER
-                and len(text.split()) <= FOLLOW_UP_LENGTH and self.cues.has_anaphora(text)):
-            # "how long does that usually go on for?" after the soreness answer: how long *that*
-            # lasts, not how long the procedure takes
-            return Request(last, answer or self._last_answer(last), explicit=False)
         if (topic is not None and topic.kind is TopicKind.topic and topic.id not in (
                 "human", "anxiety", "plan") and self.cues.is_short(text)
                 and self.cues.has_anaphora(text) and not supported):

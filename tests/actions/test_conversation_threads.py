@@ -866,13 +866,3 @@ def test_a_drug_named_in_a_first_part_without_a_question_is_still_answered(
                             ("ask_recovery", "how long off")),
                      ranking=(("ask_blood_thinners", 0.95), ("ask_recovery", 0.02)))
     assert keys(chat)[0].startswith(("blood_thinners.", "plan.")) and "3 days" in reply
-
-
-def test_how_long_that_lasts_is_about_the_last_answer(chat: Conversation) -> None:
-    chat.say("is it normal to be bruised and sore where the needles went in", "ask_recovery")
-    assert keys(chat)[0].startswith("recovery.soreness")
-    reply = chat.say("how long will that hang about for?", "ask_logistics",
-                     confidence=0.8)
-    assert keys(chat)[0].startswith("recovery.") and "week" in reply
-    chat.say("how long does the whole procedure take", "ask_logistics")
-    assert keys(chat) == ["logistics.duration"]
