@@ -18,6 +18,7 @@ from actions.conversation.cues import Cues
 from actions.conversation.plan import TIME_ONLY
 from actions.conversation.turn import State, Turn
 from actions.kb.snapshot import KbSnapshot
+from actions.plan.clock import opening_range
 from actions.plan.dates import (
     DEFAULT_PART_OF_DAY_TIMES,
     AppointmentIssue,
@@ -172,13 +173,7 @@ def read_appointment(kb: KbSnapshot, text: str, language: str,
 
 def _part_of_day_times(opening_hours: Mapping[str, str]) -> Mapping[str, dt.time]:
     """"First thing" is when the clinic opens (not 6 am, when it is shut), to be confirmed."""
-    opens = []
-    for hours in opening_hours.values():
-        if isinstance(hours, str) and "-" in hours:
-            try:
-                opens.append(dt.time.fromisoformat(hours.split("-", 1)[0].strip()))
-            except ValueError:
-                continue
+    opens = [span[0] for span in map(opening_range, opening_hours.values()) if span is not None]
     if not opens:
         return DEFAULT_PART_OF_DAY_TIMES
     return {**DEFAULT_PART_OF_DAY_TIMES, "early_morning": min(opens)}
@@ -266,16 +261,8 @@ def candidate_time(state: State) -> Optional[dt.time]:
 def _clinic_hour(kb: KbSnapshot, time: dt.time) -> bool:
     """A time the clinic is open on some day ("from midnight" is a fasting limit, not the
     appointment)."""
-    for hours in kb.clinic.opening_hours.values():
-        if not isinstance(hours, str) or "-" not in hours:
-            continue
-        opens, closes = hours.split("-", 1)
-        try:
-            if dt.time.fromisoformat(opens) <= time < dt.time.fromisoformat(closes):
-                return True
-        except ValueError:
-            continue
-    return False
+    spans = (opening_range(hours) for hours in kb.clinic.opening_hours.values())
+    return any(span is not None and span[0] <= time < span[1] for span in spans)
 
 
 def _next_week_doubt(parsed: ParsedAppointment) -> bool:

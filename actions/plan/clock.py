@@ -92,3 +92,15 @@ def clinic_zone(time_zone: str) -> ZoneInfo:
         return ZoneInfo(time_zone)
     except (KeyError, ValueError) as exc:
         raise ValueError(f"unknown time zone {time_zone!r}") from exc
+
+
+def opening_range(value: object) -> tuple[dt.time, dt.time] | None:
+    """A clinic's hours for one weekday ("08:00-17:00") as (opens, closes); None for "closed"
+    or anything unreadable. The one reader of opening hours for dates, wording and facts."""
+    if not isinstance(value, str) or "-" not in value:
+        return None
+    opens, closes = value.split("-", 1)
+    try:
+        return dt.time.fromisoformat(opens.strip()), dt.time.fromisoformat(closes.strip())
+    except ValueError:
+        return None

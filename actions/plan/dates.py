@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import Enum
 from types import MappingProxyType
 
-from actions.plan.clock import add_months, clinic_zone, require_aware
+from actions.plan.clock import add_months, clinic_zone, opening_range, require_aware
 from actions.plan.date_context import MessageContext, Span, is_cut_off, overlaps, read_context
 from actions.plan.date_search import Hit, find_dates
 from actions.plan.date_text import (
@@ -385,14 +385,8 @@ def afternoon_if_only_then_open(
 def _open_at(opening_hours: Mapping[str, str], date: dt.date, time: dt.time) -> bool:
     """Whether the clinic's hours for that weekday ("08:00-17:00") include the time."""
     hours = {day.lower(): value for day, value in opening_hours.items()}
-    value = hours.get(_WEEKDAYS[date.weekday()], "")
-    if not isinstance(value, str) or "-" not in value:
-        return False
-    opens, closes = value.split("-", 1)
-    try:
-        return dt.time.fromisoformat(opens.strip()) <= time < dt.time.fromisoformat(closes.strip())
-    except ValueError:
-        return False
+    span = opening_range(hours.get(_WEEKDAYS[date.weekday()]))
+    return span is not None and span[0] <= time < span[1]
 
 
 def _is_closed(opening_hours: Mapping[str, str], date: dt.date) -> bool:

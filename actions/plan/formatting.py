@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from actions.plan.clock import clinic_zone, require_aware
+from actions.plan.clock import clinic_zone, opening_range, require_aware
 
 DATE_ORDERS = ("DMY", "MDY")
 CLOCKS = ("12h", "24h")
@@ -157,8 +157,7 @@ def describe_opening_hours(hours: dict[str, str], locale: Locale,
 
 def _hours_in_style(value: str, style: DateStyle, locale: Locale) -> str:
     """"08:00-17:00" in the clinic's clock ("8:00 am-5:00 pm"); unreadable values as written."""
-    try:
-        opens, closes = (dt.time.fromisoformat(part.strip()) for part in value.split("-", 1))
-    except ValueError:
+    span = opening_range(value)
+    if span is None:
         return value
-    return f"{format_time(opens, style, locale)}-{format_time(closes, style, locale)}"
+    return f"{format_time(span[0], style, locale)}-{format_time(span[1], style, locale)}"
