@@ -226,9 +226,7 @@ class Engine:
         last = self._last_topic()
         if last is not None and self.cues.wants_more(text) and (len(text.split()) <= 3 or (
                 len(text.split()) <= MORE_ABOUT_THAT_WORDS and self.cues.has_anaphora(text)
-                and not self.facts.medications
-                and not any(self.cues.supports(t, self.cues.without_more_words(text))
-                            for t in self.kb.registry.topics))):
+                and not self.facts.medications and self._more_about(any_topic=True) is None)):
             self.more_asked = True
             return []  # "why?", "can you explain that a bit more": the last answer's detail
         multi = self._multi_requests()
@@ -777,10 +775,7 @@ class Engine:
                 self._say([self.writer.piece("blood_thinners.none_taken")], topic, answer)
                 return
             main = self.writer.piece("blood_thinners.main")
-            question = self.writer.piece("question.medication")
-            if len(main.text) + 1 + len(question.text) > SHORT_REPLY:
-                question = self.writer.piece("question.medication_short")  # two segments
-            self.pieces.append([main, question])
+            self.pieces.append([main, self._medication_question(len(main.text))])
             self.state = self.state.update(pending=Pending("medication", topic.id, answer.key),
                                            last_topic=topic.id, last_key=answer.key)
             return
@@ -938,10 +933,9 @@ class Engine:
         if ask == "kidney":
             drug = next((n for n in self.state.medications_taken if self._needs_kidney(n)), "")
             extra["drug"] = drug
-        key = keys[ask]
-        if ask == "medication" and self._length() > 0:
-            key = "question.medication_short"  # after the plan's times: stay within budget
-        self.pieces.append([self.writer.piece(key, extra=extra)])
+        question = self._medication_question(self._length()) if ask == "medication" else \
+            self.writer.piece(keys[ask], extra=extra)
+        self.pieces.append([question])
         if ask == "site":
             self.buttons = self._site_buttons()
         elif ask in ("kidney", "has_driver"):
@@ -950,6 +944,14 @@ class Engine:
             self.buttons = [self._button("label.none")]
         self.state = self.state.update(pending=Pending(ask, topic.id, answer.key, attempts),
                                        last_topic=topic.id, last_key=answer.key)
+
+    def _medication_question(self, before: int) -> Piece:
+        """"Which medicines do you take?", in its short form when the reply so far and the
+        full question would not fit two SMS segments (after an answer, after the plan's times)."""
+        question = self.writer.piece("question.medication")
+        if before and before + 1 + len(question.text) > SHORT_REPLY:
+            return self.writer.piece("question.medication_short")
+        return question
 
     def _candidate_date_text(self) -> str:
         value = self.state.appointment_candidate or ""
@@ -1159,14 +1161,16 @@ class Engine:
             return
         self.pieces.append([self.writer.piece("assistant.more_none")])
 
-    def _more_about(self) -> Optional[tuple[TopicSpec, AnswerSpec]]:
+    def _more_about(self, any_topic: bool = False) -> Optional[tuple[TopicSpec, AnswerSpec]]:
         """The answer a "tell me more" names by its topic's words ("more on the sleep bit"),
-        when that is not the last topic (None: the message names no other topic)."""
+        when that is not the last topic (None: the message names no other topic). With
+        `any_topic`, every topic counts: does the message name one at all?"""
+        words = self.cues.without_more_words(self.turn.text)  # "explain" is a topic word too
         for topic in self.kb.registry.topics:
-            if topic.id in ("human", "plan", self.state.last_topic) or \
-                    topic.kind is TopicKind.medicine:
+            if not any_topic and (topic.id in ("human", "plan", self.state.last_topic)
+                                  or topic.kind is TopicKind.medicine):
                 continue
-            if self.cues.supports(topic, self.cues.without_more_words(self.turn.text)):
+            if self.cues.supports(topic, words):
                 return topic, self._answer_in(topic)
         return None
 
