@@ -22,7 +22,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from actions.conversation import after_alarm
-from actions.conversation.engine import Outcome, respond
+from actions.conversation.engine import Outcome, keep_facts, respond
 from actions.conversation.language import kept_language, started_in
 from actions.conversation.turn import State, Turn
 from actions.kb.db import KnowledgeBaseUnavailable
@@ -90,9 +90,10 @@ class ActionRespond(Action):
         answered = turn.values("triage_text")
         if answered and answered[0].strip():
             # The safety gate answered this message (an urgent category that is also a topic,
-            # bot/nlu/gate_verdict.py): the transcript records the reply the patient got.
+            # bot/nlu/gate_verdict.py): the transcript records the reply the patient got, and
+            # the facts the message gave are kept.
             dispatcher.utter_message(text=answered[0])
-            return []
+            return await _kept_facts(tracker, turn)
         state = State.from_slots(tracker.slots)
         now = now_utc()
         alarm = after_alarm.recent_alarm(tracker.slots, now)
@@ -115,6 +116,45 @@ class ActionRespond(Action):
         if turn.language and outcome.language and outcome.language != turn.language:
             events.append(SlotSet("language", outcome.language))  # the conversation's, kept
         return events
+
+
+class ActionKeepFacts(Action):
+    """Keep the facts of a message the safety gate answered; say nothing.
+
+    Runs after utter_triage (data/rules/generated_topics.yml): "my procedure is at 10 tomorrow
+    and honestly I don't want to be here any more" got the crisis line from the gate, and the
+    appointment time must not be lost for the questions that come after. Sends no message: the
+    patient already has the gate's reply. Any failure only loses these facts.
+    """
+
+    def name(self) -> Text:
+        """Action name in domain.yml."""
+        return "action_keep_facts"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        """The slots the message's facts change, or nothing."""
+        return await _kept_facts(tracker, turn_from(tracker))
+
+
+async def _kept_facts(tracker: Tracker, turn: Turn) -> List[Dict[Text, Any]]:
+    """SlotSet events for the facts in `turn` (no reply); [] on any failure."""
+    state = State.from_slots(tracker.slots)
+    now = now_utc()
+
+    def facts_only(session: Session) -> Outcome:
+        kb = current_snapshot(session)
+        language = turn.language if turn.language in {
+            lang.value for lang in kb.registry.languages} else kb.clinic.default_language
+        return keep_facts(kb, replace(turn, language=language), state, now)
+
+    try:
+        outcome = await query_kb(facts_only)
+    except Exception as exc:  # noqa: BLE001 - the reply went out; only these facts are lost
+        logger.warning("respond.facts_not_kept error=%s", type(exc).__name__)
+        return []
+    return [SlotSet(name, value) for name, value in outcome.state.changes(state).items()]
 
 
 def _say_unavailable(dispatcher: CollectingDispatcher, language: str) -> None:

@@ -154,6 +154,16 @@ class Engine:
         self._without_topic(facts)
         return self._finish()
 
+    def keep_facts(self) -> Outcome:
+        """Only what the message tells (site, appointment, medicines, driver, kidneys), no
+        reply: for a message the safety gate answered, so a crisis message that also gives the
+        appointment time does not lose it. The question that was pending is dropped (the
+        alarm came in between); a plan asked for still goes on (`plan_requested`)."""
+        facts = facts_mod.read_facts(self.kb, self.turn, self.cues, self.now)
+        self._merge(facts, self.state.pending)
+        self.state = self.state.update(pending=None)
+        return Outcome([], self.state, [], self.turn.language)
+
     def _language_switched(self) -> None:
         """"English please": say so, and give the last answer again in the new language."""
         self.pieces.append([self.writer.piece("assistant.language_switched")])
@@ -1332,4 +1342,9 @@ def respond(kb: KbSnapshot, turn: Turn, state: State, now: dt.datetime) -> Outco
     return Engine(kb, turn, state, now).respond()
 
 
-__all__ = ["Engine", "Need", "Outcome", "Request", "respond"]
+def keep_facts(kb: KbSnapshot, turn: Turn, state: State, now: dt.datetime) -> Outcome:
+    """The state with the facts the message tells, and no reply (see `Engine.keep_facts`)."""
+    return Engine(kb, turn, state, now).keep_facts()
+
+
+__all__ = ["Engine", "Need", "Outcome", "Request", "keep_facts", "respond"]

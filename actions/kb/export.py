@@ -39,6 +39,8 @@ RESPOND_ACTION = "action_respond"
 HUMAN_INTENT = "request_human"
 HUMAN_ACTION = "action_request_human"
 TRIAGE_RESPONSE = "utter_triage"
+# after the gate's reply is recorded: the facts the message gave are kept (actions/respond.py)
+KEEP_FACTS_ACTION = "action_keep_facts"
 FALLBACK_INTENT = "nlu_fallback"
 
 
@@ -143,7 +145,8 @@ def rules(kb: KbContent) -> GeneratedFile:
                   "steps": [{"intent": FALLBACK_INTENT}, {"action": RESPOND_ACTION}]})
     for intent in kb.registry.intents.safety:
         items.append({"rule": f"{intent}: the safety gate's reply is recorded",
-                      "steps": [{"intent": intent}, {"action": TRIAGE_RESPONSE}]})
+                      "steps": [{"intent": intent}, {"action": TRIAGE_RESPONSE},
+                                {"action": KEEP_FACTS_ACTION}]})
     header = f"# {GENERATED_NOTE}\n"
     return GeneratedFile(RULES_PATH, header + _yaml({"version": "3.1", "rules": items}))
 

@@ -21,7 +21,7 @@ from actions.kb.db import get_engine
 from actions.kb.export import write_patient_texts
 from actions.kb.loader import KbContent, load_kb
 from actions.kb.snapshot import KbSnapshot, build_snapshot
-from actions.respond import ActionRespond
+from actions.respond import ActionKeepFacts, ActionRespond
 from common.patient_texts import PatientTexts
 from common.patient_texts import load as load_patient_texts
 
@@ -144,7 +144,7 @@ def action_server(domain: dict[str, Any]) -> ActionServer:
     """Run an action the way `python -m rasa_sdk` does: the executor parses the tracker JSON,
     runs the action and serialises its events and messages (`{"events", "responses"}`)."""
     executor = ActionExecutor()
-    for action in (ActionRespond, ActionRequestHuman):
+    for action in (ActionRespond, ActionKeepFacts, ActionRequestHuman):
         executor.register_action(action)
 
     async def call(action_name: str, *args: Any, **kwargs: Any) -> dict[str, Any]:

@@ -232,3 +232,5 @@ def test_every_topic_intent_goes_to_its_action(kb_content: KbContent) -> None:
         assert routed[intent] == expected, intent
     for intent in kb_content.registry.intents.safety:
         assert routed[intent] == "utter_triage", intent
+        kept = [r for r in rules if r["steps"][0]["intent"] == intent][0]["steps"][2:]
+        assert kept == [{"action": "action_keep_facts"}], intent

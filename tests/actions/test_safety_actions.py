@@ -292,7 +292,8 @@ async def test_a_message_the_gate_answered_is_recorded_with_the_gates_reply(
         entities=[{"entity": "triage_text", "value": reply, "start": 0, "end": len(text)},
                   {"entity": "alarm", "value": "urgent", "start": 0, "end": len(text)}])
     assert _only_text(result) == reply
-    assert result["events"] == []
+    # Only the message's facts are kept (Thursday, to confirm); no topic is marked answered.
+    assert set(slot_events(result["events"])) == {"appointment_candidate"}
 
 
 async def test_without_the_gates_reply_the_topic_is_answered(
@@ -303,3 +304,61 @@ async def test_without_the_gates_reply_the_topic_is_answered(
     texts = [r.get("text") or "" for r in result["responses"]]
     assert texts and texts[0].strip()
     assert exported.text("triage.urgent", "en").text not in " ".join(texts)
+
+
+# ------------------------------------------------------------------------------ facts kept
+GATE_ANSWERED = ("my neck RF is on december 2 at 8am and honestly i dont want to be alive "
+                 "anymore")
+
+
+def _gate_entities(text: str) -> list[dict[str, Any]]:
+    """What the NLU adds to a message the gate answered (bot/nlu/gate_verdict.py), and the
+    site the entity extractor finds."""
+    start = text.find("neck")
+    return [{"entity": "triage_text", "value": "Please call 988 now.", "start": 0,
+             "end": len(text)},
+            {"entity": "procedure_site", "value": "cervical", "start": start,
+             "end": start + 4}]
+
+
+async def test_a_message_the_gate_answered_keeps_its_facts_and_says_nothing(
+        action_server: ActionServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The crisis line went out from the gate; the appointment and the site in the same
+    message are still known for the questions after it, and the half-asked question is
+    dropped."""
+    from tests.actions.test_plan_actions import NOW, START_SLOT
+
+    monkeypatch.setattr(respond, "now_utc", lambda: NOW)
+    result = await action_server(
+        "action_keep_facts", GATE_ANSWERED, "report_crisis",
+        entities=_gate_entities(GATE_ANSWERED),
+        slots={"pending": {"ask": "site", "topic": "blood_thinners", "key": "x"}})
+    assert result["responses"] == []
+    kept = slot_events(result["events"])
+    assert kept["procedure_start"] == START_SLOT
+    assert kept["procedure_site"] == "cervical"
+    assert kept["pending"] is None
+
+
+async def test_an_urgent_topic_message_the_gate_answered_keeps_its_facts(
+        action_server: ActionServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An urgent category that is also a topic goes to action_respond: it records the gate's
+    reply and keeps the facts too."""
+    from tests.actions.test_plan_actions import NOW, START_SLOT
+
+    monkeypatch.setattr(respond, "now_utc", lambda: NOW)
+    result = await action_server("action_respond", GATE_ANSWERED, "ask_recovery",
+                                 entities=_gate_entities(GATE_ANSWERED))
+    assert [m["text"] for m in result["responses"]] == ["Please call 988 now."]
+    assert slot_events(result["events"])["procedure_start"] == START_SLOT
+
+
+async def test_facts_are_not_kept_when_the_database_is_down_and_nothing_leaks(
+        action_server: ActionServer, database_down: None,
+        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG):
+        result = await action_server("action_keep_facts", CANARY + " " + GATE_ANSWERED,
+                                     "report_crisis")
+    assert result == {"events": [], "responses": []}
+    assert "respond.facts_not_kept error=KnowledgeBaseUnavailable" in caplog.text
+    assert "Maria" not in caplog.text and "CANARY" not in caplog.text

@@ -288,3 +288,20 @@ def test_rasa_shell_with_the_action_server_stopped(us_stack: FaultStack,
     finally:
         shell.close()
     assert_log_clean(us_stack)
+
+
+# ---------------------------------------------------------------------------------- 9. facts kept
+CRISIS_WITH_TIME = ("my procedure is tomorrow at 10am but with this pain there's no point going "
+                    "on, I'm tired of being alive")
+
+
+def test_the_appointment_in_a_message_the_gate_answered_is_kept(us_stack: FaultStack) -> None:
+    """The gate answers the crisis first; the appointment time given in the same message is
+    kept (action_keep_facts after utter_triage), so the arrival time asked next is known."""
+    patient = us_stack.patient("rest")
+    assert_crisis_first(us_stack, patient.say(CRISIS_WITH_TIME, "crisis"))
+    assert_recorded(us_stack, patient, [CRISIS_WITH_TIME])
+    arrival = patient.say("what time do I have to be there?", "question")
+    assert arrival.status == 200
+    assert "9:30" in plain(" ".join(arrival.messages)), arrival.messages
+    assert_log_clean(us_stack)
