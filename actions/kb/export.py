@@ -42,6 +42,9 @@ TRIAGE_RESPONSE = "utter_triage"
 # after the gate's reply is recorded: the facts the message gave are kept (actions/respond.py)
 KEEP_FACTS_ACTION = "action_keep_facts"
 FALLBACK_INTENT = "nlu_fallback"
+# The triage matcher's "background, not a report" cue lists (bot/safety/rules.py)
+BACKGROUND_CUES = ("past_event", "long_standing", "chronic_breathing_conditions", "lying_down",
+                   "symptom_new")
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def vocabulary(kb: KbContent) -> GeneratedFile:
         "triage_cues": {
             name: _per_language(getattr(conversation, name))
             for name in ("negation", "hypothetical", "minimising", "symptom_fading",
-                         "bleeding_stopped")
+                         "bleeding_stopped", *BACKGROUND_CUES)
         },
         "language_requests": _per_language(conversation.language_requests),
         "triage_category_intents": {category: topic.intent for topic in kb.registry.topics

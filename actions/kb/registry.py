@@ -151,6 +151,12 @@ class ConversationCues(Strict):
     minimising: Cues
     symptom_fading: Cues  # "wore off", "se me ha pasado": a reported symptom is resolving
     bleeding_stopped: Cues  # "it stopped", "ya no sangra": a bleed that stopped
+    # Background, not a report (bot/safety/rules.py): see topics.yml for each list.
+    past_event: Cues = {}  # "had a stroke 5 years ago", "hace anos me desmaye"
+    long_standing: Cues = {}  # "have done for years", "llevo anos"
+    chronic_breathing_conditions: Cues = {}  # "COPD", "insuficiencia cardiaca"
+    lying_down: Cues = {}  # "lying flat", "boca abajo"
+    symptom_new: Cues = {}  # "since this morning", "de repente": a change now
     # The engine's reading of a message (actions/conversation): see topics.yml for each list.
     question_joiners: Cues = {}  # "and", "or", "y": where one question ends and the next starts
     question_starts: Cues = {}  # "can i", "when", "puedo": a part that asks something

@@ -96,8 +96,8 @@ _CONTINUATION = re.compile(
 
 # "it has gone." / "the numbness is gone now" (but not "my leg has gone numb").
 _GONE = re.compile(
-    r"\b(?:has|have|had|is|are|its|it's|was)\s+(?:all\s+|completely\s+|totally\s+|now\s+|"
-    r"mostly\s+|nearly\s+|almost\s+)?gone(?=\s*(?:now|away|completely|again)?\s*"
+    r"\b(?:has|have|had|is|are|its|it's|was)\s+(?:(?:all|completely|totally|now|mostly|nearly|"
+    r"almost)\s+){0,2}gone(?=\s*(?:now|away|completely|again)?\s*"
     r"(?:[.,;!?)]|$|\band\b|\bbut\b|\bso\b))"
 )
 # A bare "if" / "si" that means "whether" ("is it ok if", "not sure if", "no sé si") is a
@@ -128,6 +128,21 @@ _RESOLVES: Mapping[str, Tuple[str, Optional[str]]] = {
     "pre_procedure_illness": ("symptom_fading", None),
     "major_bleeding": ("bleeding_stopped", "minor_bleeding"),
 }
+# Background, not a report: an event dated long ago in the symptom's own clause ("had a heart
+# attack in 2020", "tuve un ictus hace 4 anos", "I fainted at a blood test once"), or, for
+# breathlessness, a long-standing state or a chronic heart or lung condition tied to lying down
+# ("I get breathless lying flat, have done for years", "ive got copd and get breathless lying
+# flat"): the patient is asking about the procedure, and the positioning answer covers it. A
+# change now anywhere in the sentence ("since this morning", "much worse than usual", "de
+# repente") keeps the flag. Self-harm flags never read background: any phrasing counts.
+BACKGROUND_CUES: Tuple[str, ...] = ("past_event", "long_standing",
+                                    "chronic_breathing_conditions", "lying_down", "symptom_new")
+_PAST_EVENT_GRAMMAR = re.compile(
+    r"\b(?:in|en|since|desde) (?:el )?(?:19|20)\d\d\b|\b\d+ (?:years?|yrs?) (?:ago|back)\b|"
+    r"\bhace (?:\w+ ){0,2}anos\b|\bonce(?=\s*(?:[.,;!?)]|$|\bbut\b|\band\b))")
+_BREATH_WORDS = re.compile(r"breath|breathe|air\b|wheez|respir|aire|ahog|ofeg")
+_BACKGROUND_CATEGORIES = frozenset({"chest_breathing", "stroke", "collapse", "weakness_numbness",
+                                    "anaphylaxis", "meningism_infection"})
 _NUMBNESS_WORDS = re.compile(
     r"numb|dead|feel|sensation|tingl|pins and needles|frozen|ice|dormid|adormec|entumec|"
     r"acorch|sensib|sient|sentir|noto|hormig|adormid"
@@ -150,7 +165,8 @@ class RuleResult:
     """Every flag that fired, most severe first, and the ones scoping set aside."""
 
     hits: Tuple[RuleHit, ...]
-    suppressed: Tuple[Tuple[str, str], ...]  # (flag id, "negated" | "hypothetical" | "resolved")
+    # (flag id, "negated" | "hypothetical" | "background" | "resolved")
+    suppressed: Tuple[Tuple[str, str], ...]
 
     @property
     def top(self) -> Optional[RuleHit]:
@@ -170,9 +186,11 @@ class _Scopes:
 
     def __init__(self, text: str, negation: Optional[Pattern[str]],
                  hypothetical: Optional[Pattern[str]],
-                 resolutions: Mapping[str, Optional[Pattern[str]]]) -> None:
+                 resolutions: Mapping[str, Optional[Pattern[str]]],
+                 background: Optional[Mapping[str, Optional[Pattern[str]]]] = None) -> None:
         self.text = text
         self.resolutions = resolutions
+        self.background = background or {}
         self.clause_starts = [0] + [m.end() for m in _CLAUSE_BOUNDARY.finditer(text)]
         self.sentence_bounds = [0] + [m.end() for m in _SENTENCE_BOUNDARY.finditer(text)]
         self.negations = list(negation.finditer(text)) if negation else []
@@ -220,6 +238,33 @@ class _Scopes:
             return True
         return False
 
+    def _found(self, kind: str, low: int, high: int) -> bool:
+        pattern = self.background.get(kind)
+        return bool(pattern is not None and pattern.search(self.text, low, high))
+
+    def clause(self, position: int) -> Tuple[int, int]:
+        start = self.clause_start(position)
+        later = [s for s in self.clause_starts if s > position]
+        return start, (min(later) if later else len(self.text))
+
+    def background_only(self, category: str, start: int, matched: str) -> bool:
+        """The match is background to a question, not a report now (see BACKGROUND_CUES)."""
+        if category not in _BACKGROUND_CATEGORIES:
+            return False
+        sentence_start, sentence_end = self.sentence(start)
+        if self._found("symptom_new", sentence_start, sentence_end):
+            return False
+        clause_start, clause_end = self.clause(start)
+        if self._found("past_event", clause_start, clause_end) or _PAST_EVENT_GRAMMAR.search(
+                self.text, clause_start, clause_end):
+            return True
+        if category != "chest_breathing" or not _BREATH_WORDS.search(matched):
+            return False
+        lying = self._found("lying_down", sentence_start, sentence_end)
+        return lying and (self._found("long_standing", sentence_start, sentence_end)
+                          or self._found("chronic_breathing_conditions", sentence_start,
+                                         sentence_end))
+
     def resolved(self, kind: str, start: int, end: int) -> bool:
         pattern = self.resolutions.get(kind)
         if pattern is None:
@@ -259,6 +304,8 @@ class RuleMatcher:
         self._minimising = cue_regex(_all_languages(cues.get("minimising", {})))
         self._resolutions = {kind: cue_regex(_all_languages(cues.get(kind, {})))
                              for kind in RESOLUTION_CUES}
+        self._background = {kind: cue_regex(_all_languages(cues.get(kind, {})))
+                            for kind in BACKGROUND_CUES}
 
     @property
     def flags(self) -> Tuple[RedFlagEntry, ...]:
@@ -277,7 +324,8 @@ class RuleMatcher:
     def match(self, text: str) -> RuleResult:
         """Every flag with an affirmed match in `text` (raw text; normalised here)."""
         normalised = normalise(text)
-        scopes = _Scopes(normalised, self._negation, self._hypothetical, self._resolutions)
+        scopes = _Scopes(normalised, self._negation, self._hypothetical, self._resolutions,
+                         self._background)
         hits: List[Tuple[int, int, RuleHit]] = []
         suppressed: List[Tuple[str, str]] = []
         for flag in self._flags:
@@ -315,6 +363,10 @@ class RuleMatcher:
                     continue
                 if not self_harm and any(scopes.hypothetical(s) for s in starts):
                     reason = reason or "hypothetical"
+                    continue
+                if not self_harm and scopes.background_only(entry.category, match.start(),
+                                                            match.group()):
+                    reason = reason or "background"
                     continue
                 resolution = _RESOLVES.get(entry.category)
                 if resolution is not None and self._applies(entry.category, match.group()) \

@@ -218,3 +218,60 @@ def test_matcher_flags_are_in_kb_order(vocabulary: KbVocabulary) -> None:
     matcher = RuleMatcher(vocabulary)
     assert [f.id for f in matcher.flags] == [f.id for f in vocabulary.red_flags]
     assert matcher.flag_for_category("fever").id == "red_flag.fever"
+
+
+@pytest.mark.parametrize("text", [
+    "had a heart attack in 2020 and have 2 stents, do i stop my aspirin?",
+    "I had a stroke 5 years ago, do I need to tell them?",
+    "I fainted at a blood test once, is that a problem for the sedation?",
+    "tuve un ictus hace 4 años, me puedo hacer la rizolisis?",
+    "hace años me desmaye en un analisis de sangre, tiene que saberlo la clinica?",
+    "I get breathless lying flat, have done for years. Will I have to lie face down?",
+    "ive got copd and get really breathless lying flat. its my lumbar one",
+    "llevo años que me ahogo un poco si me tumbo del todo, por la insuficiencia cardiaca",
+])
+def test_background_history_is_not_a_report(patterns: Triage, text: str) -> None:
+    """An event dated long ago in its own clause, or breathlessness lying down that is
+    long-standing or comes with a chronic heart or lung condition: a question, not an alarm."""
+    assert level(patterns, text) == "routine"
+
+
+@pytest.mark.parametrize("text", [
+    "I have COPD but this is much worse than usual since this morning, I can't breathe",
+    "I get breathless lying flat for years but today I can't catch my breath at all",
+    "I had a stroke last year and my face is drooping on one side",
+    "I can't breathe",
+    "tengo EPOC desde hace años y de repente no puedo respirar",
+    "short of breth lying in bed, never had that before",
+])
+def test_a_change_now_keeps_the_alarm(patterns: Triage, text: str) -> None:
+    """Background never hides a change now: a change cue in the sentence, or the symptom in
+    a clause of its own."""
+    assert level(patterns, text) == "emergency"
+
+
+@pytest.mark.parametrize("text", [
+    "I tried to kill myself years ago and I'm having those thoughts again",
+    "hace años intenté suicidarme y ahora vuelvo a pensar en quitarme la vida",
+    "for years I've wanted to end it all",
+])
+def test_self_harm_never_reads_as_background(patterns: Triage, text: str) -> None:
+    assert patterns.assess(text).shows_crisis_line
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("puedo cortarme el pelo antes de la rizolisis?", "routine"),
+    ("me da miedo quemarme con la manta electrica despues", "routine"),
+    ("y despues cuanto espero para volver a pincharme la clexane?", "routine"),
+    ("tengo que pincharme la insulina por la mañana, lo hago igual?", "routine"),
+    ("a veces tengo ganas de cortarme", "crisis"),
+    ("he vuelto a cortarme, no se que hacer", "crisis"),
+    ("me corto los brazos cuando estoy mal", "crisis"),
+    ("I'm worried I'll burn myself with the heat pad because the skin is numb", "routine"),
+    ("I'm scared I'll hurt myself", "crisis"),
+])
+def test_everyday_verbs_are_not_self_harm_without_its_frame(patterns: Triage, text: str,
+                                                             expected: str) -> None:
+    """"Cortarme el pelo", "volver a pincharme la Clexane", a heat pad on numb skin are
+    everyday; an urge, a habit or the body part self-harm names are a crisis."""
+    assert level(patterns, text) == expected
