@@ -110,6 +110,7 @@ _WHETHER_BEFORE_IF = re.compile(
 )
 _BARE_IF = frozenset({"if", "si", "even if"})
 RESOLUTION_WINDOW_CHARS = 80
+_NEARLY = frozenset({"casi", "nearly", "almost"})
 # A resolution word followed by one of these says the opposite: "se me ha ido extendiendo" (it
 # has been spreading), "it's gone up to my knee", "gone worse".
 _NOT_RESOLVED_AFTER = re.compile(
@@ -204,11 +205,12 @@ class _Scopes:
         later = [s for s in self.sentence_bounds if s > position]
         return start, (min(later) if later else len(self.text))
 
-    def negated(self, position: int, window: int = NEGATION_WINDOW_WORDS) -> bool:
+    def negated(self, position: int, window: int = NEGATION_WINDOW_WORDS,
+                ignore: frozenset[str] = frozenset()) -> bool:
         start = self.clause_start(position)
         for cue in self.negations:
             # A cue belongs to the clause its last word is in ("y si": "y" ends a clause).
-            if cue.end() <= start or cue.end() > position:
+            if cue.end() <= start or cue.end() > position or cue.group() in ignore:
                 continue
             between = self.text[cue.end():position]
             if len(_WORD.findall(between)) > window:
@@ -275,7 +277,8 @@ class _Scopes:
         for cue in [*pattern.finditer(self.text, low, high), *_GONE.finditer(self.text, low, high)]:
             if _NOT_RESOLVED_AFTER.match(self.text, cue.end()):
                 continue
-            if not self.negated(cue.start()):
+            # "nearly back to normal", "casi se me ha pasado": nearly resolved, not "not".
+            if not self.negated(cue.start(), ignore=_NEARLY):
                 return True
         return False
 

@@ -54,6 +54,10 @@ DEFAULT_THRESHOLDS: Mapping[str, float] = {"emergency": 0.40, "crisis": 0.15, "u
 # raises that same category only at this probability: its n-grams see "fever" but not the "no".
 # Crisis categories are exempt (any self-harm signal keeps the crisis line).
 OVERRULE_PROBABILITY = 0.6
+# A numbness the patterns read as fading ("un poco dormida, pero cada vez menos") is denied for
+# the saddle-numbness category too: the classifier's n-grams see "dormida" near "muslo" and
+# guess bladder_bowel. A saddle or bladder report has patterns of its own, which still fire.
+RELATED_DENIALS: Mapping[str, frozenset[str]] = {"weakness_numbness": frozenset({"bladder_bowel"})}
 
 
 @dataclass(frozen=True)
@@ -199,6 +203,8 @@ class Triage:
             for suppressed_id, why in result.suppressed:
                 reasons.append(f"pattern-{why}:{suppressed_id}")
                 denied.add(self.rules.category_of(suppressed_id))
+            for category in list(denied):
+                denied |= RELATED_DENIALS.get(category, frozenset())
             denied -= {hit.category for hit in result.hits}
             for hit in result.hits:
                 reasons.append(f"pattern:{hit.flag_id}:{hit.level}"

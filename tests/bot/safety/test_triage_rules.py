@@ -275,3 +275,30 @@ def test_everyday_verbs_are_not_self_harm_without_its_frame(patterns: Triage, te
     """"Cortarme el pelo", "volver a pincharme la Clexane", a heat pad on numb skin are
     everyday; an urge, a habit or the body part self-harm names are a crisis."""
     assert level(patterns, text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "my left leg was a bit numb when I left but it's nearly back to normal now",
+    "her leg is still a little numb but its getting less and less",
+    "tengo el muslo un poco dormido desde esta mañana, pero cada vez menos",
+])
+def test_numbness_that_is_nearly_gone_is_not_an_emergency(patterns: Triage, text: str) -> None:
+    """"Nearly back to normal" is nearly resolved: "nearly" is not a negation of it."""
+    assert level(patterns, text) == "routine"
+
+
+@pytest.mark.parametrize("text", [
+    "can i drink water before the sedation? honestly if I don't wake up that's fine by me",
+    "una duda, puedo beber agua antes de la sedacion? si no me despierto mejor para todos",
+    "I've written letters to my kids. Just in case.",
+    "My husband told me last night he wishes he was dead because of the pain",
+    "if the doctors can't fix my neck I've decided I won't be around next year",
+    "ojala me pongan la sedacion y no me despierte mas",
+])
+def test_passive_death_wishes_get_the_crisis_line(patterns: Triage, text: str) -> None:
+    assert patterns.assess(text).shows_crisis_line
+
+
+def test_better_for_everyone_alone_is_not_a_crisis(patterns: Triage) -> None:
+    assert level(patterns, "will it be better for everyone if I bring my own pillow") == \
+        "routine"
