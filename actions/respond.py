@@ -49,11 +49,11 @@ def turn_from(tracker: Tracker) -> Turn:
 
 
 def decide(session: Session, turn: Turn, state: State, now: dt.datetime,
-           alarm: Optional[str] = None, emergency_first: bool = False) -> Outcome:
+           alarm: Optional[str] = None, first: Optional[str] = None) -> Outcome:
     """The engine on the current KB (runs in a worker thread); `alarm`: a recent safety alarm's
     level, in whose light an unclear message is answered (actions/.../after_alarm.py);
-    `emergency_first`: an emergency reply was sent a moment ago, so an answer starts with the
-    instruction again."""
+    `first`: "emergency" or "crisis" when that reply was sent a moment ago, so an answer
+    starts with the instruction (the crisis line) again."""
     kb = current_snapshot(session)
     languages = {lang.value for lang in kb.registry.languages}
     language = kept_language(kb.registry, turn.text, turn.language,
@@ -66,8 +66,8 @@ def decide(session: Session, turn: Turn, state: State, now: dt.datetime,
     if followed is not None:
         return followed
     outcome = respond(kb, turn, state, now)
-    if emergency_first and outcome.messages:
-        return after_alarm.emergency_first(kb, outcome, turn.language)
+    if first in after_alarm.FIRST_LEVELS and outcome.messages:
+        return after_alarm.emergency_first(kb, outcome, turn.language, first)
     return outcome
 
 
@@ -97,8 +97,7 @@ class ActionRespond(Action):
         state = State.from_slots(tracker.slots)
         now = now_utc()
         alarm = after_alarm.recent_alarm(tracker.slots, now)
-        first = after_alarm.recent_alarm(tracker.slots, now, after_alarm.EMERGENCY_FIRST_WINDOW
-                                         ) == "emergency"
+        first = after_alarm.recent_alarm(tracker.slots, now, after_alarm.EMERGENCY_FIRST_WINDOW)
         try:
             outcome = await query_kb(lambda session: decide(session, turn, state, now, alarm,
                                                             first))

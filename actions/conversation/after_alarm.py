@@ -21,9 +21,10 @@ from actions.conversation.writer import Writer
 from actions.kb.snapshot import KbSnapshot
 
 ALARM_WINDOW = dt.timedelta(hours=12)
-# Soon after an emergency reply every answer starts with the instruction again (KB
-# triage.after.emergency_first): "vale, y el Xarelto me lo tomo esta noche?" is answered, but
-# calling the emergency number comes first.
+# Soon after an emergency (crisis) reply every answer starts with the instruction (the crisis
+# line) again (KB triage.after.emergency_first / crisis_first): "vale, y el Xarelto me lo tomo
+# esta noche?" is answered, but calling the emergency number comes first.
+FIRST_LEVELS = ("emergency", "crisis")
 EMERGENCY_FIRST_WINDOW = dt.timedelta(hours=1)
 LEVELS = ("emergency", "crisis", "urgent")
 # Topics whose questions are not answered instead of the follow-up: worry after a crisis reply
@@ -64,9 +65,12 @@ def follow_up(kb: KbSnapshot, turn: Turn, state: State, level: Optional[str]) ->
     return Outcome(writer.finish([message]), state.update(misses=0, pending=None))
 
 
-def emergency_first(kb: KbSnapshot, outcome: Outcome, language: str) -> Outcome:
-    """The answer, after the emergency instruction again (soon after an emergency reply)."""
+def emergency_first(kb: KbSnapshot, outcome: Outcome, language: str,
+                    level: str = "emergency") -> Outcome:
+    """The answer, after the emergency instruction (or the crisis line) again, soon after an
+    emergency (or crisis) reply: "no voy a hacer nada, solo estoy agotada. ¿la rizolisis me
+    quitará el dolor?" is answered, and the crisis line is said first."""
     writer = Writer(kb, language)
-    first = writer.message(writer.piece("triage.after.emergency_first"))
+    first = writer.message(writer.piece(f"triage.after.{level}_first"))
     return Outcome(writer.finish([first]) + list(outcome.messages), outcome.state,
                    outcome.topics, outcome.language)

@@ -449,7 +449,8 @@ class Engine:
             part = text[mention.start:mention.end] if spans else text
             if not requests and spans and index + 1 < len(mentioned) and not \
                     self.cues.is_question(text, mention.start, mention.end) and (
-                    support.get(mention.value, 0.0) < STATED_SUPPORT
+                    self._condition_for_later(part, mentioned[index + 1:])
+                    or support.get(mention.value, 0.0) < STATED_SUPPORT
                     or (self.cues.is_short(part) and not (self._supported(topic, part) or (
                         topic.kind is TopicKind.medicine and self.facts.medications)))):
                 continue  # "needles make me go faint. can I get...?", "ok I'll ring them. ..."
@@ -466,6 +467,10 @@ class Engine:
                         r.topic.id in ("medications", "blood_thinners") for r in requests):
                     continue  # "y la metformina? soy diabética": the medicine answer says it
             answer = self.cues.answer_for(topic, part) if spans else self._answer_in(topic)
+            if answer is None and spans:
+                # "I'm only getting local, no sedation. Do I still have to fast?": what was
+                # said before the question is its condition
+                answer = self.cues.answer_for(topic, text[:mention.end])
             requests.append(Request(topic, answer or topic.main,
                                     part=(mention.start, mention.end) if spans else None))
         if len(requests) > 1 and any(r.topic.id == "illness" for r in requests) and any(
@@ -474,6 +479,15 @@ class Engine:
             # "I have diabetes and take insulin": the medicine answer says it
             requests = [r for r in requests if r.topic.id != "illness"]
         return requests[:MAX_TOPICS]
+
+    def _condition_for_later(self, part: str, later: list[Any]) -> bool:
+        """A statement that names a later question's specific answer is its condition, not
+        a question of its own ("no sedation." before "do I still have to fast?")."""
+        for mention in later:
+            topic = self._topic_of(mention.value)
+            if topic is not None and self.cues.answer_for(topic, part) is not None:
+                return True
+        return False
 
     def _answers_in(self, topic: TopicSpec) -> list[Request]:
         """Every answer of one topic the message asks for, in the order asked ("do I need a

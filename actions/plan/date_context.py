@@ -49,6 +49,7 @@ class _ContextPatterns:
     dose: re.Pattern[str]
     clause_end: re.Pattern[str]
     cutoff_before: re.Pattern[str]
+    rejected_before: re.Pattern[str]
 
 
 def read_context(text: str, languages: Sequence[str] = ("en",)) -> MessageContext:
@@ -94,6 +95,13 @@ def is_cut_off(text: str, start: int, languages: Sequence[str] = ("en",)) -> boo
     return _patterns(tuple(languages)).cutoff_before.search(before) is not None
 
 
+def is_rejected(text: str, start: int, languages: Sequence[str] = ("en",)) -> bool:
+    """Whether the time at `start` is the one the patient says it is not ("10 not 9.30",
+    "a las 10, no a las 9")."""
+    before = fold(text[max(0, start - 24) : start])
+    return _patterns(tuple(languages)).rejected_before.search(before) is not None
+
+
 def clauses(folded: str, found: _ContextPatterns) -> list[Span]:
     """Clause spans: split at sentence ends, commas and "and my ..." / "y la ..." joins."""
     spans: list[Span] = []
@@ -134,6 +142,11 @@ def _patterns(languages: tuple[str, ...]) -> _ContextPatterns:
         dose=_words(words.dose_words),
         cutoff_before=re.compile(
             rf"(?<![\w]){alternation(words.cutoff_words)}\s*$" if words.cutoff_words else "(?!)",
+            flags,
+        ),
+        rejected_before=re.compile(
+            rf"(?<![\w]){alternation(words.rejected_words)}\s*$" if words.rejected_words
+            else "(?!)",
             flags,
         ),
         clause_end=re.compile(

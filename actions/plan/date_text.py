@@ -92,6 +92,8 @@ class _DatePatterns:
     in_count: re.Pattern[str] | None
     ago_count: re.Pattern[str] | None
     next_week: re.Pattern[str] | None
+    weeks_on_weekday: re.Pattern[str] | None
+    weeks_from_today: re.Pattern[str] | None
     weekday_index: dict[str, int]
     duration: re.Pattern[str]  # "30 minutes": a number that is no day ("in 3 hours" is today)
     dotted: re.Pattern[str]  # "on 3.12", "14.03.1961"
@@ -165,6 +167,20 @@ def _patterns(languages: tuple[str, ...]) -> _DatePatterns:
             flags,
         )
         if words.next_week
+        else None,
+        weeks_on_weekday=re.compile(
+            alternation([p.replace("{n}", rf"(?P<n>{count}|\d)").replace(
+                "{weekday}", rf"(?P<wd>{weekday})") for p in words.weeks_on_weekday]),
+            flags,
+        )
+        if words.weeks_on_weekday
+        else None,
+        weeks_from_today=re.compile(
+            alternation([p.replace("{n}", rf"(?P<n>{count}|\d)")
+                         for p in words.weeks_from_today]),
+            flags,
+        )
+        if words.weeks_from_today
         else None,
         weekday_index={name: index for index, names in enumerate(words.weekdays) for name in names},
         duration=re.compile(
@@ -378,7 +394,24 @@ def _resolve_relative(text: str, today: dt.date, found: _DatePatterns) -> str:
             return f"{name} {_written(day, words)}"
 
         text = _substitute(text, found.next_week, next_week_day)
+    if found.weeks_from_today is not None:
+        text = _substitute(text, found.weeks_from_today, lambda m: _written(
+            today + dt.timedelta(weeks=_count(m.group("n"), found)), words))
+    if found.weeks_on_weekday is not None:
+
+        def weeks_on(match: re.Match[str]) -> str:
+            ahead = (_weekday_index(match.group("wd"), found) - today.weekday()) % 7 or 7
+            day = today + dt.timedelta(days=ahead, weeks=_count(match.group("n"), found))
+            return f"{match.group('wd')} {_written(day, words)}"
+
+        text = _substitute(text, found.weeks_on_weekday, weeks_on)
     return text
+
+
+def _count(spoken: str, found: _DatePatterns) -> int:
+    """ "a", "two", "3" as a number."""
+    spoken = re.sub(r"\s+", " ", spoken.lower())
+    return int(spoken) if spoken.isdigit() else found.words.count_words[spoken]
 
 
 def _dotted_as_slashed(text: str, found: _DatePatterns, languages: Sequence[str]) -> str:

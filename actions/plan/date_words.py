@@ -66,6 +66,10 @@ class Lexicon:
     next_before: tuple[str, ...] = ()  # "next Friday", "el proximo viernes"
     next_after: tuple[str, ...] = ()  # "el viernes que viene"
     next_week: tuple[str, ...] = ()  # "Friday next week", "el viernes de la semana que viene"
+    # "a week on Friday", "three weeks on Thursday" (UK), "two weeks from Friday" (US): that
+    # weekday's next occurrence plus the weeks ({n} the count, {weekday} the day)
+    weeks_on_weekday: tuple[str, ...] = ()
+    weeks_from_today: tuple[str, ...] = ()  # "a week today", "two weeks today": today + weeks
     vague_periods: tuple[str, ...] = ()  # name a period, not a day: "next week"
     ordinal_leads: tuple[str, ...] = ()  # "el 5", "el dia 5": a lone number meaning a day
     of_words: tuple[str, ...] = ()  # between a day and a month: "the 5th of", "el 5 de"
@@ -79,6 +83,7 @@ class Lexicon:
     booking_words: tuple[str, ...] = ()  # "booked", "told", "me citaron": says when it will be
     appointment_nouns: tuple[str, ...] = ()  # "procedure", "cita": what the sentence is about
     cutoff_words: tuple[str, ...] = ()  # "nothing after midnight": a limit, not the appointment
+    rejected_words: tuple[str, ...] = ()  # "it's 10 not 9.30": the time after them is not it
     dose_words: tuple[str, ...] = ()  # "I take", "me tomo": the sentence is about a medicine
     dose_parts: tuple[tuple[str, PartOfDay], ...] = ()  # "with breakfast" -> morning
     # "and my ...", "y la ...": where one message's clauses meet (a joiner before a new subject)
@@ -156,6 +161,12 @@ ENGLISH = Lexicon(
         ("wk\\b", "week"),
         ("wks\\b", "weeks"),
         ("(?:2moro|2morrow|2mrw|tmr|tomoz|tomorow|tommorow|tommorrow)\\b", "tomorrow"),
+        # "a fortnight today", "in a fortnight"; "the second Wednesday from now", "Friday
+        # after next": one week on from that weekday
+        ("(?:a )?fortnight\\b", "two weeks"),
+        ("(?:the )?second ((?:mon|tues|wednes|thurs|fri|satur|sun)day) from (?:now|today)\\b",
+         "a week on {0}"),
+        ("((?:mon|tues|wednes|thurs|fri|satur|sun)day) after next\\b", "a week on {0}"),
     ),
     relative_words=(
         "today", "tonight", "tomorrow", "tmrw", "yesterday", "fortnight", "from now", "ago",
@@ -165,6 +176,8 @@ ENGLISH = Lexicon(
     duration_words=("minutes?", "mins?", "hours?", "hrs?"),
     next_before=("next",),
     next_week=("{weekday},? next week", "{weekday} of next week", "next week,? (?:on )?{weekday}"),
+    weeks_on_weekday=("{n} weeks? (?:on|from|after) (?:this )?{weekday}",),
+    weeks_from_today=("{n} weeks? (?:today|from today)",),
     vague_periods=("(?:this|next|coming) (?:week|month)",),
     of_words=("of",),
     units_after_number=(
@@ -202,6 +215,8 @@ ENGLISH = Lexicon(
         "admission",
     ),
     cutoff_words=("after", "before", "since", "no later than", "not later than", "up to"),
+    rejected_words=("not", "not at", "instead of", "instead of at", "rather than", "rather than at",
+                    "isn't", "isnt", "isn't at", "isnt at"),
     dose_words=(
         "take", "takes", "taking", "dose", "doses", "pill", "pills", "tablet", "tablets",
         "inject", "injection of", "swallow",
@@ -340,6 +355,8 @@ SPANISH = Lexicon(
         "operacion", "ingreso",
     ),
     cutoff_words=("despues de", "antes de", "a partir de", "desde", "hasta"),
+    rejected_words=("no", "no a las", "no a la", "y no a las", "en vez de", "en vez de a las",
+                    "en lugar de", "en lugar de a las"),
     dose_words=(
         "tomo", "toma", "tomar", "me tomo", "dosis", "pastillas?", "comprimidos?", "me pincho",
         "me pongo", "me inyecto",

@@ -15,12 +15,19 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from types import MappingProxyType
 
 from actions.plan.clock import add_months, clinic_zone, opening_range, require_aware
-from actions.plan.date_context import MessageContext, Span, is_cut_off, overlaps, read_context
+from actions.plan.date_context import (
+    MessageContext,
+    Span,
+    is_cut_off,
+    is_rejected,
+    overlaps,
+    read_context,
+)
 from actions.plan.date_search import Hit, find_dates
 from actions.plan.date_text import (
     has_date_anchor,
@@ -194,6 +201,32 @@ def _names_a_day(hit: Hit, languages: Sequence[str]) -> bool:
     )
 
 
+_BARE_BEFORE_REJECTED = re.compile(
+    r"(?<=\s)(?=(?:[01]?\d|2[0-3])(?:[:.][0-5]\d)?\s*(?:am|pm)?,?\s+(?:not|instead of|rather "
+    r"than|en vez de|en lugar de|y no|no a las?)\s+(?:at\s+|a las?\s+)?\d)", re.IGNORECASE)
+_AT = "at "
+
+
+def _clocks_with_rejections(text: str, languages: Sequence[str]) -> list[ClockTime]:
+    """The clock times in `text`; a bare number right before a rejected time is read as a
+    time too ("it's 10 not 9.30", "es a las 10 no a las 9"), with offsets in `text`."""
+    inserted = [m.start() for m in _BARE_BEFORE_REJECTED.finditer(text)]
+    if not inserted:
+        return find_clock_times(text, languages)
+    marked = "".join(_AT + text[a:b] if i else text[a:b] for i, (a, b) in enumerate(
+        zip([0, *inserted], [*inserted, len(text)], strict=True)))
+
+    def back(position: int) -> int:
+        shift = 0
+        for at in inserted:
+            if position >= at + shift + len(_AT):
+                shift += len(_AT)
+        return max(0, position - shift)
+
+    return [replace(c, start=back(c.start), end=back(c.end))
+            for c in find_clock_times(marked, languages)]
+
+
 def _read_message(prepared: str, languages: Sequence[str]) -> _Message:
     """Find the times first and blank them out, so dateparser only ever reads days.
 
@@ -201,19 +234,17 @@ def _read_message(prepared: str, languages: Sequence[str]) -> _Message:
     "a las 9 de la mañana" into tomorrow. Birth dates and past events are blanked out too.
     """
     context = read_context(prepared, languages)
-    clocks = find_clock_times(prepared, languages)
+    clocks = _clocks_with_rejections(prepared, languages)
     parts = find_parts_of_day(prepared, languages)
     spoken = [(clock.start, clock.end) for clock in clocks] + [(p.start, p.end) for p in parts]
     excluded = context.excluded()
+    kept = [c for c in clocks if not overlaps((c.start, c.end), excluded)
+            and not is_cut_off(prepared, c.start, languages)]
+    said = [c for c in kept if not is_rejected(prepared, c.start, languages)]
     return _Message(
         text=prepared,
         searched=blank(prepared, [*spoken, *context.not_appointment]),
-        clocks=tuple(
-            c
-            for c in clocks
-            if not overlaps((c.start, c.end), excluded)
-            and not is_cut_off(prepared, c.start, languages)
-        ),
+        clocks=tuple(said or kept),  # "it's 10 not 9.30": 10 (a lone "not 9.30" stays)
         parts=tuple(p for p in parts if not overlaps((p.start, p.end), excluded)),
         context=context,
     )

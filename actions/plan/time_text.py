@@ -351,7 +351,8 @@ def _forms(
             (
                 rf"{prefix}{_BEFORE_DIGITS}{hour}\s+"
                 rf"(?P<dir>{alternation([*words.plus_words, *words.minus_words])})\s+"
-                rf"(?:(?P<mw>\b{minute_word}\b)|(?P<md>\d{{1,2}})(?:\s+minutos?)?)(?![\w:.]){ending}",
+                rf"(?:(?P<mw>\b{minute_word}\b)|(?P<md>\d{{1,2}})(?:\s+minutos?)?)(?![\w:]|\.\d)"
+                rf"{ending}",
                 _hour_first_read(grammar),
             ),
         )

@@ -93,8 +93,23 @@ def test_soon_after_an_emergency_an_answer_starts_with_the_instruction(kb_url: s
     assert after_alarm.recent_alarm(slots("emergency", 90), NOW,
                                     after_alarm.EMERGENCY_FIRST_WINDOW) is None
     with sessionmaker(get_engine(kb_url))() as session:
-        soon = decide(session, question, State(), NOW, "emergency", emergency_first=True)
-        later = decide(session, question, State(), NOW, "emergency", emergency_first=False)
+        soon = decide(session, question, State(), NOW, "emergency", first="emergency")
+        later = decide(session, question, State(), NOW, "emergency", first=None)
     assert soon.messages[0].text.startswith("First, if you have not called 911")
     assert [m.text for m in soon.messages[1:]] == [m.text for m in later.messages]
     assert "911" not in " ".join(m.text for m in later.messages)
+
+
+def test_soon_after_a_crisis_an_answer_starts_with_the_crisis_line(kb_url: str) -> None:
+    """"no voy a hacer nada, solo estoy agotada. ¿la rizolisis me quitará el dolor?" right
+    after the crisis reply: the question is answered, after the crisis line again."""
+    from actions.respond import decide
+
+    question = Turn("no voy a hacer nada, solo estoy agotada. ¿la rizolisis me quitará el "
+                    "dolor?", "es", "ask_effectiveness", 0.95)
+    with sessionmaker(get_engine(kb_url))() as session:
+        soon = decide(session, question, State(), NOW, "crisis", first="crisis")
+        later = decide(session, question, State(), NOW, "crisis", first=None)
+    assert "988" in soon.messages[0].text  # the US example clinic's crisis line
+    assert [m.text for m in soon.messages[1:]] == [m.text for m in later.messages]
+    assert later.messages and "988" not in " ".join(m.text for m in later.messages)

@@ -377,3 +377,41 @@ def test_a_spoken_time_at_the_end_of_a_sentence_is_read() -> None:
     parsed = parse("It's my neck, Dec 3 at half nine. I'm on apixaban.")
     assert (parsed.date, parsed.time) == (DEC3, t(9, 30))
     assert parse("Dec 3 at twenty to eleven.").time == t(10, 40)
+
+
+@pytest.mark.parametrize(
+    "text,date,time",
+    [
+        ("Lumbar RF, a fortnight today at 1pm.", d(12, 2), t(13)),
+        ("a week today at 9am", d(11, 25), t(9)),
+        ("quarter past ten on the second Wednesday from now", d(12, 2), t(10, 15)),
+        ("Neck. Three weeks on Thursday, half nine.", d(12, 10), t(9, 30)),
+        ("12 noon a week on Friday", d(11, 27), t(12)),
+        ("two weeks from friday at 8am", d(12, 4), t(8)),
+        ("Friday after next at 10am", d(11, 27), t(10)),
+    ],
+)
+def test_weeks_counted_from_a_weekday_or_today(text: str, date: dt.date, time: dt.time) -> None:
+    """UK "a week on Friday", US "two weeks from Friday", "a fortnight today": the next such
+    weekday (or today) plus the weeks. Today is Wednesday 18 November."""
+    found = parse(text)
+    assert (found.date, found.time) == (date, time)
+
+
+@pytest.mark.parametrize(
+    "text,time",
+    [
+        ("Actually I just checked the letter, it's 10 not 9.30", t(10)),
+        ("it's not at 9, it's at 10", t(10)),
+        ("10am instead of 9", t(10)),
+    ],
+)
+def test_the_time_said_not_to_be_it_is_not_read(text: str, time: dt.time) -> None:
+    assert parse(text).time == time
+
+
+@pytest.mark.parametrize("text", ["el miércoles a las 10 y cuarto.",
+                                  "el miércoles a las 10 y media."])
+def test_spanish_minutes_at_a_sentence_end(text: str) -> None:
+    found = parse(text, ("es",), "DMY")
+    assert found.time in (t(10, 15), t(10, 30))
