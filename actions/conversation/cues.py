@@ -277,6 +277,10 @@ class Cues:
         """"it", "that", "eso": the message leans on what was just said."""
         return matches(text, self._conv("anaphora"))
 
+    def refers_to_medicine(self, text: str) -> bool:
+        """"when does he go back on it?", "start the shots again", "tomarla": the drug named."""
+        return mentions(text, self._conv("medicine_reference"))
+
     def has_pronoun(self, text: str) -> bool:
         """"it", "eso": a part that leans on the first question of the message."""
         return mentions(text, self._conv("pronouns"))

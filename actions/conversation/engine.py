@@ -76,6 +76,7 @@ CONVERSATION_INTENTS = {
     "out_of_scope": "assistant.out_of_scope",
 }
 ANSWER_INTENTS = {"inform", "affirm", "deny", "nlu_fallback"}
+CHAT_MIN, CHAT_LEAD = 0.4, 0.2  # a thank-you or greeting below CONFIDENT, clearly ahead
 ANSWERED, ASKED, UNUSABLE = "answered", "asked", "unusable"  # what a reply did to a question
 # Screening conditions a medicine answer already covers (diabetes: the diabetes-medicine
 # answer; blood thinners: the blood-thinner answer).
@@ -410,6 +411,13 @@ class Engine:
             return Request(last, answer, explicit=False)
         if answer is not None and not supported and self.turn.confidence < UNSUPPORTED_OK:
             return Request(last, answer, explicit=False)  # "my GP said to ask the clinic"
+        if (answer is not None and last.kind is TopicKind.medicine
+                and self.state.last_medications and not self.facts.medications
+                and self.cues.refers_to_medicine(text)
+                and not (own and self.turn.confidence >= UNSUPPORTED_OK)):
+            # "when does he go back on it?", "when do I start the shots again?" after a drug
+            # answer: that drug's restart (or missed-dose) answer, whatever it was classified as
+            return Request(last, answer, explicit=False)
         if (last.kind is TopicKind.medicine and self.state.last_medications
                 and self.cues.about_medicine_use(text) and not supported):
             # "so do I stop it or not??"
@@ -1221,7 +1229,7 @@ class Engine:
     def _without_topic(self, facts: facts_mod.Facts) -> None:
         intent = self.turn.intent
         key = CONVERSATION_INTENTS.get(intent)
-        if key is not None and self.turn.confidence >= CONFIDENT:
+        if key is not None and (self.turn.confidence >= CONFIDENT or self._clear_lead()):
             self.pieces.append([self.writer.piece(key)])
             self.state = self.state.update(misses=0)
             return
@@ -1256,6 +1264,14 @@ class Engine:
             self._noted()
             return
         self._miss()
+
+    def _clear_lead(self) -> bool:
+        """The top intent leads the next by a clear margin ("vale, me quedo más tranquila,
+        gracias de verdad": thanks at 0.53, the next at 0.28): nothing else was asked, so a
+        thank-you or a greeting is answered as one rather than as a miss."""
+        ranking = [confidence for _, confidence in self.turn.ranking[:2]]
+        second = ranking[1] if len(ranking) > 1 else 0.0
+        return self.turn.confidence >= CHAT_MIN and self.turn.confidence - second >= CHAT_LEAD
 
     def _reanswer_for_new_site(self) -> bool:
         """"uy no, me lo hacen en el cuello": the last answer again, for the corrected site."""

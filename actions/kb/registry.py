@@ -163,6 +163,7 @@ class ConversationCues(Strict):
     generic_question: Cues = {}  # "what now?", "¿qué hago?": asks nothing of its own
     anaphora: Cues = {}  # "it", "that", "eso": the message leans on what was just said
     pronouns: Cues = {}  # "it", "eso": the pronouns among them (not "that morning")
+    medicine_reference: Cues = {}  # "go back on it", "the shots", "tomarla": the drug named
     hypothetical_site: Cues = {}  # "what if", "y si fuera": a site asked about, not a change
     driver_named: Cues = {}  # "my son is driving me", "me lleva mi hijo"
     appointment_words: Cues = {}  # "my appointment", "la cita": a day or time said is the booking

@@ -866,3 +866,35 @@ def test_a_drug_named_in_a_first_part_without_a_question_is_still_answered(
                             ("ask_recovery", "how long off")),
                      ranking=(("ask_blood_thinners", 0.95), ("ask_recovery", 0.02)))
     assert keys(chat)[0].startswith(("blood_thinners.", "plan.")) and "3 days" in reply
+
+
+# ---------------------------------------------------------------- round 7
+def test_a_statement_that_names_a_later_answer_is_its_condition(chat: Conversation) -> None:
+    """"Local only, no sedation for me. Do I still need to fast?": the no-sedation fasting
+    answer, not a sedation answer for the statement."""
+    text = "Local only, no sedation for me. Do I still need to fast?"
+    chat.say(text, "ask_sedation",
+             parts=(("ask_sedation", "Local only, no sedation for me"),
+                    ("ask_fasting", "Do I still need to fast")),
+             ranking=(("ask_sedation", 0.6), ("ask_fasting", 0.35)))
+    assert len(keys(chat)) == 1 and keys(chat)[0].startswith("fasting.no_sedation")
+
+
+def test_the_shots_again_after_a_drug_answer_is_its_restart(chat: Conversation) -> None:
+    chat.say("I'm on Lovenox injections, it's my lower back", "ask_blood_thinners",
+             drugs=(("lovenox", "enoxaparin"),), sites=(("lower back", "lumbar"),))
+    chat.say("and when are the injections back on after?", "ask_effectiveness", 0.6)
+    assert keys(chat)[0].startswith("blood_thinners.restart")
+
+
+def test_driving_again_after_a_drug_answer_is_the_driving_answer(chat: Conversation) -> None:
+    chat.say("I'm on warfarin, neck", "ask_blood_thinners", drugs=(("warfarin", "warfarin"),),
+             sites=(("neck", "cervical"),))
+    chat.say("how soon could I drive again, is that ok?", "ask_driver", 0.6)
+    assert keys(chat)[0].startswith("driver.")
+
+
+def test_a_clear_thank_you_below_the_threshold_is_a_thank_you(charla: Conversation) -> None:
+    reply = charla.say("vale, ya estoy más tranquilo, muchas gracias", "thank", 0.5,
+                       ranking=(("thank", 0.5), ("ask_more", 0.25)))
+    assert keys(charla) == ["assistant.thanks"] and "entendido" not in reply
