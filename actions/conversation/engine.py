@@ -1248,7 +1248,7 @@ class Engine:
         if self.appointment.appointment_issue is not None:
             self._confirm_or_time()
             return
-        if "not_appointment" in self.appointment.notes:
+        if "birth_date" in self.appointment.notes:
             self.pieces.append([self.writer.piece("date.birth_date")])
             return
         if self.site_changed and self._reanswer_for_new_site():

@@ -288,6 +288,8 @@ def merge_appointment(kb: KbSnapshot, state: State, facts: Facts, *, asked: bool
         return merge
     if any(issue.value == "not_appointment" for issue in parsed.issues):
         merge.notes.append("not_appointment")
+        if any(issue.value == "birth_date" for issue in parsed.issues):
+            merge.notes.append("birth_date")  # "had the RF this morning" is no birth date
         return merge
     from actions.conversation.plan import procedure_start
 

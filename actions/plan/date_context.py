@@ -29,6 +29,7 @@ class MessageContext:
     not_appointment: tuple[Span, ...]  # birth dates, ages, sentences about the past
     about_medicine: tuple[Span, ...]  # sentences about when a dose is taken
     ages: tuple[Span, ...] = ()  # "tengo 64 años" (also in not_appointment)
+    births: tuple[Span, ...] = ()  # "DOB 14/3/61" (also in not_appointment)
     about_appointment: tuple[Span, ...] = ()  # sentences naming the procedure or appointment
 
     def excluded(self) -> tuple[Span, ...]:
@@ -58,8 +59,9 @@ def read_context(text: str, languages: Sequence[str] = ("en",)) -> MessageContex
     folded = fold(text)
     ages = [match.span() for match in found.age.finditer(folded)]
     spans: list[Span] = list(ages)
-    for pattern in (found.birth_before, found.birth_after):
-        spans.extend(match.span() for match in pattern.finditer(folded))
+    births = [match.span() for pattern in (found.birth_before, found.birth_after)
+              for match in pattern.finditer(folded)]
+    spans.extend(births)
     medicine: list[Span] = []
     appointment: list[Span] = []
     for start, end in clauses(folded, found):
@@ -72,7 +74,8 @@ def read_context(text: str, languages: Sequence[str] = ("en",)) -> MessageContex
             spans.append((start, end))
         elif found.dose.search(clause) and not found.nouns.search(clause):
             medicine.append((start, end))
-    return MessageContext(tuple(sorted(spans)), tuple(medicine), tuple(ages), tuple(appointment))
+    return MessageContext(tuple(sorted(spans)), tuple(medicine), ages=tuple(ages),
+                          births=tuple(births), about_appointment=tuple(appointment))
 
 
 def _already_happened(clause: str, found: _ContextPatterns) -> bool:

@@ -82,6 +82,7 @@ class AppointmentIssue(str, Enum):
     # Only dates that are plainly not the appointment were found: a birth date ("DOB 14/3/61"),
     # an age ("tengo 64 años"), something that already happened ("I had an injection on 3/11").
     NOT_APPOINTMENT = "not_appointment"
+    BIRTH_DATE = "birth_date"  # among them a birth date or an age: the patient is told why
 
 
 @dataclass(frozen=True)
@@ -260,6 +261,8 @@ def _without_date(message: _Message, languages: Sequence[str]) -> ParsedAppointm
     ignored = [message.text[start:end] for start, end in context.not_appointment]
     if context.ages or any(names_a_day_or_year(span, languages) for span in ignored):
         issues.add(AppointmentIssue.NOT_APPOINTMENT)  # only a birth date, an age, a past event
+        if context.ages or context.births:
+            issues.add(AppointmentIssue.BIRTH_DATE)
     about = [c for c in message.clocks if overlaps((c.start, c.end), context.about_appointment)]
     candidates = about or list(message.clocks)
     clock = candidates[0] if candidates else None

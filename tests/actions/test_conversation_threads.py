@@ -898,3 +898,10 @@ def test_a_clear_thank_you_below_the_threshold_is_a_thank_you(charla: Conversati
     reply = charla.say("vale, ya estoy más tranquilo, muchas gracias", "thank", 0.5,
                        ranking=(("thank", 0.5), ("ask_more", 0.25)))
     assert keys(charla) == ["assistant.thanks"] and "entendido" not in reply
+
+
+def test_a_past_event_is_not_called_a_date_of_birth(chat: Conversation) -> None:
+    """"she had the RF this morning" is left out of the appointment, but it is no birth date."""
+    reply = chat.say("she had the RF this morning and is a bit sleepy, is that ok", "ask_recovery",
+                     0.3, ranking=(("ask_recovery", 0.3), ("ask_sedation", 0.25)))
+    assert "birth" not in reply

@@ -244,7 +244,8 @@ births = st.dates(dt.date(1930, 1, 1), dt.date(2005, 12, 31))
 def test_a_birth_date_is_never_the_appointment(case: Case, born: dt.date, style: str) -> None:
     parsed = _parse(case, write_birth(born, case.language, style, case.order))
     assert parsed.date is None
-    assert parsed.issues == (AppointmentIssue.NO_DATE, AppointmentIssue.NOT_APPOINTMENT)
+    assert parsed.issues == (AppointmentIssue.NO_DATE, AppointmentIssue.NOT_APPOINTMENT,
+                             AppointmentIssue.BIRTH_DATE)
 
 
 @PROFILE

@@ -22,6 +22,7 @@ CLOSED = AppointmentIssue.CLINIC_CLOSED
 NO_DATE = AppointmentIssue.NO_DATE
 APPROXIMATE = AppointmentIssue.APPROXIMATE_TIME
 NOT_APPOINTMENT = AppointmentIssue.NOT_APPOINTMENT
+BIRTH = AppointmentIssue.BIRTH_DATE  # a birth date or an age among them: the patient is told why
 Issues = tuple[AppointmentIssue, ...]
 
 
@@ -206,37 +207,40 @@ def test_spanish_without_a_day(text: str, time: dt.time | None, issues: Issues) 
 
 
 @pytest.mark.parametrize(
-    ("text", "languages"),
+    ("text", "languages", "birth"),
     [
-        ("born 14/03/1961", ("en",)),
-        ("DOB 14/3/61", ("en",)),
-        ("D.O.B. 14/03/1961", ("en",)),
-        ("date of birth: 03/14/1961", ("en",)),
-        ("my birthday is March 14", ("en",)),
-        ("my birthday is the 14th", ("en",)),
-        ("I was born on 14 March 1961", ("en",)),
-        ("I was born in 1961", ("en",)),
-        ("14/3/61 is my date of birth", ("en",)),
-        ("I'm 64 years old", ("en",)),
-        ("I had a steroid injection on 3/11", ("en",)),
-        ("I had my last injection on Nov 2", ("en",)),
-        ("my previous procedure was on March 3", ("en",)),
-        ("nací el 14/03/1961", ES),
-        ("fecha de nacimiento: 14/03/1961", ES),
-        ("mi fecha de nacimiento es el 14 de marzo de 1961", ES),
-        ("naci el 14 de marzo de 1961", ES),
-        ("tengo 64 años", ES),
-        ("me operaron el 5 de mayo", ES),
-        ("me hicieron una infiltración el 3 de noviembre", ES),
-        ("me pusieron la inyección hace dos semanas", ES),
-        ("la operación fue el 5 de mayo", ES),
-        ("I had the rhizotomy this morning", ("en",)),
+        ("born 14/03/1961", ("en",), True),
+        ("DOB 14/3/61", ("en",), True),
+        ("D.O.B. 14/03/1961", ("en",), True),
+        ("date of birth: 03/14/1961", ("en",), True),
+        ("my birthday is March 14", ("en",), True),
+        ("my birthday is the 14th", ("en",), True),
+        ("I was born on 14 March 1961", ("en",), True),
+        ("I was born in 1961", ("en",), True),
+        ("14/3/61 is my date of birth", ("en",), True),
+        ("I'm 64 years old", ("en",), True),
+        ("I had a steroid injection on 3/11", ("en",), False),
+        ("I had my last injection on Nov 2", ("en",), False),
+        ("my previous procedure was on March 3", ("en",), False),
+        ("nací el 14/03/1961", ES, True),
+        ("fecha de nacimiento: 14/03/1961", ES, True),
+        ("mi fecha de nacimiento es el 14 de marzo de 1961", ES, True),
+        ("naci el 14 de marzo de 1961", ES, True),
+        ("tengo 64 años", ES, True),
+        ("me operaron el 5 de mayo", ES, False),
+        ("me hicieron una infiltración el 3 de noviembre", ES, False),
+        ("me pusieron la inyección hace dos semanas", ES, False),
+        ("la operación fue el 5 de mayo", ES, False),
+        ("I had the rhizotomy this morning", ("en",), False),
     ],
 )
-def test_dates_that_are_not_the_appointment(text: str, languages: tuple[str, ...]) -> None:
+def test_dates_that_are_not_the_appointment(text: str, languages: tuple[str, ...],
+                                            birth: bool) -> None:
+    """Birth dates and ages say why (BIRTH_DATE); a past event is only left out."""
     parsed = parse(text, languages, "DMY" if languages == ES else "MDY")
     assert parsed.date is None
-    assert parsed.issues == (NO_DATE, NOT_APPOINTMENT)
+    assert parsed.issues == ((NO_DATE, NOT_APPOINTMENT, BIRTH) if birth
+                             else (NO_DATE, NOT_APPOINTMENT))
     assert parsed.time is None
 
 
@@ -276,7 +280,8 @@ def test_the_appointment_is_still_read_beside_them(
 
 def test_birth_date_with_an_appointment_time_keeps_the_time() -> None:
     parsed = parse("DOB 14/3/61, procedure at 8am")
-    assert (parsed.date, parsed.time, parsed.issues) == (None, t(8), (NO_DATE, NOT_APPOINTMENT))
+    assert (parsed.date, parsed.time, parsed.issues) == (None, t(8),
+                                                         (NO_DATE, NOT_APPOINTMENT, BIRTH))
 
 
 @pytest.mark.parametrize(
@@ -341,7 +346,7 @@ def test_unknown_language_is_refused() -> None:
         ("I'll be there at 7:30 for an 8:00 procedure on Friday", ("en",), FRI, t(8), ()),
         ("la cita es mañana, ayer cené a las 9", ES, d(11, 19), None, ()),
         ("dejé el sintrom el lunes", ES, None, None, (NO_DATE, NOT_APPOINTMENT)),
-        ("born 14.03.1961", ("en",), None, None, (NO_DATE, NOT_APPOINTMENT)),
+        ("born 14.03.1961", ("en",), None, None, (NO_DATE, NOT_APPOINTMENT, BIRTH)),
     ],
 )
 def test_edges_found_while_probing(
