@@ -293,6 +293,10 @@ class Engine:
                 return [Request(last, answer, explicit=False)]
             if self.hypothetical_site:
                 return [Request(last, self._site_answer(last), explicit=False)]
+            if not confident and not supported and self.cues.puts_a_condition(text):
+                # "y si fuera reponedora, cargando cajas todo el día?" after the work answer:
+                # a condition put to the last answer, which says what depends on it
+                return [Request(last, self._last_answer(last), explicit=False)]
             if not confident and (mentions(text, self.cues.words_of(last)) or (
                     leaning and not supported)):
                 # "my neighbour said it did nothing for her" after the effectiveness answer

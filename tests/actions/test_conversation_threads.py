@@ -905,3 +905,16 @@ def test_a_past_event_is_not_called_a_date_of_birth(chat: Conversation) -> None:
     reply = chat.say("she had the RF this morning and is a bit sleepy, is that ok", "ask_recovery",
                      0.3, ranking=(("ask_recovery", 0.3), ("ask_sedation", 0.25)))
     assert "birth" not in reply
+
+
+def test_an_unsure_condition_put_to_the_last_answer_gives_it_again(charla: Conversation) -> None:
+    charla.say("¿cuándo puedo volver al trabajo?", "ask_recovery")
+    first = keys(charla)
+    charla.say("y si fuera camionero, conduciendo todo el día?", "ask_plan", 0.3,
+               ranking=(("ask_plan", 0.3), ("ask_what_to_bring", 0.2)))
+    assert keys(charla) == first
+
+
+def test_food_eaten_without_thinking_is_the_broken_fast_answer(chat: Conversation) -> None:
+    chat.say("I had a slice of toast without thinking this morning, what now?", "ask_fasting")
+    assert keys(chat)[0].startswith("fasting.broke_fast")
