@@ -293,10 +293,6 @@ class Engine:
                 return [Request(last, answer, explicit=False)]
             if self.hypothetical_site:
                 return [Request(last, self._site_answer(last), explicit=False)]
-            if not confident and not supported and self.cues.puts_a_condition(text):
-                # "y si fuera reponedora, cargando cajas todo el día?" after the work answer:
-                # a condition put to the last answer, which says what depends on it
-                return [Request(last, self._last_answer(last), explicit=False)]
             if not confident and (mentions(text, self.cues.words_of(last)) or (
                     leaning and not supported)):
                 # "my neighbour said it did nothing for her" after the effectiveness answer
@@ -306,6 +302,10 @@ class Engine:
         found = self._ranked_supported() or self._topic_from_cues()
         if found is not None:
             return found
+        if last is not None and not confident and self.cues.puts_a_condition(text):
+            # "y si fuera reponedora, cargando cajas todo el día?" after the work answer, and
+            # no topic's words: a condition put to the last answer, which says what depends on it
+            return [Request(last, self._last_answer(last), explicit=False)]
         if self._screening_items():
             illness = self.kb.registry.topic("illness")
             return [Request(illness, illness.main)]
