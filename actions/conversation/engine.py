@@ -240,6 +240,9 @@ class Engine:
                 and not self.facts.medications and self._more_about(any_topic=True) is None)):
             self.more_asked = True
             return []  # "why?", "can you explain that a bit more": the last answer's detail
+        if (facts.correction and self.appointment.appointment_set and self.before.procedure_start
+                and not self.cues.is_question(text, 0, len(text))):
+            return []  # "uy no, es a las 10": the last answer again, at the new times
         multi = self._multi_requests()
         if len(multi) >= 2:
             if any(r.topic.id == "plan" for r in multi):  # the checklist has the medicines

@@ -918,3 +918,23 @@ def test_an_unsure_condition_put_to_the_last_answer_gives_it_again(charla: Conve
 def test_food_eaten_without_thinking_is_the_broken_fast_answer(chat: Conversation) -> None:
     chat.say("I had a slice of toast without thinking this morning, what now?", "ask_fasting")
     assert keys(chat)[0].startswith("fasting.broke_fast")
+
+
+def test_a_time_correction_read_as_another_topic_gives_the_last_answer_again(
+        charla: Conversation) -> None:
+    """"uy no, perdona, es a las 10" after the water answer: the water answer at the new time,
+    whatever topic the words of the correction were classified as."""
+    charla.say("la radiofrecuencia es el martes que viene a las 11, hasta que hora bebo agua?",
+               "ask_fasting")
+    first = keys(charla)
+    reply = charla.say("uy no, perdona, es a las 10, me he liado con la cita", "ask_logistics",
+                       0.7)
+    assert keys(charla) == first and "07:30" in reply
+
+
+def test_a_time_correction_with_no_other_cue_word_is_taken(charla: Conversation) -> None:
+    charla.say("dame mi plan: lumbar, el viernes que viene a las 11, no tomo nada",
+               "ask_plan", sites=(("lumbar", "lumbar"),))
+    charla.say("no, es a las 10, lo acabo de mirar en el papel", "inform", 0.6)
+    assert charla.state.procedure_start is not None
+    assert charla.state.procedure_start.endswith("T10:00:00+01:00")
