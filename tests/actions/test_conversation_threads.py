@@ -938,3 +938,10 @@ def test_a_time_correction_with_no_other_cue_word_is_taken(charla: Conversation)
     charla.say("no, es a las 10, lo acabo de mirar en el papel", "inform", 0.6)
     assert charla.state.procedure_start is not None
     assert charla.state.procedure_start.endswith("T10:00:00+01:00")
+
+
+def test_needing_to_move_during_it_is_answered_without_the_site(chat: Conversation) -> None:
+    """"What if I need to move halfway through?": tell the team, whatever the site; no site
+    question first."""
+    reply = chat.say("what if I need to move halfway through?", "ask_positioning")
+    assert keys(chat) == ["positioning.need_to_move"] and "team" in reply
