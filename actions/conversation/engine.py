@@ -418,6 +418,11 @@ class Engine:
             return Request(last, answer, explicit=False)
         if answer is not None and not supported and self.turn.confidence < UNSUPPORTED_OK:
             return Request(last, answer, explicit=False)  # "my GP said to ask the clinic"
+        if (answer is not None and not own and answer.key != last.main.key and topic is not None
+                and len(topic.answers) == 1 and self.turn.confidence < UNSUPPORTED_OK):
+            # "when should I actually worry?" after the soreness answer: the last topic's own
+            # specific answer beats a topic classified only by its general words ("worry")
+            return Request(last, answer, explicit=False)
         if (answer is not None and last.kind is TopicKind.medicine
                 and self.state.last_medications and not self.facts.medications
                 and self.cues.refers_to_medicine(text)

@@ -945,3 +945,16 @@ def test_needing_to_move_during_it_is_answered_without_the_site(chat: Conversati
     question first."""
     reply = chat.say("what if I need to move halfway through?", "ask_positioning")
     assert keys(chat) == ["positioning.need_to_move"] and "team" in reply
+
+
+def test_a_specific_follow_up_beats_a_topic_of_general_words(chat: Conversation) -> None:
+    """"When should I actually worry?" after the soreness answer: when to call the clinic,
+    not the anxiety answer the word "worry" was classified as."""
+    chat.say("my back is sore where the needles went in, is that normal?", "ask_recovery")
+    chat.say("and when should I actually worry?", "express_anxiety", 0.7)
+    assert keys(chat) == ["recovery.when_to_call"]
+
+
+def test_coming_into_the_room_is_the_companion_answer(chat: Conversation) -> None:
+    chat.say("can I come in the room with him while it's done?", "ask_logistics")
+    assert keys(chat) == ["logistics.companion"]
