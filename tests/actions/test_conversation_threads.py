@@ -958,3 +958,10 @@ def test_a_specific_follow_up_beats_a_topic_of_general_words(chat: Conversation)
 def test_coming_into_the_room_is_the_companion_answer(chat: Conversation) -> None:
     chat.say("can I come in the room with him while it's done?", "ask_logistics")
     assert keys(chat) == ["logistics.companion"]
+
+
+def test_tiredness_after_sedation_is_expected_with_the_signs_that_are_not(
+        chat: Conversation) -> None:
+    reply = chat.say("my wife had it done this morning and she's very drowsy, is that normal?",
+                     "ask_recovery")
+    assert keys(chat) == ["recovery.tired"] and "911" in reply
