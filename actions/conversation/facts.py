@@ -37,6 +37,7 @@ _NEGATED_BEFORE = re.compile(
     r"(?:(?:en|in|on|at|for|para|de|del)\s+)?(?:(?:my|the|a|an|el|la|mi|los|las|un|una)\s+)?$",
     re.IGNORECASE,
 )
+DAYTIME = (dt.time(6, 0), dt.time(21, 0))
 _DATEISH = re.compile(
     r"\d|\b(today|tomorrow|tmrw|tonight|next|this|week|weeks|month|monday|tuesday|wednesday|"
     r"thursday|friday|saturday|sunday|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|jan|feb|mar|"
@@ -45,7 +46,8 @@ _DATEISH = re.compile(
     r"hoy|mañana|manana|pasado|lunes|martes|miercoles|miércoles|jueves|viernes|sabado|"
     r"sábado|domingo|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|"
     r"setiembre|octubre|noviembre|diciembre|semana|mes|tarde|mediodia|mediodía|media|cuarto|"
-    r"once|doce|nueve|diez|ocho|siete)\b",
+    r"once|doce|nueve|diez|ocho|siete|seis|cinco|cuatro|tres|dos|una|primera|one|two|three|four|"
+    r"five|six|seven|eight|nine|ten|eleven|twelve|o'?clock|fortnight|first thing)\b",
     re.IGNORECASE,
 )
 
@@ -258,6 +260,12 @@ def candidate_time(state: State) -> Optional[dt.time]:
         return None
 
 
+def _daytime(time: dt.time) -> bool:
+    """An hour a booking said outright may be ("my slot is 7.45"), even before the clinic's
+    usual opening: the patient's letter is the authority, the clinic confirms."""
+    return DAYTIME[0] <= time < DAYTIME[1]
+
+
 def _clinic_hour(kb: KbSnapshot, time: dt.time) -> bool:
     """A time the clinic is open on some day ("from midnight" is a fasting limit, not the
     appointment)."""
@@ -314,8 +322,8 @@ def merge_appointment(kb: KbSnapshot, state: State, facts: Facts, *, asked: bool
             if not _clinic_hour(kb, clock) and 1 <= clock.hour <= 6 and _clinic_hour(
                     kb, clock.replace(hour=clock.hour + 12)):
                 clock = clock.replace(hour=clock.hour + 12)  # "a la una": 13:00
-            if current is None and exact and (about_booking or asked) and _clinic_hour(
-                    kb, clock):
+            if current is None and exact and (about_booking or asked) and (
+                    _clinic_hour(kb, clock) or (about_booking and _daytime(clock))):
                 merge.state = state.update(
                     appointment_candidate=f"{TIME_ONLY}{clock.strftime('%H:%M')}")
                 merge.notes.append("time_only")

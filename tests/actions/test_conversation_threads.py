@@ -965,3 +965,15 @@ def test_tiredness_after_sedation_is_expected_with_the_signs_that_are_not(
     reply = chat.say("my wife had it done this morning and she's very drowsy, is that normal?",
                      "ask_recovery")
     assert keys(chat) == ["recovery.tired"] and "911" in reply
+
+
+@pytest.mark.parametrize("text,arrival", [
+    ("does she have to fast? her slot is at twenty past nine", "8:50"),
+    ("my appointment is 7.45 in the morning next week, does that mean no breakfast?", "7:15"),
+])
+def test_a_booking_time_in_a_question_gives_clock_times(chat: Conversation, text: str,
+                                                        arrival: str) -> None:
+    """A time said about the booking, in words or before the clinic's usual opening, is kept
+    for clock times until the date is known."""
+    reply = chat.say(text, "ask_fasting")
+    assert f"arrival at {arrival}" in reply
