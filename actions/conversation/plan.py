@@ -22,8 +22,11 @@ from actions.plan.formatting import format_time
 TIME_ONLY = "@"  # appointment_candidate "@11:00": the time is known, the date not yet
 
 FASTING_PLAN_KEYS = frozenset({"plan.fasting_cutoffs", "plan.clear_liquids_at",
-                               "plan.light_meal_at"})
+                               "plan.light_meal_at", "plan.gum_until"})
 ARRIVAL_PLAN_KEY = "plan.arrival_at"
+# The dated gum answer says gum is fine until the clear-liquid cut-off: only true for clinics
+# whose fasting policy says so (data/kb/fasting.yml gum_and_candy); others keep their own text.
+GUM_PLAN_KEY, GUM_UNTIL_CLEAR_LIQUIDS = "plan.gum_until", "until_clear_liquids_cutoff"
 
 
 def procedure_start(value: Optional[str]) -> Optional[dt.datetime]:
@@ -125,8 +128,11 @@ class PlanWording:
         return self.writer.piece(key, extra={"time": format_time(moment.time(), style,
                                                                  locale)}).text
 
-    def fasting(self, key: str, context: PlanContext, state: State) -> Piece:
-        """One fasting answer with clock times (or "no fast needed" without sedation)."""
+    def fasting(self, key: str, context: PlanContext, state: State) -> Optional[Piece]:
+        """One fasting answer with clock times (or "no fast needed" without sedation); None
+        when the dated text does not hold for this clinic's policy (the gum rule)."""
+        if key == GUM_PLAN_KEY and self.kb.fasting.gum_and_candy != GUM_UNTIL_CLEAR_LIQUIDS:
+            return None
         arrival = arrival_time(context.start, self.kb.clinic.arrival_lead_minutes)
         cutoffs = compute_fasting_cutoffs(arrival, self.kb.fasting,
                                           sedation_planned(self.kb, state))

@@ -977,3 +977,20 @@ def test_a_booking_time_in_a_question_gives_clock_times(chat: Conversation, text
     for clock times until the date is known."""
     reply = chat.say(text, "ask_fasting")
     assert f"arrival at {arrival}" in reply
+
+
+def test_gum_with_a_known_time_gives_the_clock_limit(chat: Conversation) -> None:
+    """The US example clinic allows gum until the clear-liquid cut-off (fasting.yml)."""
+    reply = chat.say("can i chew gum before the rf? my appointment is at 12:00", "ask_fasting")
+    assert keys(chat) == ["plan.gum_until"] and "9:30" in reply
+
+
+def test_a_stricter_gum_rule_never_gets_the_clock_limit(kb_snapshot: KbSnapshot) -> None:
+    """A clinic with no gum on the day keeps its own text, even with the time known."""
+    from dataclasses import replace as replaced
+
+    strict = replaced(kb_snapshot, fasting=replaced(kb_snapshot.fasting,
+                                                    gum_and_candy="not_on_the_day"))
+    talk = Conversation(strict)
+    talk.say("can i chew gum before the rf? my appointment is at 12:00", "ask_fasting")
+    assert keys(talk) == ["fasting.gum.not_on_the_day"]
