@@ -96,6 +96,21 @@ def assert_answered_after_the_reminder(stack: FaultStack, reply: Reply, *words: 
     assert any(word in whole[len(reminder):] for word in words), reply.messages
 
 
+def assert_answered_after_a_crisis(stack: FaultStack, reply: Reply, *words: str,
+                                   language: str = "en") -> None:
+    """A real answer soon after a crisis reply: after the crisis-line reminder
+    (triage.after.crisis_first) when the crisis turn reached the transcript, else on its own
+    (a tracker fault during the crisis turn can keep it out of the slots; the gate answered it
+    either way)."""
+    assert reply.status == 200 and reply.messages, reply
+    reminder = plain(stack.text("triage.after.crisis_first", language))
+    whole = plain("\n".join(reply.messages))
+    if whole.startswith(reminder):
+        assert stack.clinic_facts["crisis_line"] in reply.messages[0]
+        whole = whole[len(reminder):]
+    assert any(word in whole for word in words), reply.messages
+
+
 def assert_log_clean(*stacks: FaultStack) -> None:
     """Nothing a patient wrote shows up in the stack's INFO log, faults included."""
     for stack in stacks:
@@ -150,7 +165,7 @@ def test_tracker_database_down_sqlite(us_stack: FaultStack, mode: str, channel: 
         assert_emergency_first(us_stack, patient.say(EMERGENCY, "emergency"))
         assert_polite(us_stack, patient.say(ROUTINE, "routine"))
         assert_crisis_first(us_stack, patient.say(CRISIS, "crisis"))
-    assert_answered(patient.say(ROUTINE, "routine"), "water", "drink")
+    assert_answered_after_a_crisis(us_stack, patient.say(ROUTINE, "routine"), "water", "drink")
     assert_log_clean(us_stack)
 
 
@@ -165,7 +180,8 @@ def test_tracker_database_down_postgresql(es_stack: FaultStack,
         assert_emergency_first(es_stack, patient.say(ES_EMERGENCY, "emergency"), "es")
         assert_polite(es_stack, patient.say(ES_ROUTINE, "routine"))
         assert_crisis_first(es_stack, patient.say(ES_CRISIS, "crisis"), "es")
-    assert_answered(patient.say(ES_ROUTINE, "routine"), "agua", "beber")
+    assert_answered_after_a_crisis(es_stack, patient.say(ES_ROUTINE, "routine"), "agua", "beber",
+                                   language="es")
     assert_log_clean(es_stack)
 
 
