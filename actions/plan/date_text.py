@@ -448,8 +448,7 @@ def _constant(replacement: str) -> Callable[[re.Match[str]], str]:
 
 
 def _moved(today: dt.date, match: re.Match[str], found: _DatePatterns, sign: int) -> dt.date:
-    spoken = re.sub(r"\s+", " ", match.group("n").lower())
-    count = int(spoken) if spoken.isdigit() else found.words.count_words[spoken]
+    count = _count(match.group("n"), found)
     unit = next(
         name
         for pattern, name in found.words.unit_words
