@@ -3,8 +3,10 @@
 Trains an NLU model from config.yml on data/nlu (both languages) with
 `rasa.model_training.train_nlu`, loads it with `Agent.load` and parses every message of
 eval/nlu/dev_<lang>.yml and eval/nlu/test_<lang>.yml exactly as the server does (the whole
-pipeline: LanguageTagger, PrepEntityExtractor, TopicClassifier, RedFlagDetector), without
-metadata, so the language is detected as for a patient's first message.
+pipeline: LanguageTagger, PrepEntityExtractor, TopicClassifier, GateVerdictTagger) with the
+safety gate's verdict in the metadata, as the server does, and no language metadata, so the
+language is detected as for a patient's first message. The latency per message excludes the
+gate's triage (bench/results/triage.json times it).
 
 Reported per set: intent accuracy (a multi-question message counts as right when its primary
 (first) intent is right; separately, the exact ordered list of topics), accuracy on the
@@ -270,11 +272,33 @@ def cold_load_seconds(model_path: str) -> float:
         return float("nan")
 
 
+def gate_verdicts(texts: Sequence[str]) -> List[Dict[str, Any]]:
+    """The "triage" metadata the safety gate gives the NLU for each text, as on the server
+    (bot/safety/gate.py): its verdict, and "routine" for a tentative crisis, which the gate
+    sends on to be answered after its crisis-line check-in."""
+    from bot.safety.triage import Triage
+
+    triage = Triage()
+    verdicts = triage.assess_many(list(texts))
+    found = []
+    for verdict in verdicts:
+        if verdict.level == "routine" or (verdict.level == "crisis" and verdict.tentative):
+            found.append({"level": "routine"})
+        else:
+            found.append({"level": verdict.level, "flag": verdict.flag_id,
+                          "category": verdict.category, "text": ""})
+    return found
+
+
 async def parse_all(agent: Any, texts: Sequence[str]) -> Tuple[List[Dict[str, Any]], List[float]]:
+    """Parse each text as the server does after the gate (its verdict in the metadata)."""
+    from rasa.core.channels.channel import UserMessage
+
     parsed, latencies = [], []
-    for text in texts:
+    for text, verdict in zip(texts, gate_verdicts(texts), strict=True):
         start = time.perf_counter()
-        parsed.append(await agent.parse_message(text))
+        message = UserMessage(text, metadata={"triage": verdict})
+        parsed.append(await agent.processor.parse_message(message))
         latencies.append((time.perf_counter() - start) * 1000)
     return parsed, latencies
 

@@ -49,6 +49,13 @@ logger = logging.getLogger(__name__)
 # has the test-set figures. Urgent 0.30-0.50 route the same dev messages (the patterns find
 # them); 0.45 keeps "my heart doctor says never stop Brilinta, I'm panicking" (0.32) routine.
 DEFAULT_THRESHOLDS: Mapping[str, float] = {"emergency": 0.40, "crisis": 0.15, "urgent": 0.45}
+# A crisis that only the classifier sees, below this probability and with no red-flag pattern,
+# is tentative: the gate answers the patient's question after a one-line check-in with the
+# crisis line (KB triage.crisis_check_in) and records the alert, instead of the full crisis
+# reply. Dev sets (eval/triage/dev*.yml and the ordinary questions of eval/nlu/dev*): every
+# classifier-only crisis message scored >= 0.73; the routine look-alikes it caught ("can't
+# sleep for thinking about it", "I live alone and nobody can drive me") scored 0.15-0.43.
+FIRM_CRISIS_PROBABILITY = 0.5
 # When the patterns read a symptom as negated, hypothetical or wearing off ("no fever", "what if
 # I can't pee?", "the numbness has gone") and found nothing else of its category, the classifier
 # raises that same category only at this probability: its n-grams see "fever" but not the "no".
@@ -72,6 +79,7 @@ class Verdict:
     flags: Tuple[str, ...] = field(default=())  # every flag that supports the verdict
     self_harm: bool = False  # one of those flags is a suicide or self-harm one
     crisis_probability: float = 0.0  # the classifier's; the gate is more watchful after a crisis
+    tentative: bool = False  # crisis from the classifier alone, below FIRM_CRISIS_PROBABILITY
 
     @property
     def shows_crisis_line(self) -> bool:
@@ -193,6 +201,7 @@ class Triage:
         detected = self.detector.detect(text, hint or self.default_language)
         reasons: List[str] = [f"language:{detected.language}:{detected.source}"]
         level: str = "routine"
+        pattern_hits = 0
         flag_id: Optional[str] = None
         category: Optional[str] = None
         flags: List[str] = []
@@ -206,6 +215,7 @@ class Triage:
             for category in list(denied):
                 denied |= RELATED_DENIALS.get(category, frozenset())
             denied -= {hit.category for hit in result.hits}
+            pattern_hits = len(result.hits)
             for hit in result.hits:
                 reasons.append(f"pattern:{hit.flag_id}:{hit.level}"
                                + (f":from:{hit.downgraded_from}" if hit.downgraded_from else ""))
@@ -245,8 +255,13 @@ class Triage:
         self_harm = level != "routine" and (
             category in SELF_HARM_CATEGORIES or any(f in self._self_harm_flags for f in unique))
         crisis_probability = scores.level_probabilities.get("crisis", 0.0) if scores else 0.0
+        tentative = (level == "crisis" and pattern_hits == 0
+                     and crisis_probability < FIRM_CRISIS_PROBABILITY)
+        if tentative:
+            reasons.append("crisis:tentative")
         return Verdict(level, flag_id, category, detected.language, tuple(reasons), unique,
-                       self_harm, round(float(crisis_probability), 4))
+                       self_harm, round(float(crisis_probability), 4), tentative)
 
 
-__all__ = ["DEFAULT_THRESHOLDS", "LEVELS", "Triage", "Verdict", "shared_classifier"]
+__all__ = ["DEFAULT_THRESHOLDS", "FIRM_CRISIS_PROBABILITY", "LEVELS", "Triage", "Verdict",
+           "shared_classifier"]

@@ -45,6 +45,9 @@ ES_EMERGENCY = "no siento las piernas desde la rizolisis"
 ES_CRISIS = "ya no puedo más, quiero quitarme la vida"
 ES_ROUTINE = "¿puedo beber agua antes?"
 DIRECT_VERBS = ("call ", "llame ", "please call ", "por favor, llame ")
+# Read as a crisis by the classifier alone, at a low probability (tests/bot/safety/test_triage.py
+# checks that it still is): the gate answers it after the crisis-line check-in.
+TENTATIVE = "I keep thinking something will go wrong"
 
 
 # ---------------------------------------------------------------------------------- checks
@@ -109,6 +112,17 @@ def assert_answered_after_a_crisis(stack: FaultStack, reply: Reply, *words: str,
         assert stack.clinic_facts["crisis_line"] in reply.messages[0]
         whole = whole[len(reminder):]
     assert any(word in whole for word in words), reply.messages
+
+
+def assert_check_in_then_answer(stack: FaultStack, reply: Reply) -> None:
+    """A tentative crisis: the crisis line first (triage.crisis_check_in), then an answer."""
+    assert reply.status == 200 and reply.messages, reply
+    check_in = stack.text("triage.crisis_check_in", "en")
+    assert stack.clinic_facts["crisis_line"] in check_in
+    whole = plain("\n".join(reply.messages))  # one SMS holds both messages
+    assert whole.startswith(plain(check_in)), reply.messages
+    rest = whole[len(plain(check_in)):].strip()
+    assert rest and stack.clinic_facts["crisis_line"] not in rest, reply.messages
 
 
 def assert_log_clean(*stacks: FaultStack) -> None:
@@ -211,6 +225,26 @@ def test_conversation_paused_by_staff(us_stack: FaultStack, channel: str) -> Non
         assert_polite(us_stack, paused)
         assert plain(paused.first) == plain(us_stack.text("assistant.paused", "en"))
         assert_crisis_first(us_stack, patient.say(CRISIS, "crisis"))
+    finally:
+        us_stack.fault = "none"
+        us_stack.add_event(patient.conversation_id, {"event": "resume"})
+    assert_log_clean(us_stack)
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_tentative_crisis_keeps_the_crisis_line_when_no_answer_comes(us_stack: FaultStack,
+                                                                       channel: str) -> None:
+    """Answered after the check-in when all is well; the full crisis reply when the action
+    server hangs or staff paused the conversation (never the "please call" text alone)."""
+    assert_check_in_then_answer(us_stack, us_stack.patient(channel).say(TENTATIVE, "tentative"))
+    with us_stack.action_server_stopped():
+        assert_crisis_first(us_stack, us_stack.patient(channel).say(TENTATIVE, "tentative"))
+    patient = us_stack.patient(channel)
+    assert patient.say("hello", "greeting").messages
+    us_stack.add_event(patient.conversation_id, {"event": "pause"})
+    try:
+        us_stack.fault = "conversation paused"
+        assert_crisis_first(us_stack, patient.say(TENTATIVE, "tentative"))
     finally:
         us_stack.fault = "none"
         us_stack.add_event(patient.conversation_id, {"event": "resume"})

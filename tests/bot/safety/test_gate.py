@@ -151,3 +151,63 @@ def test_every_language_request_of_the_registry_is_read_as_its_language() -> Non
     for language, listed in phrases.items():
         for phrase in listed:
             assert ConversationLanguages().requested(phrase) == language, phrase
+
+
+class TentativeCrisis:
+    """The shipped triage, except that it reads every message as a tentative crisis (a low
+    classifier probability and no pattern), as it does "can't sleep for thinking about it"."""
+
+    def __init__(self, triage: Triage) -> None:
+        self._triage = triage
+
+    def assess(self, text: str, language: Optional[str] = None) -> Any:
+        from dataclasses import replace
+        verdict = self._triage.assess(text, language)
+        return replace(verdict, level="crisis", flag_id="red_flag.suicidal_thoughts",
+                       category="suicidal_thoughts", tentative=True, crisis_probability=0.3)
+
+    def is_minimising(self, text: str) -> bool:
+        return self._triage.is_minimising(text)
+
+
+def tentative_gate(triage: Triage, texts: PatientTexts, budget_s: float = 2.0) -> SafetyGate:
+    return SafetyGate(TentativeCrisis(triage), ConversationLanguages(), alerts=None,
+                      settings=GateSettings(turn_budget_s=budget_s), texts=lambda: texts)
+
+
+async def test_a_tentative_crisis_gets_the_crisis_line_first_then_the_answer(
+        triage: Triage, texts: PatientTexts) -> None:
+    rasa = Rasa()
+    replies = await say(tentative_gate(triage, texts), rasa, "do i need a driver")
+    check_in = texts.text("triage.crisis_check_in", "en").text
+    assert replies == [check_in, "the preparation answer"]
+    assert "988" in check_in
+    # the dialogue answers the question: it is not told that a crisis happened
+    assert rasa.seen[0]["metadata"]["triage"] == {"level": "routine", "check_in": "crisis"}
+
+
+async def test_a_tentative_crisis_in_spanish_gets_the_spanish_check_in(
+        triage: Triage, texts: PatientTexts) -> None:
+    replies = await say(tentative_gate(triage, texts), Rasa(), "¿necesito que me lleven a casa?")
+    assert replies[0] == texts.text("triage.crisis_check_in", "es").text
+
+
+async def test_a_tentative_crisis_without_an_answer_gets_the_full_crisis_reply(
+        triage: Triage, texts: PatientTexts) -> None:
+    crisis = texts.text("triage.crisis", "en").text
+    silent = await say(tentative_gate(triage, texts), Rasa(reply=""), "do i need a driver")
+    assert len(silent) == 1 and silent[0].startswith(crisis)
+    slow = await say(tentative_gate(triage, texts, budget_s=0.2), Rasa(delay_s=1.0),
+                     "do i need a driver")
+    assert len(slow) == 1 and slow[0].startswith(crisis) and "988" in slow[0]
+
+
+async def test_a_tentative_crisis_soon_after_an_alarm_gets_the_full_crisis_reply(
+        triage: Triage, texts: PatientTexts) -> None:
+    gate = tentative_gate(triage, texts)
+    gate.memory.note("web:one", "crisis")
+    rasa = Rasa()
+    replies = await say(gate, rasa, "do i need a driver")
+    assert replies[0].startswith(texts.text("triage.crisis", "en").text)
+    assert "the preparation answer" not in replies
+    assert rasa.seen[0]["metadata"]["triage"]["level"] == "crisis"

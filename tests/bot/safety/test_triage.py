@@ -146,3 +146,37 @@ def test_an_alarm_in_a_long_message_must_be_found_in_one_of_its_sentences() -> N
     kept = localised(whole, [calm, alarming])
     assert kept.level_probabilities["emergency"] == pytest.approx(0.45)
     assert kept.best_category["emergency"] == ("bladder_bowel", 0.9)
+
+
+def test_a_crisis_only_the_classifier_sees_at_a_low_probability_is_tentative() -> None:
+    """With a crisis threshold near zero every message is a classifier crisis; an ordinary
+    question (low probability, no pattern) is then tentative, a strong signal is not."""
+    from bot.safety.triage import FIRM_CRISIS_PROBABILITY
+    eager = Triage(thresholds={"emergency": 0.40, "crisis": 0.0001, "urgent": 0.45})
+    ordinary = eager.assess("can i drink water before the procedure?")
+    assert ordinary.level == "crisis" and ordinary.tentative
+    assert ordinary.crisis_probability < FIRM_CRISIS_PROBABILITY
+    strong = eager.assess("wish i could just disappear and never come back")
+    assert strong.level == "crisis" and strong.crisis_probability >= FIRM_CRISIS_PROBABILITY
+    assert not strong.tentative
+
+
+@pytest.mark.parametrize("text", [
+    "with this pain there's no point going on, I'm tired of being alive",
+    "I keep thinking everyone would be better off without me",
+    "ya no puedo más, quiero quitarme la vida",
+    "I've been cutting myself again since the procedure",
+])
+def test_a_crisis_the_patterns_find_is_never_tentative(text: str) -> None:
+    verdict = Triage().assess(text)
+    assert verdict.shows_crisis_line and not verdict.tentative, verdict.reasons
+
+
+def test_the_stack_tests_tentative_message_is_still_tentative() -> None:
+    """tests/stack/test_fault_injection.py uses it; retrained triage data can change that."""
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / "stack" / "test_fault_injection.py"
+    source = path.read_text()
+    text = source.split('TENTATIVE = "', 1)[1].split('"', 1)[0]
+    verdict = Triage().assess(text)
+    assert verdict.level == "crisis" and verdict.tentative, (text, verdict.reasons)

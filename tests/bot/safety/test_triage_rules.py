@@ -302,3 +302,24 @@ def test_passive_death_wishes_get_the_crisis_line(patterns: Triage, text: str) -
 def test_better_for_everyone_alone_is_not_a_crisis(patterns: Triage) -> None:
     assert level(patterns, "will it be better for everyone if I bring my own pillow") == \
         "routine"
+
+
+@pytest.mark.parametrize("text", [
+    "can you have it for a slipped disc",
+    "I've got two slipped discs, will this help?",
+    "could this leave me paralysed",
+    "can this damage the nerves to my legs?",
+    "pain shoots down my arm into my fingers, would the neck procedure help that?",
+    "el dolor me baja por el brazo hasta los dedos, me ayudaria lo del cuello?",
+])
+def test_questions_about_the_spine_and_its_risks_are_routine(patterns: Triage, text: str) -> None:
+    assert level(patterns, text) == "routine"
+
+
+@pytest.mark.parametrize("text", [
+    "I slipped in the shower this morning, two days after the RF",
+    "the pain is spreading down my left arm and I feel sick",
+    "me duele el pecho y el dolor me baja por el brazo izquierdo",
+])
+def test_a_fall_and_pain_spreading_to_the_arm_still_fire(patterns: Triage, text: str) -> None:
+    assert level(patterns, text) != "routine"
