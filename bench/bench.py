@@ -421,7 +421,8 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=MESSAGES_PER_LEVEL)
     parser.add_argument("--levels", default=",".join(map(str, LEVELS)))
     parser.add_argument("--systems", default="ours,baseline")
-    parser.add_argument("--long-session-turns", type=int, default=600)
+    parser.add_argument("--long-session-turns", type=int, default=600,
+                        help="0 skips the long-session, neighbour and burst measurements")
     parser.add_argument("--flat-only", action="store_true",
                         help="only the long-session, neighbour and burst measurements (ours)")
     args = parser.parse_args()
@@ -451,7 +452,7 @@ def main() -> int:
             result["train_s"], result["rss_mb"] = round(train_s, 1), rss
         else:
             result[f"{system}_train_s"], result[f"{system}_rss_mb"] = round(train_s, 1), rss
-    if "ours" in systems:
+    if "ours" in systems and args.long_session_turns > 0:  # 0: the levels only (quick check)
         print("== ours: long session, neighbours, burst", flush=True)
         model, _ = train("ours", SYSTEMS["ours"])
         flat = bench_flat_latency(model, args.long_session_turns)
