@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from difflib import SequenceMatcher
 from typing import Any, Mapping, Optional
 
 from actions.kb.registry import AnswerSpec, ConversationCues, Registry, TopicSpec, cue_pattern
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
 SHORT_MESSAGE_WORDS = 6  # "coffee?", "and for him?": short enough to lean on the last topic
+MISSPELT_MIN_LETTERS = 5  # "cofee", "bruisng"; shorter words are too close to each other
+MISSPELT_SIMILARITY = 0.9  # coffee/cofee 0.91, bruising/bruisng 0.93; water/later 0.8
 FOLLOW_UP_WORDS = 12  # "and afterwards how soon can he go back on it" is still a follow-up
 
 
@@ -40,6 +43,9 @@ _NEGATED_CUE = re.compile(r"(?:\b(?:no|not|without|sin|minus|hold the|leave the|
                           r"skip the|without any|no more|haven'?t|hasn'?t|didn'?t|never|"
                           r"have not|has not|did not|not yet|aun no|todavia no)\s+(?:\w+\s+)?)$")
 _OUT_AFTER = re.compile(r"^\s+(?:out|off)\b")
+# ... only when something is left out ("leave the milk out"), not taken off ("do I need to take
+# my nail polish off?", which asks about the polish)
+_LEFT_BEFORE = re.compile(r"\b(?:leave|leaving|left|keep|keeping|hold|holding|cut|cutting)\b")
 
 
 def _affirmed(plain: str, pattern: re.Pattern[str]) -> bool:
@@ -47,7 +53,8 @@ def _affirmed(plain: str, pattern: re.Pattern[str]) -> bool:
     right after it ("leave the milk out")."""
     for found in pattern.finditer(plain):
         before = plain[max(0, found.start() - 24):found.start()]
-        if _NEGATED_CUE.search(before) or _OUT_AFTER.match(plain[found.end():]):
+        if _NEGATED_CUE.search(before) or (_OUT_AFTER.match(plain[found.end():])
+                                           and _LEFT_BEFORE.search(before)):
             continue
         return True
     return False
@@ -122,6 +129,22 @@ class Cues:
                 return answer
         return None
 
+    def answer_for_misspelt(self, topic: TopicSpec, text: str) -> Optional[AnswerSpec]:
+        """The answer one of whose one-word cues a word of the text misspells ("k and cofee",
+        "and bruisng?"): words of five letters or more, similarity >= MISSPELT_SIMILARITY
+        (one letter left out, added or changed in a word of that length). Only for short
+        follow-ups, where a typo cannot be anything else."""
+        tokens = [t for t in re.findall(r"[^\W\d_]+", normalise(text))
+                  if len(t) >= MISSPELT_MIN_LETTERS]
+        for answer in reversed(topic.answers[1:]):
+            words = {w.rstrip("*") for w in _words(answer.cues, self.language)
+                     if " " not in w and len(w.rstrip("*")) >= MISSPELT_MIN_LETTERS}
+            for token in tokens:
+                if any(token != word and SequenceMatcher(None, token, word).ratio()
+                       >= MISSPELT_SIMILARITY for word in words):
+                    return answer
+        return None
+
     def topics_with_cues(self, text: str) -> list[TopicSpec]:
         """Topics with at least one answer cue in the text, by where the cue occurs."""
         found: list[tuple[int, TopicSpec]] = []
@@ -186,6 +209,14 @@ class Cues:
         plain = normalise(text).lstrip("¿¡ ")
         return any(plain == cue or plain.startswith(cue + " ")
                    for cue in (normalise(c).lstrip("¿¡ ") for c in self._conv("what_if")))
+
+    def asks_how_long(self, text: str) -> bool:
+        """"how long does that go on for?", "hw long will it hang around", "¿cuánto dura?"."""
+        return matches(text, self._conv("how_long"))
+
+    def says_how_long(self, text: str) -> bool:
+        """An answer that names a time unit ("settles within 1 to 2 weeks")."""
+        return matches(text, self._conv("time_units"))
 
     def without_more_words(self, text: str) -> str:
         """The text without its "tell me more" words ("explain" is also a topic word)."""
@@ -253,11 +284,13 @@ class Cues:
                    for s in self._conv("question_starts"))
 
     def is_question(self, text: str, start: int, end: int) -> bool:
-        """A part that asks something: a "?" right after it, or a question word first."""
+        """A part that asks something: a "?" right after it, or a question word first, also
+        after a comma ("and im a smoker, can i have a cigarette in the morning")."""
         after = text[end:end + 3]
         if "?" in after:
             return True
-        return self._starts_question(text[start:end])
+        return any(self._starts_question(clause)
+                   for clause in re.split(r"[,;:]\s*", text[start:end]) if clause)
 
     def is_generic(self, part: str) -> bool:
         """A part that asks nothing of its own ("what happens now?", "¿qué hago?")."""

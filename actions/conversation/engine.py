@@ -67,6 +67,9 @@ TABLETS_ANSWER = "medicines"  # the fasting answer about tablets with a sip (fas
 MORE_ABOUT_THAT_WORDS = 10  # "could you go over that in a bit more detail": still "more"
 SHORT_REPLY = SHORT_LIMIT  # one question: two SMS segments (306 GSM-7 characters)
 LONG_REPLY = 3 * SMS_SEGMENT  # several questions: three segments (459)
+GOES_ON_WORDS = 10  # "how long will the bruising hang around for", "what if I panic on the
+# table": short enough to go on with the last answer (a new question is longer)
+RESTART_PIECE = "plan.restart_after_hold"  # the restart date in a dated drug answer
 SUGGESTIONS = 3  # quick replies after a miss
 MAX_TOPICS = 3  # topics answered from one message (a multi-topic reply stays short)
 MAX_ATTEMPTS = 2  # unusable answers to one question before explaining it with an example
@@ -243,6 +246,9 @@ class Engine:
         if (facts.correction and self.appointment.appointment_set and self.before.procedure_start
                 and not self.cues.is_question(text, 0, len(text))):
             return []  # "uy no, es a las 10": the last answer again, at the new times
+        if (facts.driver_named and last is not None and last.id == "driver"
+                and not self.cues.is_question(text, 0, len(text))):
+            return []  # "my neighbour could walk back with me, she's 70": noted (not "walk")
         multi = self._multi_requests()
         if len(multi) >= 2:
             if any(r.topic.id == "plan" for r in multi):  # the checklist has the medicines
@@ -292,6 +298,8 @@ class Engine:
         follow_up = self.cues.is_follow_up(text) or self.cues.is_short(text)
         if last is not None and (follow_up or not confident):
             answer = self.cues.answer_for(last, text)
+            if answer is None and self.cues.is_short(text):
+                answer = self.cues.answer_for_misspelt(last, text)  # "k and cofee"
             if answer is not None:
                 return [Request(last, answer, explicit=False)]
             if self.hypothetical_site:
@@ -434,12 +442,40 @@ class Engine:
                 and self.cues.about_medicine_use(text) and not supported):
             # "so do I stop it or not??"
             return Request(last, self._repeatable_answer(last), explicit=False)
+        names_own = topic is not None and self.cues.answer_for(topic, text) is not None
+        if answer is not None and not names_own and self.cues.puts_a_condition(text):
+            # "y si al final no me ponen sedación? el doctor dijo que a lo mejor solo anestesia
+            # local" after the taxi answer: a condition naming one of the last topic's answers
+            # (driver without sedation), however long, not the topic of its words (sedation);
+            # unless it also names one of that topic's answers ("¿puedo volver sola?": driver)
+            return Request(last, answer, explicit=False)
+        if (not own and self.cues.puts_a_condition(text) and len(text.split()) <= GOES_ON_WORDS
+                and mentions(text, self.cues.words_of(last)) and not self.facts.medications):
+            # "what if I panic on the table?" after the anxiety answer: a condition put in the
+            # last topic's own words ("panic") goes on with it, not with "table" (positioning)
+            return Request(last, answer or self._last_answer(last), explicit=False)
+        last_answer = self._last_answer(last)
+        if (answer is None and last_answer.key != last.main.key
+                and self.cues.asks_how_long(text) and not self.facts.medications
+                and len(text.split()) <= GOES_ON_WORDS
+                and self.cues.says_how_long(self._template(last_answer.key))
+                and (not (supported or own) or self.cues.has_anaphora(text))):
+            # "how long does that usually go on for?" after the soreness answer: that answer
+            # (it says how long), not the topic "how long" was classified as (the procedure's
+            # duration); "how long is the procedure?" names its own topic and is not this, nor
+            # "how long does it take?" after an answer that says no time (the test current)
+            return Request(last, last_answer, explicit=False)
         if (topic is not None and topic.kind is TopicKind.topic and topic.id not in (
                 "human", "anxiety", "plan") and self.cues.is_short(text)
                 and self.cues.has_anaphora(text) and not supported):
             # "how long will it last?" after the soreness answer
             return Request(last, answer or self._last_answer(last), explicit=False)
         return None
+
+    def _template(self, key: str) -> str:
+        """A text's short template in the patient's language ("" if none), to read, not send."""
+        found = self.kb.text(key, self.writer.language, self._site())
+        return found.item.short if found is not None and found.item.short else ""
 
     def _repeatable_answer(self, last: TopicSpec) -> AnswerSpec:
         """The last answer when it was about the patient's situation (the prescriber forbids
@@ -867,7 +903,8 @@ class Engine:
         """Every drug's answer while the reply stays within one question's budget; the drugs
         left out are offered as quick replies ("What about warfarin?")."""
         budget = LONG_REPLY if len(per_drug) > 1 else SHORT_REPLY  # each drug is a question
-        kept: list[Piece] = list(per_drug[0]) if per_drug else []
+        kept: list[Piece] = self._restart_if_it_fits(per_drug[0], names[0], budget) \
+            if per_drug else []
         left: list[str] = []
         for name, pieces in zip(names[1:], per_drug[1:], strict=False):
             candidate = kept + pieces
@@ -879,6 +916,22 @@ class Engine:
             kept += extra  # "about both": only when both were answered
         for name in left:
             self.buttons.append(self._drug_button(name))
+        return kept
+
+    def _restart_if_it_fits(self, pieces: list[Piece], name: str, budget: int) -> list[Piece]:
+        """A dated answer (last dose, then restart) longer than its budget keeps the last
+        dose, what the patient asked, and offers the restart as a quick reply ("When can I
+        restart Lixiana?"), which the restart follow-up answers."""
+        if len(" ".join(p.text for p in pieces)) <= budget:
+            return list(pieces)
+        kept = [p for p in pieces  # entries are text.<language>.<key>
+                if RESTART_PIECE not in (e.split(".", 2)[-1] for e in p.entries)]
+        if len(kept) == len(pieces) or not kept:
+            return list(pieces)
+        medication = self.kb.medication(name)
+        drug = medication.name_in(self.writer.language) if medication else echo_safe(name)
+        label = self.writer.piece("label.restart_drug", extra={"drug": drug}).text
+        self.buttons.append(Button(label, label))
         return kept
 
     def _bleeding_class(self, name: str) -> bool:

@@ -302,9 +302,8 @@ class MedicineWording:
                 pieces.append(self.writer.piece("plan.last_dose_at", extra=values))
             else:
                 pieces.append(self.writer.piece("plan.last_dose_before", extra=values))
-            if advice.restart_at is not None:
-                pieces.append(self.writer.piece("plan.restart", extra={
-                    "drug": drug_name(self.writer, medication),
+            if advice.restart_at is not None:  # the last-dose line has the prescriber's caveat
+                pieces.append(self.writer.piece("plan.restart_after_hold", extra={
                     "restart": self.when(advice.restart_at, today)}))
         else:
             pieces.append(self.writer.piece(_PLAN_KEYS[advice.kind], extra=values))

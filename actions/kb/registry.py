@@ -173,6 +173,8 @@ class ConversationCues(Strict):
     other_medicines: Cues = {}  # "my other tablets", "las otras pastillas": not the drug named
     telling_only: Cues = {}  # "forgot to mention", "se me olvidó decir": no answer's cue
     what_if: Cues = {}  # "even if", "y si al final": a condition put to the last answer
+    how_long: Cues = {}  # "how long does that go on for", "¿cuánto dura?": the last answer's time
+    time_units: Cues = {}  # "hours", "semanas": an answer that says how long
 
 
 class OtherIntents(Strict):

@@ -994,3 +994,130 @@ def test_a_stricter_gum_rule_never_gets_the_clock_limit(kb_snapshot: KbSnapshot)
     talk = Conversation(strict)
     talk.say("can i chew gum before the rf? my appointment is at 12:00", "ask_fasting")
     assert keys(talk) == ["fasting.gum.not_on_the_day"]
+
+
+def test_a_dated_answer_gives_the_last_dose_and_the_restart_within_two_segments(
+        charla: Conversation) -> None:
+    reply = charla.say("lixiana 60, me la hacen en el cuello el lunes q viene a las 9. "
+                       "cuando me tomo la ultima?", "ask_blood_thinners",
+                       drugs=(("lixiana", "edoxaban"),), sites=(("cuello", "cervical"),))
+    assert "última dosis" in reply and "vie 4 dic" in reply and "mar 8 dic" in reply
+    assert len(reply) <= SHORT_REPLY
+
+
+def test_a_dated_answer_too_long_for_two_segments_offers_the_restart_as_a_quick_reply(
+        chat: Conversation) -> None:
+    """The kidney question and the last dose are what matter now; the restart is one tap
+    away ("When can I restart dabigatran?"), not cut off mid-sentence."""
+    reply = chat.say("I take Pradaxa, neck procedure on December 21 at 9am. When's my last "
+                     "dose?", "ask_blood_thinners", drugs=(("Pradaxa", "dabigatran"),),
+                     sites=(("neck", "cervical"),))
+    assert "last dose" in reply and "kidneys" in reply
+    assert "plan.restart_after_hold" not in keys(chat)
+    restart = [b for b in chat.buttons if b.startswith("When can I restart")]
+    assert restart, chat.buttons
+    again = chat.say(restart[0], "ask_blood_thinners", drugs=(("dabigatran", "dabigatran"),))
+    assert "restart" in again
+
+
+def test_how_long_after_a_specific_answer_is_that_answer_again(chat: Conversation) -> None:
+    """The soreness answer says how long; the procedure's length is asked in its own words."""
+    chat.say("is it normal to have a sunburn feeling on my back after?", "ask_recovery")
+    assert keys(chat) == ["recovery.soreness"]
+    chat.say("how long does that usually go on for", "ask_logistics", confidence=0.7)
+    assert keys(chat) == ["recovery.soreness"]
+    chat.say("hw long will the bruisng hang around for", "nlu_fallback", confidence=0.1)
+    assert keys(chat) == ["recovery.soreness"]
+    chat.say("how long is the procedure itself?", "ask_logistics", confidence=0.9)
+    assert "recovery.soreness" not in keys(chat)
+
+
+def test_cuanto_dura_after_the_soreness_answer(charla: Conversation) -> None:
+    charla.say("me ha salido un moratón donde me pincharon, es normal?", "ask_recovery")
+    assert keys(charla) == ["recovery.soreness"]
+    charla.say("¿y eso cuánto dura?", "ask_logistics", confidence=0.6)
+    assert keys(charla) == ["recovery.soreness"]
+
+
+def test_plasters_and_hot_tubs_get_the_shower_answer(chat: Conversation,
+                                                     charla: Conversation) -> None:
+    chat.say("When can the plasters come off?", "ask_recovery")
+    assert keys(chat) == ["recovery.shower_after"]
+    chat.say("wat about the hot tub at the wkend", "nlu_fallback", confidence=0.1)
+    assert keys(chat) == ["recovery.shower_after"]
+    charla.say("cuando me puedo duchar?", "ask_recovery")
+    charla.say("y las tiritas cuando me las quito?", "nlu_fallback", confidence=0.1)
+    assert keys(charla) == ["recovery.shower_after"]
+
+
+def test_a_driver_named_after_the_driver_answer_is_noted(chat: Conversation) -> None:
+    """Not the activity answer for "walk", not a miss; "nobody can" is still no driver."""
+    chat.say("does someone have to drive me?", "ask_driver")
+    chat.say("my neighbour could walk back with me, she's 70 but sharp as a tack",
+             "ask_recovery", confidence=0.5)
+    assert keys(chat) == ["driver.confirmed"]
+    chat.say("my sister could come along with him, she's 45", "nlu_fallback", confidence=0.2)
+    assert keys(chat) == ["driver.confirmed"]
+    chat.say("there's nobody who can come with me", "ask_driver", confidence=0.8)
+    assert "driver.confirmed" not in keys(chat)
+
+
+def test_a_condition_in_the_last_topics_words_goes_on_with_it(chat: Conversation) -> None:
+    chat.say("im absolutely terrified about this", "express_anxiety")
+    chat.say("what if I panic on the table", "ask_positioning", confidence=0.6)
+    assert keys(chat) == ["anxiety.main"]
+
+
+def test_a_misspelt_cue_in_a_short_follow_up_is_read(chat: Conversation) -> None:
+    chat.say("what time do i stop eating? im booked at 11:30 on friday", "ask_fasting")
+    reply = chat.say("k and cofee", "nlu_fallback", confidence=0.2)
+    assert "9:00 am" in reply and "coffee" in reply
+
+
+def test_misspelt_words_need_five_letters_and_one_slip(kb_snapshot: KbSnapshot) -> None:
+    from actions.conversation.cues import Cues
+    registry = kb_snapshot.registry
+    fasting, cues = registry.topic("fasting"), Cues(registry, "en")
+    assert cues.answer_for_misspelt(fasting, "and cofee?") is not None
+    assert cues.answer_for_misspelt(fasting, "and later?") is None  # "water" is 0.8 away
+
+
+def test_how_long_after_an_answer_that_says_no_time_is_a_new_question(
+        chat: Conversation) -> None:
+    chat.say("what's the test current for?", "ask_procedure_steps")
+    first = keys(chat)
+    chat.say("how long does it take", "ask_logistics", confidence=0.7)
+    assert keys(chat) != first
+
+
+def test_a_long_condition_naming_a_driver_answer_stays_with_the_driver(
+        charla: Conversation) -> None:
+    """"solo" (only) is not "alone": the condition is no sedation, put to the driver answer."""
+    charla.say("puedo volver en taxi?", "ask_driver")
+    charla.say("y si al final no me ponen sedacion? el doctor dijo q a lo mejor solo "
+               "anestesia local", "ask_sedation", confidence=0.7)
+    assert [k.rsplit(".", 1)[0] for k in keys(charla)] == ["driver.without_sedation"]
+    charla.say("no tengo a nadie que me lleve", "ask_driver")
+    charla.say("y si al final solo me ponen anestesia local, sin sedacion?", "ask_sedation",
+               confidence=0.7)
+    assert [k.rsplit(".", 1)[0] for k in keys(charla)] == ["driver.without_sedation"]
+
+
+def test_taking_something_off_asks_about_it(chat: Conversation) -> None:
+    """"take my nail polish off" is about the polish (only "leave the milk out" leaves it out)."""
+    chat.say("do i need to take my nail polish off? got gels on", "ask_what_to_bring")
+    assert keys(chat) == ["what_to_bring.nails"]
+
+
+def test_a_question_after_a_comma_is_a_question(chat: Conversation) -> None:
+    chat.say("can i chew gum before? and im a smoker, can i have a cigarette in the morning "
+             "before i come in", "ask_fasting", confidence=0.8)
+    assert [k.split(".")[1] for k in keys(chat)] == ["gum", "smoking"]
+
+
+def test_a_condition_that_names_the_classified_topics_answer_is_that_topic(
+        charla: Conversation) -> None:
+    charla.say("si solo me ponen anestesia local tengo que ir en ayunas?", "ask_fasting")
+    charla.say("y si no me sedan puedo volver sola a casa o necesito que venga alguien igual?",
+               "ask_driver", confidence=0.8)
+    assert keys(charla)[0].startswith("driver.")
