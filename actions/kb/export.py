@@ -45,6 +45,8 @@ FALLBACK_INTENT = "nlu_fallback"
 # The triage matcher's "background, not a report" cue lists (bot/safety/rules.py)
 BACKGROUND_CUES = ("past_event", "long_standing", "chronic_breathing_conditions", "lying_down",
                    "symptom_new")
+# ...and its "before or after the procedure?" cue lists (bot/safety/triage.py)
+WHEN_CUES = ("procedure_ahead", "procedure_done")
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def vocabulary(kb: KbContent) -> GeneratedFile:
         "triage_cues": {
             name: _per_language(getattr(conversation, name))
             for name in ("negation", "hypothetical", "minimising", "symptom_fading",
-                         "bleeding_stopped", *BACKGROUND_CUES)
+                         "bleeding_stopped", *BACKGROUND_CUES, *WHEN_CUES)
         },
         "language_requests": _per_language(conversation.language_requests),
         "triage_category_intents": {category: topic.intent for topic in kb.registry.topics

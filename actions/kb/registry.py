@@ -157,6 +157,8 @@ class ConversationCues(Strict):
     chronic_breathing_conditions: Cues = {}  # "COPD", "insuficiencia cardiaca"
     lying_down: Cues = {}  # "lying flat", "boca abajo"
     symptom_new: Cues = {}  # "since this morning", "de repente": a change now
+    procedure_ahead: Cues = {}  # "booked in tomorrow", "la prueba es el viernes": not done yet
+    procedure_done: Cues = {}  # "since the procedure", "me lo hicieron ayer": already done
     # The engine's reading of a message (actions/conversation): see topics.yml for each list.
     question_joiners: Cues = {}  # "and", "or", "y": where one question ends and the next starts
     question_starts: Cues = {}  # "can i", "when", "puedo": a part that asks something

@@ -309,6 +309,8 @@ class RuleMatcher:
                              for kind in RESOLUTION_CUES}
         self._background = {kind: cue_regex(_all_languages(cues.get(kind, {})))
                             for kind in BACKGROUND_CUES}
+        self._procedure_ahead = cue_regex(_all_languages(cues.get("procedure_ahead", {})))
+        self._procedure_done = cue_regex(_all_languages(cues.get("procedure_done", {})))
 
     @property
     def flags(self) -> Tuple[RedFlagEntry, ...]:
@@ -343,6 +345,13 @@ class RuleMatcher:
         for _, _, hit in hits:
             unique.setdefault(hit.flag_id, hit)
         return RuleResult(tuple(unique.values()), tuple(suppressed))
+
+    def before_the_procedure(self, text: str) -> bool:
+        """The message is about a procedure still ahead ("I'm booked in tomorrow", "la prueba
+        es el viernes") and says nothing of one already done ("since the procedure")."""
+        plain = normalise(text)
+        return bool(self._procedure_ahead and self._procedure_ahead.search(plain)
+                    and not (self._procedure_done and self._procedure_done.search(plain)))
 
     def minimising(self, text: str) -> bool:
         """Whether the message plays a symptom down ("can I just wait and see?")."""

@@ -56,6 +56,11 @@ DEFAULT_THRESHOLDS: Mapping[str, float] = {"emergency": 0.40, "crisis": 0.15, "u
 # classifier-only crisis message scored >= 0.73; the routine look-alikes it caught ("can't
 # sleep for thinking about it", "I live alone and nobody can drive me") scored 0.15-0.43.
 FIRM_CRISIS_PROBABILITY = 0.5
+# The after-procedure urgent flags a patient can also have before the day ("temperature of 38
+# and I'm booked in tomorrow", "me ha salido un herpes donde me van a pinchar"): before the
+# procedure they are its illness flag, whose advice is that the procedure may need moving.
+BEFORE_PROCEDURE_CATEGORIES = frozenset({"fever", "rash", "vomiting"})
+PRE_PROCEDURE_CATEGORY = "pre_procedure_illness"
 # When the patterns read a symptom as negated, hypothetical or wearing off ("no fever", "what if
 # I can't pee?", "the numbness has gone") and found nothing else of its category, the classifier
 # raises that same category only at this probability: its n-grams see "fever" but not the "no".
@@ -247,6 +252,13 @@ class Triage:
                 if flag_id:
                     flags.insert(0, flag_id)
 
+        if (level == "urgent" and category in BEFORE_PROCEDURE_CATEGORIES
+                and self.use_rules and self.rules.before_the_procedure(text)):
+            before = self.rules.flag_for_category(PRE_PROCEDURE_CATEGORY)
+            if before is not None:
+                reasons.append(f"before-procedure:{category}")
+                flag_id, category = before.id, PRE_PROCEDURE_CATEGORY
+                flags.insert(0, before.id)
         if level == "routine":
             flag_id = None
             category = category if scores is None else scores.best_category.get(

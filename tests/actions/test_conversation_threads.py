@@ -1121,3 +1121,11 @@ def test_a_condition_that_names_the_classified_topics_answer_is_that_topic(
     charla.say("y si no me sedan puedo volver sola a casa o necesito que venga alguien igual?",
                "ask_driver", confidence=0.8)
     assert keys(charla)[0].startswith("driver.")
+
+
+def test_watch_out_for_is_not_a_wristwatch(chat: Conversation) -> None:
+    chat.say("my partner had the rf today and is very drowsy", "ask_recovery")
+    chat.say("what should I watch out for tonight?", "ask_recovery", confidence=0.6)
+    assert keys(chat) == ["recovery.when_to_call"]
+    chat.say("can I wear my watch?", "ask_what_to_bring")
+    assert keys(chat) == ["what_to_bring.jewellery"]

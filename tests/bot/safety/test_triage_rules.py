@@ -323,3 +323,24 @@ def test_questions_about_the_spine_and_its_risks_are_routine(patterns: Triage, t
 ])
 def test_a_fall_and_pain_spreading_to_the_arm_still_fire(patterns: Triage, text: str) -> None:
     assert level(patterns, text) != "routine"
+
+
+@pytest.mark.parametrize("text", [
+    "I've got a temperature of 38.3 and my appointment is tomorrow",
+    "feeling fluey with a temperature and im booked in tomorrow",
+    "tengo fiebre desde ayer y la prueba es mañana",
+])
+def test_a_fever_before_the_procedure_is_the_pre_procedure_flag(patterns: Triage,
+                                                                text: str) -> None:
+    verdict = patterns.assess(text)
+    assert (verdict.level, verdict.flag_id) == ("urgent", "red_flag.pre_procedure_illness")
+
+
+@pytest.mark.parametrize("text", [
+    "I have a fever of 38.5 since the procedure yesterday",
+    "tengo fiebre de 38 desde la rizolisis de ayer",
+    "temperature of 38.4 two days after my RF, booked for a follow up next week",
+])
+def test_a_fever_after_the_procedure_stays_the_fever_flag(patterns: Triage, text: str) -> None:
+    verdict = patterns.assess(text)
+    assert (verdict.level, verdict.flag_id) == ("urgent", "red_flag.fever")
