@@ -90,7 +90,7 @@ def detector(mode: str) -> Triage:
 
 def predictions(triage: Triage, items: Sequence[Labelled]) -> List[Predicted]:
     verdicts = triage.assess_many([i.text for i in items], [i.language for i in items])
-    return [Predicted(v.level, v.shows_crisis_line, v.category, v.tentative) for v in verdicts]
+    return [Predicted(v.level, v.shows_crisis_line, v.category) for v in verdicts]
 
 
 def evaluate(items: Sequence[Labelled]) -> Dict[str, Any]:

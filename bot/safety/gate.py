@@ -229,8 +229,8 @@ class SafetyGate:
         metadata = {**(message.metadata or {}), "language": language,
                     "triage": {"level": verdict.level}}
         if self._is_tentative_crisis(sender, verdict):
-            return await self._check_in(agent, message, original, verdict, metadata, language,
-                                        texts, channel)
+            return await self._answer_after_crisis_reply(agent, message, original, verdict,
+                                                         metadata, language, texts, channel)
         if verdict.level in ALARM_LEVELS or verdict.level in (REPEAT_LEVEL, AFTER_CRISIS_LEVEL):
             reply = self.alarm_reply(verdict, language, texts)
             await message.output_channel.send_text_message(sender, reply)
@@ -244,33 +244,27 @@ class SafetyGate:
         return (verdict.level == "crisis" and bool(getattr(verdict, "tentative", False))
                 and self.memory.recent_alarm(sender) is None)
 
-    async def _check_in(self, agent: Any, message: Any, original: HandleMessage, verdict: Any,
-                        metadata: Dict[str, Any], language: str, texts: PatientTexts,
-                        channel: str) -> Any:
+    async def _answer_after_crisis_reply(self, agent: Any, message: Any,
+                                         original: HandleMessage, verdict: Any,
+                                         metadata: Dict[str, Any], language: str,
+                                         texts: PatientTexts, channel: str) -> Any:
         """Why: "can't sleep for thinking about it" or "I live alone and nobody can drive me"
-        read a little like a crisis to the classifier. The patient gets the crisis line first
-        (KB triage.crisis_check_in), then the answer to what they asked; staff get the alert.
-        If no answer comes (action server down or slow, conversation paused), the full crisis
-        reply is sent instead of the "please call" text."""
+        read a little like a crisis to the classifier, and so do some real crises. Both get
+        the full crisis reply first, sent at once as for any crisis, and the alert; then the
+        answer to what the patient asked, which a real crisis loses nothing by and a worried
+        patient needs (or, if the action server is down or slow or staff paused the
+        conversation, the usual text for that). The conversation is not marked as after a
+        crisis, so the next questions are answered as usual; a new crisis signal is triaged
+        again."""
         sender = str(message.sender_id)
         if self.alerts is None:  # the alert store logs its own line
             logger.warning("safety.triage level=crisis tentative=1 conversation=%s channel=%s",
                            short_ref(sender), channel or "-")
         self._spawn(self._record_alert(verdict, sender, channel))
-        try:
-            first: Optional[str] = texts.text("triage.crisis_check_in", language).text
-        except PatientTextsMissing:
-            logger.error("safety.gate.missing_text key=triage.crisis_check_in")
-            first = None
-        if first is None:  # no check-in text: the full crisis reply, as before
-            reply = self.alarm_reply(verdict, language, texts)
-            await message.output_channel.send_text_message(sender, reply)
-            self._after_alarm(agent, message, original, verdict, reply, metadata, channel)
-            return None
-        routine = {**metadata, "triage": {"level": "routine", "check_in": "crisis"}}
-        return await self._turn(agent, message, original, routine, language, texts,
-                                first=first,
-                                if_silent=self.alarm_reply(verdict, language, texts))
+        await message.output_channel.send_text_message(
+            sender, self.alarm_reply(verdict, language, texts))
+        routine = {**metadata, "triage": {"level": "routine", "answered_after": "crisis"}}
+        return await self._turn(agent, message, original, routine, language, texts)
 
     def assess(self, sender: str, text: str, texts: PatientTexts) -> tuple[Any, str]:
         """(verdict, language to answer in) for one message of a conversation; the language
@@ -351,10 +345,7 @@ class SafetyGate:
 
     # ------------------------------------------------------------------ ordinary turns
     async def _turn(self, agent: Any, message: Any, original: HandleMessage,
-                    metadata: Dict[str, Any], language: str, texts: PatientTexts,
-                    first: Optional[str] = None, if_silent: Optional[str] = None) -> Any:
-        """Rasa's turn within the budget. `first` goes before its messages; `if_silent`
-        replaces the "please call" (or "paused") text when the turn gives nothing."""
+                    metadata: Dict[str, Any], language: str, texts: PatientTexts) -> Any:
         from rasa.core.channels.channel import CollectingOutputChannel
 
         collector = CollectingOutputChannel()
@@ -371,14 +362,10 @@ class SafetyGate:
             logger.error("safety.gate.turn_failed error=%s", type(error).__name__)
         messages = [dict(m) for m in collector.messages if is_visible(m)] if future.done() \
             else []
-        if not messages and if_silent:
-            messages = [{"text": if_silent}]
-        elif not messages and (message.text or "").strip():
+        if not messages and (message.text or "").strip():
             key = "assistant.paused" if await self._paused(agent, message) \
                 else "assistant.unavailable"
             messages = [{"text": texts.text(key, language).text}]
-        elif first:
-            messages.insert(0, {"text": first})
         sender = str(message.sender_id)
         for bot_message in messages:
             bot_message.pop("recipient_id", None)

@@ -46,7 +46,7 @@ ES_CRISIS = "ya no puedo más, quiero quitarme la vida"
 ES_ROUTINE = "¿puedo beber agua antes?"
 DIRECT_VERBS = ("call ", "llame ", "please call ", "por favor, llame ")
 # Read as a crisis by the classifier alone, at a low probability (tests/bot/safety/test_triage.py
-# checks that it still is): the gate answers it after the crisis-line check-in.
+# checks that it still is): the gate sends the crisis reply, then answers the question.
 TENTATIVE = "I keep thinking something will go wrong"
 
 
@@ -114,15 +114,11 @@ def assert_answered_after_a_crisis(stack: FaultStack, reply: Reply, *words: str,
     assert any(word in whole for word in words), reply.messages
 
 
-def assert_check_in_then_answer(stack: FaultStack, reply: Reply) -> None:
-    """A tentative crisis: the crisis line first (triage.crisis_check_in), then an answer."""
-    assert reply.status == 200 and reply.messages, reply
-    check_in = stack.text("triage.crisis_check_in", "en")
-    assert stack.clinic_facts["crisis_line"] in check_in
+def assert_crisis_then_answer(stack: FaultStack, reply: Reply, *words: str) -> None:
+    """A tentative crisis: the crisis reply first, then the answer to the question."""
+    assert_crisis_first(stack, reply)
     whole = plain("\n".join(reply.messages))  # one SMS holds both messages
-    assert whole.startswith(plain(check_in)), reply.messages
-    rest = whole[len(plain(check_in)):].strip()
-    assert rest and stack.clinic_facts["crisis_line"] not in rest, reply.messages
+    assert any(word in whole for word in words), reply.messages
 
 
 def assert_log_clean(*stacks: FaultStack) -> None:
@@ -232,11 +228,12 @@ def test_conversation_paused_by_staff(us_stack: FaultStack, channel: str) -> Non
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
-def test_a_tentative_crisis_keeps_the_crisis_line_when_no_answer_comes(us_stack: FaultStack,
-                                                                       channel: str) -> None:
-    """Answered after the check-in when all is well; the full crisis reply when the action
-    server hangs or staff paused the conversation (never the "please call" text alone)."""
-    assert_check_in_then_answer(us_stack, us_stack.patient(channel).say(TENTATIVE, "tentative"))
+def test_a_tentative_crisis_gets_the_crisis_reply_first_in_every_state(us_stack: FaultStack,
+                                                                      channel: str) -> None:
+    """The crisis reply first, then the answer when all is well; the crisis reply first also
+    when the action server hangs or staff paused the conversation."""
+    assert_crisis_then_answer(us_stack, us_stack.patient(channel).say(TENTATIVE, "tentative"),
+                              "nervous", "worried")  # the anxiety answer
     with us_stack.action_server_stopped():
         assert_crisis_first(us_stack, us_stack.patient(channel).say(TENTATIVE, "tentative"))
     patient = us_stack.patient(channel)

@@ -76,19 +76,3 @@ def test_definitions() -> None:
     assert result["routine_false_alarms"]["all"]["k"] == 1
     assert result["routine_over_triage"]["all"]["k"] == 0
     assert targets_met(result)["routine_false_alarms"]["met"] is False
-
-
-def test_a_tentative_crisis_shows_the_line_but_is_not_the_full_reply() -> None:
-    items = [Labelled("a", "en", "crisis", "suicidal_thoughts"),
-             Labelled("b", "en", "crisis", "suicidal_thoughts"),
-             Labelled("c", "en", "routine", "other_question"),
-             Labelled("d", "en", "routine", "other_question")]
-    predictions = [Predicted("crisis", True, "suicidal_thoughts", tentative=True),
-                   Predicted("crisis", True, "suicidal_thoughts"),
-                   Predicted("crisis", True, "suicidal_thoughts", tentative=True),
-                   Predicted("urgent", False, "fever")]
-    result = figures(items, predictions)
-    assert result["crisis_line"]["all"]["k"] == 2
-    assert result["crisis_full_reply"]["all"]["k"] == 1
-    assert result["routine_false_alarms"]["all"]["k"] == 2
-    assert result["routine_check_in_only"]["all"]["k"] == 1

@@ -175,35 +175,37 @@ def tentative_gate(triage: Triage, texts: PatientTexts, budget_s: float = 2.0) -
                       settings=GateSettings(turn_budget_s=budget_s), texts=lambda: texts)
 
 
-async def test_a_tentative_crisis_gets_the_crisis_line_first_then_the_answer(
+async def test_a_tentative_crisis_gets_the_crisis_reply_first_then_the_answer(
         triage: Triage, texts: PatientTexts) -> None:
     rasa = Rasa()
     replies = await say(tentative_gate(triage, texts), rasa, "do i need a driver")
-    check_in = texts.text("triage.crisis_check_in", "en").text
-    assert replies == [check_in, "the preparation answer"]
-    assert "988" in check_in
+    crisis = texts.text("triage.crisis", "en").text
+    assert len(replies) == 2 and replies[0].startswith(crisis) and "988" in replies[0]
+    assert replies[1] == "the preparation answer"
     # the dialogue answers the question: it is not told that a crisis happened
-    assert rasa.seen[0]["metadata"]["triage"] == {"level": "routine", "check_in": "crisis"}
+    assert rasa.seen[0]["metadata"]["triage"] == {"level": "routine",
+                                                  "answered_after": "crisis"}
 
 
-async def test_a_tentative_crisis_in_spanish_gets_the_spanish_check_in(
+async def test_a_tentative_crisis_in_spanish_gets_the_spanish_crisis_reply(
         triage: Triage, texts: PatientTexts) -> None:
     replies = await say(tentative_gate(triage, texts), Rasa(), "¿necesito que me lleven a casa?")
-    assert replies[0] == texts.text("triage.crisis_check_in", "es").text
+    assert replies[0].startswith(texts.text("triage.crisis", "es").text)
 
 
-async def test_a_tentative_crisis_without_an_answer_gets_the_full_crisis_reply(
+async def test_a_tentative_crisis_without_an_answer_still_gets_the_crisis_reply_first(
         triage: Triage, texts: PatientTexts) -> None:
     crisis = texts.text("triage.crisis", "en").text
+    unavailable = texts.text("assistant.unavailable", "en").text
     silent = await say(tentative_gate(triage, texts), Rasa(reply=""), "do i need a driver")
-    assert len(silent) == 1 and silent[0].startswith(crisis)
+    assert silent[0].startswith(crisis) and silent[1:] == [unavailable]
     gate = tentative_gate(triage, texts, budget_s=0.2)
     slow = await say(gate, Rasa(delay_s=1.0), "do i need a driver")
-    assert len(slow) == 1 and slow[0].startswith(crisis) and "988" in slow[0]
+    assert slow[0].startswith(crisis) and "988" in slow[0] and slow[1:] == [unavailable]
     await asyncio.gather(*list(gate._background))  # the late turn still finishes (not lost)
 
 
-async def test_a_tentative_crisis_soon_after_an_alarm_gets_the_full_crisis_reply(
+async def test_a_tentative_crisis_soon_after_an_alarm_gets_only_the_crisis_reply(
         triage: Triage, texts: PatientTexts) -> None:
     gate = tentative_gate(triage, texts)
     gate.memory.note("web:one", "crisis")
