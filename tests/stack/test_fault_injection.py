@@ -19,7 +19,8 @@ patient wrote appears in the stack's INFO log.
 
 from __future__ import annotations
 
-from typing import List
+from contextlib import contextmanager
+from typing import Iterator, List
 
 import pytest
 from fault_harness import (
@@ -121,6 +122,18 @@ def assert_crisis_then_answer(stack: FaultStack, reply: Reply, *words: str) -> N
     assert any(word in whole for word in words), reply.messages
 
 
+@contextmanager
+def paused_by_staff(stack: FaultStack, patient: Patient) -> Iterator[None]:
+    """A person from the clinic pauses the conversation (a `pause` event via the HTTP API)."""
+    stack.add_event(patient.conversation_id, {"event": "pause"})
+    try:
+        stack.fault = "conversation paused"
+        yield
+    finally:
+        stack.fault = "none"
+        stack.add_event(patient.conversation_id, {"event": "resume"})
+
+
 def assert_log_clean(*stacks: FaultStack) -> None:
     """Nothing a patient wrote shows up in the stack's INFO log, faults included."""
     for stack in stacks:
@@ -213,17 +226,12 @@ def test_conversation_paused_by_staff(us_stack: FaultStack, channel: str) -> Non
     questions get the "paused" text, an emergency or crisis still gets its reply first."""
     patient = us_stack.patient(channel)
     assert patient.say("hello", "greeting").messages
-    us_stack.add_event(patient.conversation_id, {"event": "pause"})
-    try:
-        us_stack.fault = "conversation paused"
+    with paused_by_staff(us_stack, patient):
         assert_emergency_first(us_stack, patient.say(EMERGENCY, "emergency"))
         paused = patient.say(ROUTINE, "routine")
         assert_polite(us_stack, paused)
         assert plain(paused.first) == plain(us_stack.text("assistant.paused", "en"))
         assert_crisis_first(us_stack, patient.say(CRISIS, "crisis"))
-    finally:
-        us_stack.fault = "none"
-        us_stack.add_event(patient.conversation_id, {"event": "resume"})
     assert_log_clean(us_stack)
 
 
@@ -238,13 +246,8 @@ def test_a_tentative_crisis_gets_the_crisis_reply_first_in_every_state(us_stack:
         assert_crisis_first(us_stack, us_stack.patient(channel).say(TENTATIVE, "tentative"))
     patient = us_stack.patient(channel)
     assert patient.say("hello", "greeting").messages
-    us_stack.add_event(patient.conversation_id, {"event": "pause"})
-    try:
-        us_stack.fault = "conversation paused"
+    with paused_by_staff(us_stack, patient):
         assert_crisis_first(us_stack, patient.say(TENTATIVE, "tentative"))
-    finally:
-        us_stack.fault = "none"
-        us_stack.add_event(patient.conversation_id, {"event": "resume"})
     assert_log_clean(us_stack)
 
 
