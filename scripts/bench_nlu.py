@@ -275,7 +275,7 @@ def cold_load_seconds(model_path: str) -> float:
 def gate_verdicts(texts: Sequence[str]) -> List[Dict[str, Any]]:
     """The "triage" metadata the safety gate gives the NLU for each text, as on the server
     (bot/safety/gate.py): its verdict, and "routine" for a tentative crisis, which the gate
-    sends on to be answered after its crisis-line check-in."""
+    sends on to be answered after its crisis reply (a first message: no alarm before it)."""
     from bot.safety.triage import Triage
 
     triage = Triage()

@@ -458,7 +458,8 @@ class Engine:
         if (answer is None and last_answer.key != last.main.key
                 and self.cues.asks_how_long(text) and not self.facts.medications
                 and len(text.split()) <= GOES_ON_WORDS
-                and self.cues.says_how_long(self._template(last_answer.key))
+                and self.cues.says_how_long(self.writer.template(last_answer.key,
+                                                                 self._site()))
                 and (not (supported or own) or self.cues.has_anaphora(text))):
             # "how long does that usually go on for?" after the soreness answer: that answer
             # (it says how long), not the topic "how long" was classified as (the procedure's
@@ -471,11 +472,6 @@ class Engine:
             # "how long will it last?" after the soreness answer
             return Request(last, answer or self._last_answer(last), explicit=False)
         return None
-
-    def _template(self, key: str) -> str:
-        """A text's short template in the patient's language ("" if none), to read, not send."""
-        found = self.kb.text(key, self.writer.language, self._site())
-        return found.item.short if found is not None and found.item.short else ""
 
     def _repeatable_answer(self, last: TopicSpec) -> AnswerSpec:
         """The last answer when it was about the patient's situation (the prescriber forbids
@@ -928,10 +924,7 @@ class Engine:
                 if RESTART_PIECE not in (e.split(".", 2)[-1] for e in p.entries)]
         if len(kept) == len(pieces) or not kept:
             return list(pieces)
-        medication = self.kb.medication(name)
-        drug = medication.name_in(self.writer.language) if medication else echo_safe(name)
-        label = self.writer.piece("label.restart_drug", extra={"drug": drug}).text
-        self.buttons.append(Button(label, label))
+        self.buttons.append(self._drug_button(name, "label.restart_drug"))
         return kept
 
     def _bleeding_class(self, name: str) -> bool:
@@ -940,11 +933,12 @@ class Engine:
         medication = self.kb.medication(name)
         return medication is None or medication.drug_class in BLEEDING_CLASSES
 
-    def _drug_button(self, name: str) -> Button:
-        """"What about metformin?": a medicine left out of this reply, as a quick reply."""
+    def _drug_button(self, name: str, key: str = "label.ask_drug") -> Button:
+        """"What about metformin?" (or `key`'s label, "When can I restart dabigatran?"): a
+        medicine, or its part, left out of this reply, as a quick reply."""
         medication = self.kb.medication(name)
         drug = medication.name_in(self.writer.language) if medication else echo_safe(name)
-        label = self.writer.piece("label.ask_drug", extra={"drug": drug}).text
+        label = self.writer.piece(key, extra={"drug": drug}).text
         return Button(label, label)
 
     def _answer_medications(self, answer: AnswerSpec, names: list[str]) -> bool:

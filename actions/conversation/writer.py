@@ -109,6 +109,12 @@ class Writer:
             translated=found.translated,
         )
 
+    def template(self, key: str, site: Optional[str] = None) -> str:
+        """A key's short text unfilled, to read, not to send ("" if the KB has none: a key
+        with variants has no text of its own, and reading it must not be an outage)."""
+        found = self.kb.text(key, self.language, site)
+        return found.item.short if found is not None and found.item.short else ""
+
     def has_detail(self, key: str, site: Optional[str] = None) -> bool:
         """Whether the key has a "tell me more" text."""
         found = self.kb.text(key, self.language, site)
