@@ -44,7 +44,7 @@ KEEP_FACTS_ACTION = "action_keep_facts"
 FALLBACK_INTENT = "nlu_fallback"
 # The triage matcher's "background, not a report" cue lists (bot/safety/rules.py)
 BACKGROUND_CUES = ("past_event", "long_standing", "chronic_breathing_conditions", "lying_down",
-                   "symptom_new")
+                   "posture_bound", "symptom_new")
 # ...and its "before or after the procedure?" cue lists (bot/safety/triage.py)
 WHEN_CUES = ("procedure_ahead", "procedure_done")
 

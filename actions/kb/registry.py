@@ -156,6 +156,7 @@ class ConversationCues(Strict):
     long_standing: Cues = {}  # "have done for years", "llevo anos"
     chronic_breathing_conditions: Cues = {}  # "COPD", "insuficiencia cardiaca"
     lying_down: Cues = {}  # "lying flat", "boca abajo"
+    posture_bound: Cues = {}  # "I get breathless when I lie", "si estoy tumbado": a habit
     symptom_new: Cues = {}  # "since this morning", "de repente": a change now
     procedure_ahead: Cues = {}  # "booked in tomorrow", "la prueba es el viernes": not done yet
     procedure_done: Cues = {}  # "since the procedure", "me lo hicieron ayer": already done

@@ -134,7 +134,8 @@ class GateVerdictTagger(GraphComponent, IntentClassifier, EntityExtractorMixin):
                 level = verdict.get("level")
                 if level in SAFETY_INTENTS:
                     self._apply(message, self._intent_for(level, verdict.get("category")),
-                                level, verdict.get("flag"), str(verdict.get("text") or ""))
+                                level, verdict.get("flag"), str(verdict.get("text") or ""),
+                                follow_up=verdict.get("follow_up"))
                 continue
             found = _triage_without_gate(message.get(TEXT) or "")
             if found is not None:
@@ -143,7 +144,7 @@ class GateVerdictTagger(GraphComponent, IntentClassifier, EntityExtractorMixin):
         return messages
 
     def _apply(self, message: Message, intent: Text, level: Text, flag: Optional[Text],
-               text: Text) -> None:
+               text: Text, follow_up: Optional[Text] = None) -> None:
         top = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}
         ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
                    if r.get(INTENT_NAME_KEY) != intent]
@@ -153,7 +154,9 @@ class GateVerdictTagger(GraphComponent, IntentClassifier, EntityExtractorMixin):
         entities = [e for e in message.get(ENTITIES, [])
                     if e.get(ENTITY_ATTRIBUTE_TYPE) not in ("red_flag", "triage_text", "alarm",
                                                             "alarm_at")]
-        alarm = SAFETY_INTENTS[level].removeprefix("report_")
+        # the gate says "crisis" for an emergency that also carried a self-harm signal
+        alarm = follow_up if follow_up in SAFETY_INTENTS else SAFETY_INTENTS[level].removeprefix(
+            "report_")
         added = [{ENTITY_ATTRIBUTE_TYPE: "triage_text", ENTITY_ATTRIBUTE_VALUE: text,
                   ENTITY_ATTRIBUTE_START: 0, ENTITY_ATTRIBUTE_END: size},
                  # remembered in slots (last_alarm, last_alarm_at): action_respond answers the

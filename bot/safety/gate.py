@@ -32,6 +32,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Protocol, Seq
 from zoneinfo import ZoneInfo
 
 from bot.safety.language import requested_language
+from bot.safety.rules import SELF_HARM_CATEGORIES
 from common.patient_texts import PatientTexts, PatientTextsMissing
 from common.patient_texts import load as load_patient_texts
 
@@ -157,11 +158,21 @@ class GateMemory:
         return found[0]
 
 
+def crisis_too(verdict: VerdictLike) -> bool:
+    """An emergency that also carries a suicide or self-harm signal ("some nights I just want
+    to go to sleep and not wake up" reads as both collapse and suicidal thoughts): the reply
+    gives the crisis line too, instead of the other flag's advice, which would speak past the
+    patient, and what follows is read as after a crisis."""
+    return (verdict.level == "emergency" and bool(getattr(verdict, "self_harm", False))
+            and verdict.category not in SELF_HARM_CATEGORIES)
+
+
 def alarm_reply(verdict: VerdictLike, language: str, texts: PatientTexts) -> str:
     """The direct instruction first, then the flag's own advice (both from the KB)."""
     keys: List[str]
+    both = crisis_too(verdict)
     if verdict.level == "emergency":
-        keys = ["triage.emergency"]
+        keys = ["triage.emergency", "triage.crisis"] if both else ["triage.emergency"]
     elif verdict.level == "crisis":
         keys = ["triage.crisis"]
     elif verdict.level == REPEAT_LEVEL:
@@ -170,7 +181,7 @@ def alarm_reply(verdict: VerdictLike, language: str, texts: PatientTexts) -> str
         keys = ["triage.after.crisis"]
     else:
         keys = []
-    if verdict.flag_id and verdict.level in ALARM_LEVELS:
+    if verdict.flag_id and verdict.level in ALARM_LEVELS and not both:
         flag_key = "triage.flag." + verdict.flag_id.split(".", 1)[-1]
         try:
             texts.text(flag_key, language)
@@ -303,8 +314,9 @@ class SafetyGate:
     def _after_alarm(self, agent: Any, message: Any, original: HandleMessage, verdict: Any,
                      reply: str, metadata: Dict[str, Any], channel: str) -> None:
         sender = str(message.sender_id)
+        both = crisis_too(verdict)
         if verdict.level in ("emergency", "crisis", AFTER_CRISIS_LEVEL):
-            self.memory.note(sender, "crisis" if verdict.level == AFTER_CRISIS_LEVEL
+            self.memory.note(sender, "crisis" if verdict.level == AFTER_CRISIS_LEVEL or both
                              else verdict.level)
         if self.alerts is None:  # the alert store logs its own line
             logger.warning("safety.triage level=%s category=%s conversation=%s channel=%s",
@@ -312,7 +324,7 @@ class SafetyGate:
                            channel or "-")
         self._spawn(self._record_alert(verdict, sender, channel))
         triage = {"level": verdict.level, "flag": verdict.flag_id, "category": verdict.category,
-                  "text": reply}
+                  "text": reply, "follow_up": "crisis" if both else None}
         recorded = _user_message(message, {**metadata, "triage": triage})
         self._spawn(self._record_turn(agent, recorded, original))
 

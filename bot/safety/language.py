@@ -122,7 +122,7 @@ SWITCHES: Dict[str, Tuple[str, ...]] = {
     ),
 }
 # "no hablo inglés", "I don't speak Spanish": the patient wants the other language.
-NEGATION = re.compile(r"\b(?:no|not|dont|don't|do not|cannot|can't|cant|nunca)\s+(?:\w+\s+){0,2}$")
+NEGATION = re.compile(r"\b(?:no|not|dont|don't|do not|cannot|can't|cant|nunca)\s+(?:\w+\s+){0,3}$")
 
 
 _SWITCH_PATTERNS = {language: [re.compile(pattern) for pattern in patterns]
@@ -131,9 +131,10 @@ _SWITCH_PATTERNS = {language: [re.compile(pattern) for pattern in patterns]
 
 def requested_language(text: str, languages: Sequence[str]) -> Optional[Tuple[str, int, int]]:
     """An explicit request for one of `languages` ("English please", "en español"), with its
-    offsets in `text`; a negated one ("no hablo inglés", "I don't speak Spanish") asks for the
-    other language. The one reader of language requests: the safety gate decides the reply's
-    language with it, and the NLU's LanguageTagger tags the same span."""
+    offsets in `text` (the last one when there are several); a negated one ("no hablo inglés",
+    "I don't speak Spanish") asks for the other language. The one reader of language
+    requests: the safety gate decides the reply's language with it, and the NLU's
+    LanguageTagger tags the same span."""
     # strip_accents keeps one character per character for Latin text, so offsets hold
     lowered = strip_accents(text.lower()).replace("\u2019", "'")
     if len(lowered) != len(text):
@@ -144,7 +145,9 @@ def requested_language(text: str, languages: Sequence[str]) -> Optional[Tuple[st
         for match in pattern.finditer(lowered)]
     if not hits:
         return None
-    start, end, language = min(hits)
+    # the last request wins: "mi marido no lee bien el castellano. Can you answer in English
+    # please?" asks for English (a message's context comes first, its request last)
+    start, end, language = max(hits)
     if NEGATION.search(lowered[:start]) and len(languages) == 2:
         language = next(lang for lang in languages if lang != language)
     return language, start, end

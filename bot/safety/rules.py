@@ -133,11 +133,13 @@ _RESOLVES: Mapping[str, Tuple[str, Optional[str]]] = {
 # attack in 2020", "tuve un ictus hace 4 anos", "I fainted at a blood test once"), or, for
 # breathlessness, a long-standing state or a chronic heart or lung condition tied to lying down
 # ("I get breathless lying flat, have done for years", "ive got copd and get breathless lying
-# flat"): the patient is asking about the procedure, and the positioning answer covers it. A
+# flat") or bound to a posture as a habit ("me ahogo si estoy tumbado"): the patient is asking
+# about the procedure, and the positioning answer covers it. A
 # change now anywhere in the sentence ("since this morning", "much worse than usual", "de
 # repente") keeps the flag. Self-harm flags never read background: any phrasing counts.
 BACKGROUND_CUES: Tuple[str, ...] = ("past_event", "long_standing",
-                                    "chronic_breathing_conditions", "lying_down", "symptom_new")
+                                    "chronic_breathing_conditions", "lying_down",
+                                    "posture_bound", "symptom_new")
 _PAST_EVENT_GRAMMAR = re.compile(
     r"\b(?:in|en|since|desde) (?:el )?(?:19|20)\d\d\b|\b\d+ (?:years?|yrs?) (?:ago|back)\b|"
     r"\bhace (?:\w+ ){0,2}anos\b|\bonce(?=\s*(?:[.,;!?)]|$|\bbut\b|\band\b))")
@@ -263,9 +265,8 @@ class _Scopes:
         if category != "chest_breathing" or not _BREATH_WORDS.search(matched):
             return False
         lying = self._found("lying_down", sentence_start, sentence_end)
-        return lying and (self._found("long_standing", sentence_start, sentence_end)
-                          or self._found("chronic_breathing_conditions", sentence_start,
-                                         sentence_end))
+        return lying and any(self._found(kind, sentence_start, sentence_end) for kind in
+                             ("long_standing", "chronic_breathing_conditions", "posture_bound"))
 
     def resolved(self, kind: str, start: int, end: int) -> bool:
         pattern = self.resolutions.get(kind)
@@ -352,6 +353,15 @@ class RuleMatcher:
         plain = normalise(text)
         return bool(self._procedure_ahead and self._procedure_ahead.search(plain)
                     and not (self._procedure_done and self._procedure_done.search(plain)))
+
+    def asks_hypothetically(self, text: str) -> bool:
+        """The message asks about something that might happen ("could this damage my nerves?",
+        "puede dañar los nervios"): a hypothetical cue other than a bare "if" / "si", which
+        also means "whether" and is everywhere in Spanish."""
+        if self._hypothetical is None:
+            return False
+        return any(cue.group(0).strip() not in _BARE_IF
+                   for cue in self._hypothetical.finditer(normalise(text)))
 
     def minimising(self, text: str) -> bool:
         """Whether the message plays a symptom down ("can I just wait and see?")."""

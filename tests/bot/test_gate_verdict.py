@@ -95,3 +95,14 @@ def test_the_gates_verdict_category_picks_the_intent(level: str, category: Optio
     assert message.get(INTENT)["name"] == intent
     assert entity(message, "alarm") == level
     assert entity(message, "triage_text") == "Call."
+
+
+def test_an_emergency_the_gate_also_read_as_a_crisis_is_remembered_as_a_crisis() -> None:
+    """The next unclear messages get the crisis follow-up (triage.after.crisis), which gives
+    the crisis line and the emergency number."""
+    message = run("some nights I just want to go to sleep and not wake up",
+                  {"triage": {"level": "emergency", "flag": "red_flag.collapse",
+                              "category": "collapse", "text": "Call 911 now.",
+                              "follow_up": "crisis"}})
+    assert message.get(INTENT)["name"] == "report_emergency"
+    assert entity(message, "alarm") == "crisis"

@@ -107,6 +107,27 @@ async def test_after_a_crisis_playing_it_down_gets_the_crisis_line_again(
     assert rasa.seen[0]["metadata"]["triage"]["level"] == "after_crisis"
 
 
+async def test_an_emergency_with_a_self_harm_signal_gives_the_crisis_line_too(
+        triage: Triage, texts: PatientTexts) -> None:
+    """"not wake up" reads as collapse and as suicidal thoughts: the emergency instruction
+    first, then the crisis line, not the collapse advice; what follows is after a crisis."""
+    gate, rasa = gate_for(triage, texts), Rasa()
+    replies = await say(gate, rasa, "this probably sounds dramatic but some nights I just want "
+                                    "to go to sleep and not wake up")
+    assert replies[0].startswith("Call 911 now") and "988" in replies[0]
+    assert "Stay with them" not in replies[0]
+    assert rasa.seen[0]["metadata"]["triage"]["follow_up"] == "crisis"
+    assert gate.memory.recent_alarm("web:one") == "crisis"
+
+
+async def test_a_plain_emergency_keeps_its_own_advice(triage: Triage,
+                                                      texts: PatientTexts) -> None:
+    rasa = Rasa()
+    replies = await say(gate_for(triage, texts), rasa, "my husband collapsed and won't wake up")
+    assert replies[0].startswith("Call 911 now") and "988" not in replies[0]
+    assert rasa.seen[0]["metadata"]["triage"]["follow_up"] is None
+
+
 async def test_the_same_words_without_a_crisis_before_are_an_ordinary_turn(
         triage: Triage, texts: PatientTexts) -> None:
     replies = await say(gate_for(triage, texts), Rasa(), "i'm fine really")
@@ -134,6 +155,8 @@ def test_the_export_the_tests_read_is_the_shipped_kb(texts: PatientTexts) -> Non
     ("I don't speak Spanish", "en"), ("no hablo inglés", "es"),
     ("my english is not great", None), ("is the clinic spanish speaking?", None),
     ("can I drink water before?", None),
+    # the last request wins, and a negation reaches three words back
+    ("mi marido no lee bien el castellano. Can you answer in English please?", "en"),
 ])
 def test_a_language_request_is_read_as_the_nlu_reads_it(text: str, wanted: Optional[str]) -> None:
     """The gate decides the reply's language with the same reader as the LanguageTagger: a

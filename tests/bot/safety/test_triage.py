@@ -180,3 +180,59 @@ def test_the_stack_tests_tentative_message_is_still_tentative() -> None:
     text = source.split('TENTATIVE = "', 1)[1].split('"', 1)[0]
     verdict = Triage().assess(text)
     assert verdict.level == "crisis" and verdict.tentative, (text, verdict.reasons)
+
+
+# --- round 9 (blind dev sets eval/nlu/dev5_*, eval/conversations/dev6_*) -------------------
+
+@pytest.mark.parametrize("text", [
+    "I get breathless flat on my back, can they raise my head a bit",
+    "me ahogo si estoy tumbado del todo, es problema?",
+    "es que boca abajo se ahoga, no aguanta ni cinco minutos así",
+])
+def test_breathlessness_bound_to_a_posture_is_a_positioning_question(
+        triage: Triage, text: str) -> None:
+    verdict = triage.assess(text)
+    assert verdict.level == "routine"
+    assert "pattern-background:red_flag.chest_breathing" in verdict.reasons
+
+
+@pytest.mark.parametrize("text", [
+    "I can't breathe lying down since the procedure",
+    "when i lie down i cant breathe and my chest hurts",
+    "she can't breathe, she's lying on the floor",
+    "I have COPD but this is much worse than usual since this morning, I can't finish a "
+    "sentence and my inhaler isn't touching it",
+    "no puede terminar una frase, le falta el aire",
+])
+def test_breathlessness_now_is_still_an_emergency(triage: Triage, text: str) -> None:
+    assert triage.assess(text).level == "emergency"
+
+
+@pytest.mark.parametrize("text", [
+    "puede dañar los nervios de las piernas",
+    "my pain goes down my leg right to my foot, will this work for me",
+])
+def test_a_classifier_only_emergency_in_a_question_about_what_might_happen_is_overruled(
+        triage: Triage, text: str) -> None:
+    verdict = triage.assess(text)
+    assert verdict.level == "routine"
+    assert any(r.startswith("classifier-overruled:") for r in verdict.reasons)
+
+
+def test_a_fever_before_the_procedure_is_not_raised_to_an_infection_after_it(
+        triage: Triage) -> None:
+    verdict = triage.assess("hola, tengo la rf el jueves pero estoy con un resfriado y algo de "
+                            "fiebre, 37,8. que hago?")
+    assert (verdict.level, verdict.category) == ("urgent", "pre_procedure_illness")
+    # a fever with a stiff neck still has its own pattern
+    assert triage.assess("tengo la rf el jueves y tengo fiebre alta y el cuello muy rígido, "
+                         "no puedo doblarlo").level == "emergency"
+
+
+@pytest.mark.parametrize("text", ["is it going to hurt", "is this going to hurt a lot"])
+def test_asking_whether_it_will_hurt_is_not_a_crisis(triage: Triage, text: str) -> None:
+    assert triage.assess(text).level == "routine"
+
+
+def test_going_to_hurt_myself_is_still_a_crisis(triage: Triage) -> None:
+    assert triage.assess("I'm going to hurt myself tonight").level in ("crisis", "emergency")
