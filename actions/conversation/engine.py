@@ -58,6 +58,8 @@ UNSUPPORTED_OK = 0.8
 SECONDARY_SUPPORT = 0.1
 STATED_SUPPORT = 0.3  # the same for a part that does not ask (no "?", no question word)
 # Topics a message naming a blood thinner may well be about (not re-routed to the drug).
+# The screening item a named catalogue drug already answers better (its own hold rule)
+BLOOD_THINNER_SCREENING = "screening.blood_thinners"
 DRUG_FRIENDLY_TOPICS = frozenset({"plan", "medications", "illness", "human", "anxiety",
                                   "fasting", "recovery", "risks"})
 DRUG_TOPIC_MIN_SCORE = 0.05  # blood thinners among the closest topics at least this likely
@@ -85,6 +87,7 @@ ANSWERED, ASKED, UNUSABLE = "answered", "asked", "unusable"  # what a reply did 
 # answer; blood thinners: the blood-thinner answer).
 MEDICINE_SCREENING = frozenset({"screening.diabetes", "screening.blood_thinners"})
 # Medicine answers that are the same text whatever the drug ("who decides?", "I forgot").
+INR_KEY = "blood_thinners.inr"
 GENERAL_MEDICINE_KEYS = frozenset({
     "blood_thinners.missed_dose", "blood_thinners.prescriber_forbids", "blood_thinners.bridging",
     "blood_thinners.why", "blood_thinners.two_medicines", "blood_thinners.who_decides"})
@@ -282,8 +285,13 @@ class Engine:
             named = self._ranked_cue_answer(topic)
             if named is not None:
                 return named  # "what should I do if my legs go numb after?" (risks?)
+        if (self.hypothetical_site and last is not None and not supported
+                and (topic is None or topic.id != last.id) and self._depends_on_site(last)):
+            # "what if they switch it to my neck instead" after a drug answer: that answer
+            # for the other site, whatever the classifier made of the rest
+            return [Request(last, self._site_answer(last), explicit=False)]
         if topic is not None and (supported or (confident and self._plausible(topic))):
-            if (topic.id not in ("illness", "medications", "blood_thinners")
+            if (topic.id not in ("illness", "medications", "blood_thinners", "plan")
                     and not self._cue_supports(topic) and self._screening_items()):
                 illness = self.kb.registry.topic("illness")  # "I have a pacemaker, is that ok?"
                 return [Request(illness, illness.main)]
@@ -629,7 +637,8 @@ class Engine:
         site, else the topic's general one ("it's the neck" after "I can't lie flat")."""
         answer = self._last_answer(last)
         if last.kind is TopicKind.medicine:
-            return answer if answer.key not in GENERAL_MEDICINE_KEYS else last.main
+            # the INR test is the same for any site: the hold rule is what changes
+            return answer if answer.key not in GENERAL_MEDICINE_KEYS | {INR_KEY} else last.main
         if (answer.variants_by or "").startswith("procedure.") or self.kb.has_site_texts(
                 answer.key):
             return answer
@@ -640,9 +649,11 @@ class Engine:
         from actions.conversation.cues import matches
 
         language = self.turn.language
+        named_drugs = bool(self.facts.medications)  # "toma Sintrom": the drug's own answer
         return [item for item in self.kb.screening
-                if matches(self.turn.text, list(item.terms.get(language, ())) +
-                           list(item.terms.get("en", ())))]
+                if not (named_drugs and item.item_id == BLOOD_THINNER_SCREENING)
+                and matches(self.turn.text, list(item.terms.get(language, ())) +
+                            list(item.terms.get("en", ())))]
 
     def _cue_supports(self, topic: TopicSpec) -> bool:
         return self.cues.answer_for(topic, self.turn.text) is not None
@@ -840,7 +851,7 @@ class Engine:
         names = self._drugs_for(answer)
         if answer.key == "blood_thinners.bridging" and self.facts.medications:
             answer = topic.main  # "bridging with Lovenox, when is my last injection?"
-        if answer.key == "blood_thinners.inr" and self.facts.medications and \
+        if answer.key == INR_KEY and self.facts.medications and \
                 self.cues.about_medicine_use(self.turn.text):
             answer = topic.main  # "do I hold my Coumadin? my INR runs at 2.5": the rule
         if answer.key in general_keys and answer.key != "blood_thinners.two_medicines":
@@ -856,7 +867,7 @@ class Engine:
                                            last_topic=topic.id, last_key=answer.key)
             return
         site = self._site()
-        if answer.key == "blood_thinners.inr":
+        if answer.key == INR_KEY:
             self._say([self.medicine.inr(n) for n in names], topic, answer, medications=names)
             return
         if site is None and not all(same_rule_everywhere(self.kb, n) for n in names):
@@ -899,6 +910,10 @@ class Engine:
         """Every drug's answer while the reply stays within one question's budget; the drugs
         left out are offered as quick replies ("What about warfarin?")."""
         budget = LONG_REPLY if len(per_drug) > 1 else SHORT_REPLY  # each drug is a question
+        if len(per_drug) > 1 and len(" ".join(p.text for ps in per_drug for p in ps)) > budget:
+            # "warfarin + aspirin": each drug's direct answer (its first line) before any
+            # drug's further lines (the INR test, the restart), which are a follow-up away
+            per_drug = [pieces[:1] for pieces in per_drug]
         kept: list[Piece] = self._restart_if_it_fits(per_drug[0], names[0], budget) \
             if per_drug else []
         left: list[str] = []
@@ -1317,6 +1332,8 @@ class Engine:
         if facts.driver_named:
             self.pieces.append([self.writer.piece("driver.confirmed")])
             return
+        if "time_only" in self.appointment.notes and self._reanswer_with_new_times():
+            return  # "its at 1030" after the fasting answer: that answer in clock times
         if intent == "inform" and (facts.sites or facts.says_none or facts.correction
                                    or facts.kidneys_impaired is not None
                                    or "time_only" in self.appointment.notes):

@@ -125,7 +125,11 @@ class Writer:
         return self.piece(key).text
 
     def message(self, *pieces: Piece, buttons: Optional[list[Button]] = None) -> Message:
-        """Pieces joined into one message (one space between sentences)."""
+        """Pieces joined into one message (one space between sentences); a piece that repeats
+        an earlier one word for word (two sub-answers with the same clock times) is said once."""
+        pieces = tuple(p for p in pieces if p.text)
+        pieces = tuple(p for i, p in enumerate(pieces)
+                       if p.text not in (q.text for q in pieces[:i]))
         return Message(
             text=" ".join(p.text for p in pieces if p.text),
             buttons=list(buttons or []),
@@ -135,7 +139,11 @@ class Writer:
 
     def finish(self, messages: list[Message]) -> list[Message]:
         """The reply; if an English text stood in for a missing translation, the KB's note
-        (in the patient's language, with the clinic's number) comes first."""
+        (in the patient's language, with the clinic's number) comes first. A message that
+        repeats an earlier one word for word is left out."""
+        messages = [m for i, m in enumerate(messages)
+                    if m.buttons or not m.text
+                    or m.text not in (earlier.text for earlier in messages[:i])]
         if not self._untranslated or not messages:
             return messages
         found = self.kb.text(UNTRANSLATED_NOTE, self.language)

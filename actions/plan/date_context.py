@@ -26,7 +26,7 @@ _SENTENCE_END = r"[;!?\n]|(?<!\d)[.](?!\d)|[.](?=\s)|,(?!\d)|\s[-–]\s|\(|\)"
 class MessageContext:
     """The parts of one message that must not give the appointment's date or time."""
 
-    not_appointment: tuple[Span, ...]  # birth dates, ages, sentences about the past
+    not_appointment: tuple[Span, ...]  # birth dates, ages, sentences about the past or a meal
     about_medicine: tuple[Span, ...]  # sentences about when a dose is taken
     ages: tuple[Span, ...] = ()  # "tengo 64 años" (also in not_appointment)
     births: tuple[Span, ...] = ()  # "DOB 14/3/61" (also in not_appointment)
@@ -48,6 +48,7 @@ class _ContextPatterns:
     booking: re.Pattern[str]
     nouns: re.Pattern[str]
     dose: re.Pattern[str]
+    meal: re.Pattern[str]
     clause_end: re.Pattern[str]
     cutoff_before: re.Pattern[str]
     rejected_before: re.Pattern[str]
@@ -70,8 +71,9 @@ def read_context(text: str, languages: Sequence[str] = ("en",)) -> MessageContex
             appointment.append((start, end))
         if found.booking.search(clause):
             continue
-        if _already_happened(clause, found):
-            spans.append((start, end))
+        if _already_happened(clause, found) or (
+                found.meal.search(clause) and not found.nouns.search(clause)):
+            spans.append((start, end))  # a past event, or a meal ("a roast at 7 on sunday")
         elif found.dose.search(clause) and not found.nouns.search(clause):
             medicine.append((start, end))
     return MessageContext(tuple(sorted(spans)), tuple(medicine), ages=tuple(ages),
@@ -143,6 +145,7 @@ def _patterns(languages: tuple[str, ...]) -> _ContextPatterns:
         booking=_words(words.booking_words),
         nouns=_words(words.appointment_nouns),
         dose=_words(words.dose_words),
+        meal=_words(words.meal_words),
         cutoff_before=re.compile(
             rf"(?<![\w]){alternation(words.cutoff_words)}\s*$" if words.cutoff_words else "(?!)",
             flags,

@@ -86,6 +86,9 @@ class Lexicon:
     rejected_words: tuple[str, ...] = ()  # "it's 10 not 9.30": the time after them is not it
     dose_words: tuple[str, ...] = ()  # "I take", "me tomo": the sentence is about a medicine
     dose_parts: tuple[tuple[str, PartOfDay], ...] = ()  # "with breakfast" -> morning
+    # "a roast at 7 on the sunday evening", "la cena de empresa el jueves a las 9": a sentence
+    # about a meal (and not naming the procedure) gives neither the appointment's day nor time
+    meal_words: tuple[str, ...] = ()
     # "and my ...", "y la ...": where one message's clauses meet (a joiner before a new subject)
     clause_joiners: tuple[str, ...] = ()
 
@@ -160,7 +163,7 @@ ENGLISH = Lexicon(
         ("nxt\\b", "next"),
         ("wk\\b", "week"),
         ("wks\\b", "weeks"),
-        ("(?:2moro|2morrow|2mrw|tmr|tomoz|tomorow|tommorow|tommorrow)\\b", "tomorrow"),
+        ("(?:2moro|2morrow|2mrw|tmrw|tmrow|tmr|tomoz|tomorow|tommorow|tommorrow)\\b", "tomorrow"),
         # "a fortnight today", "in a fortnight"; "the second Wednesday from now", "Friday
         # after next": one week on from that weekday
         ("(?:a )?fortnight\\b", "two weeks"),
@@ -212,7 +215,11 @@ ENGLISH = Lexicon(
     ),
     appointment_nouns=(
         "appointments?", "appt", "procedures?", "rhizotomy", "ablation", "rfa", "surgery",
-        "admission",
+        "admission", "rf", "rhizolysis",
+    ),
+    meal_words=(
+        "dinner", "supper", "roast", "lunch", "brunch", "meal", "fry up", "fry-up", "takeaway",
+        "bbq", "barbecue", "curry", "pizza", "snack", "eat", "eating", "ate",
     ),
     cutoff_words=("after", "before", "since", "no later than", "not later than", "up to"),
     rejected_words=("not", "not at", "instead of", "instead of at", "rather than", "rather than at",
@@ -235,7 +242,7 @@ ENGLISH = Lexicon(
     ),
     clause_joiners=(
         "(?:and|but|then|although|though|whereas|while)(?= (?:my|the|it|it's|its|i|i'm|i'll"
-        "|we|they|he|she|then|also|now|next|this|that)\\b)",
+        "|we|they|he|she|then|also|now|next|this|that|takes|take|uses|use|on)\\b)",
     ),
 )  # fmt: skip
 
@@ -299,6 +306,8 @@ SPANISH = Lexicon(
     rewrites=(
         ("esta (manana|tarde|noche)\\b", "hoy por la {0}"),
         ("(?:el )?dia (?=\\d)", "el "),
+        # SMS spellings of "mañana" (accents are folded first: "mñn" is "mnn")
+        ("(?:mnn|mnna|mnana|mana)\\b", "manana"),
     ),
     relative_words=(
         "hoy", "manana", "ayer", "anteayer", "antes de ayer", "pasado manana", "dentro de",
@@ -352,7 +361,11 @@ SPANISH = Lexicon(
     ),
     appointment_nouns=(
         "cita", "procedimiento", "intervencion", "rizotomia", "radiofrecuencia", "ablacion",
-        "operacion", "ingreso",
+        "operacion", "ingreso", "rizolisis", "rf",
+    ),
+    meal_words=(
+        "cena", "cenar", "ceno", "almuerzo", "almorzar", "comida", "comer", "merienda",
+        "barbacoa", "bocadillo", "picar algo",
     ),
     cutoff_words=("despues de", "antes de", "a partir de", "desde", "hasta"),
     rejected_words=("no", "no a las", "no a la", "y no a las", "en vez de", "en vez de a las",
@@ -375,7 +388,7 @@ SPANISH = Lexicon(
     ),
     clause_joiners=(
         "(?:y|e|pero|aunque|mientras)(?= (?:mi|la|el|lo|me|tengo|luego|despues|ahora|es"
-        "|esta|este|eso)\\b)",
+        "|esta|este|eso|toma|tomo|tomas|usa|uso|se pincha|me pincho)\\b)",
     ),
 )  # fmt: skip
 

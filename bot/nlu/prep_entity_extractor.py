@@ -100,6 +100,8 @@ AMBIGUOUS_TERM_PRECEDERS: FrozenSet[Text] = frozenset(
     be been being bring brings brought call called calling calls came come comes coming drive
     email emailed get gets getting give go goes going got hear heard look looked looking pay
     phone put reply ring send sent step take talk text texted took turn went write
+    walk walked walking walks head headed heading driving drove ride riding run running ran
+    fly flew flying pop popped nip straight way
     me you him her us them it
     """.split()
 )

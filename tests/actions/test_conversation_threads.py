@@ -1129,3 +1129,88 @@ def test_watch_out_for_is_not_a_wristwatch(chat: Conversation) -> None:
     assert keys(chat) == ["recovery.when_to_call"]
     chat.say("can I wear my watch?", "ask_what_to_bring")
     assert keys(chat) == ["what_to_bring.jewellery"]
+
+
+# ---------------------------------------------------------------- round 9 (blind dev6 suites)
+def test_an_appointment_time_given_after_the_fasting_answer_is_that_answer_in_clock_times(
+        chat: Conversation) -> None:
+    chat.say("cn i eat b4 it", "ask_fasting")
+    reply = chat.say("its at 1030", "inform")
+    assert "4:00 am" in reply and "8:00 am" in reply  # arrival 10:00: toast 4:00, water 8:00
+    assert "Thanks for letting me know" not in reply
+
+
+def test_an_appointment_time_after_the_arrival_answer_gives_the_arrival_clock_time(
+        chat: Conversation) -> None:
+    chat.say("what time should i get there", "ask_logistics")
+    assert "10:45 am" in chat.say("its at 11:15", "inform")
+
+
+def test_a_four_digit_time_after_appt_is_the_appointment_time(chat: Conversation) -> None:
+    reply = chat.say("plan pls - appt 1115 tmrw, lumbar, no thinners, hubby driving", "ask_plan",
+                     sites=(("lumbar", "lumbar"),))
+    assert "11:15 am" in reply and "10:45 am" in reply
+    reply = chat.say("wait no its 1145 sorry", "inform")
+    assert "11:45 am" in reply and "11:15 am" in reply
+
+
+def test_a_blood_thinner_named_in_a_plan_request_is_planned_not_screened(
+        charla: Conversation) -> None:
+    """"toma Sintrom" names a screening term too; the plan (with its drug line) answers."""
+    reply = charla.say("Hola, soy el hijo de Carmen. Le toca la rizolisis cervical el lunes a las "
+                       "11:30 y toma Sintrom. ¿Me haces un plan con horas para ella?", "ask_plan",
+                       sites=(("cervical", "cervical"),), drugs=(("Sintrom", "acenocoumarol"),))
+    assert keys(charla)[0].startswith("plan.")
+    assert "11:00" in reply and "INR" in reply  # arrival 30 minutes before 11:30
+
+
+def test_the_same_clock_times_are_said_once(chat: Conversation) -> None:
+    chat.say("I'm booked for 3 pm next Wednesday, neck. What should my day look like?",
+             "ask_plan", sites=(("neck", "cervical"),))
+    reply = chat.say("and lunch? can I eat something small around noon?", "ask_fasting")
+    assert reply.count("For arrival at") == 1
+
+
+def test_two_blood_thinners_in_one_message_are_both_answered(chat: Conversation) -> None:
+    reply = chat.say("warfarin + aspirin, having lumbar facet ablation. whats the deal with "
+                     "those", "ask_blood_thinners", drugs=(("warfarin", "warfarin"),
+                                                          ("aspirin", "aspirin")),
+                     sites=(("lumbar", "lumbar"),))
+    assert "warfarin" in reply and "aspirin" in reply and len(reply) <= LONG_REPLY
+
+
+def test_switching_to_the_other_site_after_the_inr_answer_gives_the_hold_rule(
+        chat: Conversation) -> None:
+    chat.say("warfarin + aspirin, having lumbar facet ablation", "ask_blood_thinners",
+             drugs=(("warfarin", "warfarin"), ("aspirin", "aspirin")),
+             sites=(("lumbar", "lumbar"),))
+    chat.say("do i need the inr thing", "ask_blood_thinners")
+    reply = chat.say("what if they switch it to my neck instead", "ask_procedure_info",
+                     confidence=0.67, sites=(("neck", "cervical"),))
+    assert "5 days" in reply and "neck" in reply
+
+
+def test_a_gp_named_in_passing_does_not_turn_the_question_into_who_decides(
+        chat: Conversation) -> None:
+    reply = chat.say("My GP has me on rivaroxaban. I'm having the neck injection, the burning "
+                     "one. When do I stop?", "ask_blood_thinners",
+                     drugs=(("rivaroxaban", "rivaroxaban"),), sites=(("neck", "cervical"),))
+    assert "3 days" in reply
+    chat.say("should I ask my GP or you?", "ask_blood_thinners")
+    assert keys(chat) == ["blood_thinners.who_decides"]
+
+
+def test_a_meal_time_is_not_the_appointment_time(chat: Conversation) -> None:
+    chat.say("my procedure is monday morning, can I have a fry up on sunday night?",
+             "ask_fasting")
+    chat.say("its at 9", "inform")
+    reply = chat.say("so a roast at 7 on the sunday evening is fine?", "ask_fasting")
+    assert "8:30 am" in reply  # arrival for 9:00, not a 7 o'clock appointment
+
+
+def test_mnn_is_tomorrow_in_spanish_sms(charla: Conversation) -> None:
+    reply = charla.say("mñn a las 7:30 tengo la rizolisis lumbar, no tomo pastillas d la sangre. "
+                       "dime a q hora dejo d comer y beber xfa", "ask_fasting",
+                       sites=(("lumbar", "lumbar"),))
+    tomorrow = (NOW_ES + dt.timedelta(days=1)).day
+    assert f" {tomorrow} " in reply and "07:00" in reply
