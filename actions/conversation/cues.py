@@ -188,12 +188,24 @@ class Cues:
         """"never mind", "skip", "no sé", "ahora no": the patient leaves the question."""
         return matches(text, self._conv("leave"))
 
+    def leaves_first(self, text: str) -> bool:
+        """The message opens with a leave phrase and goes on ("forget it, when do I stop
+        eating?", "déjalo, otra pregunta: ..."): the open question is left for the new one."""
+        plain = without_accents(" ".join(re.sub(r"[^\w\s']", " ", normalise(text)).split()))
+        words = plain.split()
+        return any(len(words) > len(phrase.split()) and plain.startswith(phrase + " ")
+                   for phrase in {without_accents(normalise(p)) for p in self._conv("leave")})
+
     def only_leaves(self, text: str) -> bool:
         """The whole message is a leave phrase ("forget it", "never mind", "déjalo"): it leaves
         the question even when one of its words is also a topic cue ("forget" = missed dose)."""
         plain = without_accents(" ".join(re.sub(r"[^\w\s']", " ", normalise(text)).split()))
         phrases = {without_accents(normalise(p)) for p in self._conv("leave")}
         return plain in phrases
+
+    def someone_elses(self, text: str) -> bool:
+        """"my friend on coumadin", "como mi vecina con el": a drug named for comparison."""
+        return matches(text, self._conv("someone_elses"))
 
     def other_medicines(self, text: str) -> bool:
         """"what about my other tablets?": the usual medicines, not the drug just discussed."""

@@ -58,6 +58,8 @@ UNSUPPORTED_OK = 0.8
 SECONDARY_SUPPORT = 0.1
 STATED_SUPPORT = 0.3  # the same for a part that does not ask (no "?", no question word)
 # Topics a message naming a blood thinner may well be about (not re-routed to the drug).
+# Intents of a message that tells rather than asks ("la cita es a las 9 y media")
+TELLING_INTENTS = frozenset({"inform", "ask_logistics", ""})
 # The screening item a named catalogue drug already answers better (its own hold rule)
 BLOOD_THINNER_SCREENING = "screening.blood_thinners"
 DRUG_FRIENDLY_TOPICS = frozenset({"plan", "medications", "illness", "human", "anxiety",
@@ -249,6 +251,10 @@ class Engine:
         if (facts.correction and self.appointment.appointment_set and self.before.procedure_start
                 and not self.cues.is_question(text, 0, len(text))):
             return []  # "uy no, es a las 10": the last answer again, at the new times
+        if (last is not None and not facts.medications and not self.cues.is_question(
+                text, 0, len(text)) and self.turn.intent in TELLING_INTENTS
+                and (self.appointment.appointment_set or "time_only" in self.appointment.notes)):
+            return []  # "la cita es a las 9 y media" after the fasting answer: it, in clock times
         if (facts.driver_named and last is not None and last.id == "driver"
                 and not self.cues.is_question(text, 0, len(text))):
             return []  # "my neighbour could walk back with me, she's 70": noted (not "walk")
@@ -386,8 +392,9 @@ class Engine:
         plan = self._topic_of("ask_plan")
         if plan is None or not mentions(self.turn.text, self.cues.words_of(plan)):
             return None
-        if self.state.procedure_start is None and not self.appointment.appointment_set:
-            return None
+        if self.state.procedure_start is None and not self.appointment.appointment_set \
+                and not self.state.appointment_candidate:
+            return None  # "what's the plan for my Eliquis?" names no day: the drug question
         if self.facts.medications:
             self.state = self.state.update(medications_answered=True)
         return Request(plan, plan.main)
@@ -1075,6 +1082,11 @@ class Engine:
     def _handle_pending(self, pending: Pending, facts: facts_mod.Facts,
                         requests: list[Request]) -> bool:
         """Answer, re-ask or leave the open question; True when the reply is decided here."""
+        if requests and self.cues.leaves_first(self.turn.text):
+            # "déjalo, otra pregunta: puedo tomar café esa mañana?": the question is left
+            # before its words are read as an answer ("esa mañana" is no appointment time)
+            self.state = self.state.update(pending=None)
+            return False
         result = self._resolve(pending, facts)
         if result == ANSWERED:
             self.state = self.state.update(pending=None)

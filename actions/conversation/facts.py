@@ -58,6 +58,21 @@ _OFF_BEFORE = re.compile(r"\b(?:off|came off|come off|coming off|taken off)\s+"
                          r"(?:(?:the|my|his|her)\s+)?$", re.IGNORECASE)
 
 
+# The words before a drug name that may say whose drug it is, up to the sentence's start.
+_WHOSE_WINDOW = 40
+_SENTENCE_START = re.compile(r"[.?!;]")
+
+
+def _someone_elses(text: str, start: int, cues: Cues) -> bool:
+    """"my friend on coumadin had to", "like my dad had with warfarin", "como mi vecina con el
+    sintrom": a drug someone else takes, named for comparison, is not the patient's."""
+    before = text[max(0, start - _WHOSE_WINDOW):start]
+    ends = list(_SENTENCE_START.finditer(before))
+    if ends:
+        before = before[ends[-1].end():]
+    return cues.someone_elses(before)
+
+
 def _negated(text: str, start: int) -> bool:
     return _NEGATED_BEFORE.search(text[max(0, start - 24):start]) is not None
 
@@ -100,6 +115,8 @@ def read_facts(kb: KbSnapshot, turn: Turn, cues: Cues, now: dt.datetime) -> Fact
     meds: list[str] = []
     negated_meds: list[str] = []
     for mention in turn.mentions("medication"):
+        if _someone_elses(text, mention.start, cues):
+            continue
         off = _negated(text, mention.start) or _taken_off(text, mention.start, cues)
         target = negated_meds if off else meds
         if mention.value not in target:

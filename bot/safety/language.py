@@ -146,8 +146,15 @@ def requested_language(text: str, languages: Sequence[str]) -> Optional[Tuple[st
     if not hits:
         return None
     # the last request wins: "mi marido no lee bien el castellano. Can you answer in English
-    # please?" asks for English (a message's context comes first, its request last)
-    start, end, language = max(hits)
+    # please?" asks for English (a message's context comes first, its request last); matches
+    # that overlap ("en español", "español por favor") are one request, read as the first
+    hits.sort()
+    start, end, language = hits[0]
+    group_end = end
+    for hit_start, hit_end, hit_language in hits[1:]:
+        if hit_start >= group_end:
+            start, end, language = hit_start, hit_end, hit_language
+        group_end = max(group_end, hit_end)
     if NEGATION.search(lowered[:start]) and len(languages) == 2:
         language = next(lang for lang in languages if lang != language)
     return language, start, end

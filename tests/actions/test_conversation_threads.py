@@ -1214,3 +1214,49 @@ def test_mnn_is_tomorrow_in_spanish_sms(charla: Conversation) -> None:
                        sites=(("lumbar", "lumbar"),))
     tomorrow = (NOW_ES + dt.timedelta(days=1)).day
     assert f" {tomorrow} " in reply and "07:00" in reply
+
+
+def test_a_drug_someone_else_takes_is_not_the_patients(chat: Conversation,
+                                                       charla: Conversation) -> None:
+    chat.say("does being on eliquis mean i need one of those INR checks before the neck "
+             "procedure? my friend on coumadin had to", "ask_blood_thinners",
+             drugs=(("eliquis", "apixaban"), ("coumadin", "warfarin")),
+             sites=(("neck", "cervical"),))
+    reply = chat.say("ok so how many days before do i stop it", "ask_blood_thinners")
+    assert "apixaban" in reply and "warfarin" not in reply
+    charla.say("tomo lixiana, la rf es cervical", "ask_blood_thinners",
+               drugs=(("lixiana", "edoxaban"),), sites=(("cervical", "cervical"),))
+    reply = charla.say("y tengo q hacerme el INR como mi vecina con el sintrom?",
+                       "ask_blood_thinners", drugs=(("sintrom", "acenocoumarol"),))
+    assert reply.startswith("No.") and "edoxabán" in reply
+    # a carer's "my dad is on warfarin" is the patient's drug
+    chat.say("my dad is on warfarin, his neck rf is next week", "ask_blood_thinners",
+             drugs=(("warfarin", "warfarin"),), sites=(("neck", "cervical"),))
+    assert "warfarin" in chat.reply and "5 days" in chat.reply
+
+
+def test_a_plan_asked_for_a_day_the_clinic_is_closed_asks_to_check_the_date(
+        kb_es: KbSnapshot) -> None:
+    talk = Conversation(kb_es, language="es",
+                        now=dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.timezone.utc))  # a Wednesday
+    reply = talk.say("Hazme el plan porfa: dentro de 10 días a las nueve y media, cervical, "
+                     "tomo Xarelto 20", "inform", 1.0, drugs=(("Xarelto", "rivaroxaban"),),
+                     sites=(("cervical", "cervical"),))
+    assert "cerrada" in reply and "sáb" in reply  # Saturday 12 December
+    assert talk.state.pending is not None and talk.state.pending.ask == "confirm_date"
+
+
+def test_a_leave_phrase_before_a_new_question_leaves_the_open_question(
+        charla: Conversation) -> None:
+    charla.say("hazme el plan, es el jueves", "ask_plan")
+    assert charla.state.pending is not None
+    reply = charla.say("déjalo, otra pregunta: puedo tomar café esa mañana?", "ask_fasting",
+                       confidence=0.6)
+    assert "2 horas" in reply and charla.state.pending is None
+
+
+def test_what_the_day_looks_like_is_the_plan(chat: Conversation) -> None:
+    chat.say("I'm booked for 3 pm next Wednesday, neck. I'm not on any blood thinners and my "
+             "daughter will take me home. What should my day look like?", "inform", 0.9,
+             sites=(("neck", "cervical"),))
+    assert keys(chat)[0].startswith("plan.") and "2:30 pm" in chat.reply
