@@ -251,10 +251,14 @@ class Engine:
         if (facts.correction and self.appointment.appointment_set and self.before.procedure_start
                 and not self.cues.is_question(text, 0, len(text))):
             return []  # "uy no, es a las 10": the last answer again, at the new times
-        if (last is not None and not facts.medications and not self.cues.is_question(
-                text, 0, len(text)) and self.turn.intent in TELLING_INTENTS
+        if (last is not None and not facts.medications and not self._asks_something()
+                and self.turn.intent in TELLING_INTENTS
                 and (self.appointment.appointment_set or "time_only" in self.appointment.notes)):
             return []  # "la cita es a las 9 y media" after the fasting answer: it, in clock times
+        if "arrival_time_named" in self.appointment.notes and self._asks_something():
+            logistics = self._topic_of("ask_logistics")
+            if logistics is not None:  # "wait so I have to actually be there at 9?": yes
+                return [Request(logistics, logistics.main)]
         if (facts.driver_named and last is not None and last.id == "driver"
                 and not self.cues.is_question(text, 0, len(text))):
             return []  # "my neighbour could walk back with me, she's 70": noted (not "walk")
@@ -380,6 +384,12 @@ class Engine:
         if "ask_blood_thinners" in ranked:
             return self._topic_of("ask_blood_thinners") or topic
         return topic
+
+    def _asks_something(self) -> bool:
+        """A question mark, or a part of the message that asks ("a que hora llego")."""
+        text = self.turn.text
+        return "?" in text or "¿" in text or any(
+            self.cues.is_question(text, a, b) for a, b in self.cues.question_parts(text))
 
     def _plan_asked(self, topic: Optional[TopicSpec]) -> Optional[Request]:
         """"plan pls. 0830 thurs next wk. lumbar. xarelto": a message that asks for the plan

@@ -1260,3 +1260,21 @@ def test_what_the_day_looks_like_is_the_plan(chat: Conversation) -> None:
              "daughter will take me home. What should my day look like?", "inform", 0.9,
              sites=(("neck", "cervical"),))
     assert keys(chat)[0].startswith("plan.") and "2:30 pm" in chat.reply
+
+
+def test_naming_the_arrival_time_as_a_question_gets_the_arrival_answer(
+        chat: Conversation) -> None:
+    chat.say("Can you give me my checklist? Lower back RF next Tuesday at 9:30am. No blood "
+             "thinners. My wife is driving.", "inform", 0.997, sites=(("Lower back", "lumbar"),),
+             ranking=(("inform", 0.997), ("ask_plan", 0.002)))
+    reply = chat.say("wait so I have to actually be there at 9?", "ask_logistics", 0.548,
+                     ranking=(("ask_logistics", 0.548), ("ask_fasting", 0.194)))
+    assert "9:00 am" in reply and keys(chat) == ["plan.arrival_at"]  # the dated arrival answer
+
+
+def test_a_question_that_also_gives_the_time_is_answered_not_taken_as_telling(
+        charla: Conversation) -> None:
+    charla.say("que tengo que llevar el dia de la prueba?", "ask_what_to_bring")
+    reply = charla.say("y donde esta la clinica exactamente? y a que hora tengo que estar alli "
+                       "si la cita es a las 9:30?", "ask_logistics")
+    assert "Exemple" in reply and "09:00" in reply
