@@ -403,8 +403,11 @@ class Engine:
         if plan is None or not mentions(self.turn.text, self.cues.words_of(plan)):
             return None
         if self.state.procedure_start is None and not self.appointment.appointment_set \
-                and not self.state.appointment_candidate:
-            return None  # "what's the plan for my Eliquis?" names no day: the drug question
+                and "T" not in (self.state.appointment_candidate or ""):
+            # "what's the plan for my Eliquis?", "my neck procedure is in two weeks, what do I
+            # need to do about it?" give no day and time: the drug question. A day and time
+            # still to confirm (a day the clinic is closed) is the plan's confirm question.
+            return None
         if self.facts.medications:
             self.state = self.state.update(medications_answered=True)
         return Request(plan, plan.main)

@@ -1278,3 +1278,10 @@ def test_a_question_that_also_gives_the_time_is_answered_not_taken_as_telling(
     reply = charla.say("y donde esta la clinica exactamente? y a que hora tengo que estar alli "
                        "si la cita es a las 9:30?", "ask_logistics")
     assert "Exemple" in reply and "09:00" in reply
+
+
+def test_a_drug_question_with_a_day_but_no_time_is_the_drug_answer(chat: Conversation) -> None:
+    reply = chat.say("I'm on warfarin (Coumadin) and my neck procedure is in two weeks. What do I "
+                     "need to do about it?", "ask_blood_thinners",
+                     drugs=(("warfarin", "warfarin"),), sites=(("neck", "cervical"),))
+    assert "5 days" in reply
