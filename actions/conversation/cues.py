@@ -302,7 +302,14 @@ class Cues:
         if "?" in after:
             return True
         return any(self._starts_question(clause)
-                   for clause in re.split(r"[,;:]\s*", text[start:end]) if clause)
+                   for clause in re.split(r"[,;:]\s*", text[start:end])
+                   if clause and not self._hedge(clause))
+
+    def _hedge(self, clause: str) -> bool:
+        """A clause that opens with a hedge ("que yo sepa", "as far as I know"): it asks nothing
+        ("los riñones bien, que yo sepa")."""
+        plain = without_accents(normalise(clause)).strip()
+        return any(plain.startswith(without_accents(normalise(h))) for h in self._conv("hedges"))
 
     def is_generic(self, part: str) -> bool:
         """A part that asks nothing of its own ("what happens now?", "¿qué hago?")."""

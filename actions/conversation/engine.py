@@ -919,7 +919,7 @@ class Engine:
                 dated, _ = self.medicine.dated(name, context.site, context.dating(self.state))
                 per_drug.append(dated)
             else:
-                per_drug.append(self.medicine.general(name, site))
+                per_drug.append(self.medicine.general(name, site, self.state.renal_impaired))
         extra = [self.writer.piece("blood_thinners.two_medicines")] \
             if answer.key == "blood_thinners.two_medicines" else []
         pieces = self._fit_drugs(per_drug, extra, names)

@@ -172,8 +172,12 @@ class MedicineWording:
                else "medications.not_reviewed")
         return self.writer.piece(key, extra={"drug": drug_name(self.writer, medication)})
 
-    def general(self, name: str, site: Optional[str]) -> list[Piece]:
-        """The clinic's rule for a drug without dates (site None: identical for both sites)."""
+    def general(self, name: str, site: Optional[str],
+                renal_impaired: Optional[bool] = None) -> list[Piece]:
+        """The clinic's rule for a drug without dates (site None: identical for both sites);
+        a pause that depends on the kidneys names both lengths unless the patient said their
+        kidneys are fine ("los riñones bien": the usual length only; how impaired they are is
+        for the clinic to judge, so "regular" keeps both)."""
         lookup_site = site or "lumbar"
         medication, advice = advice_for(self.kb, name, lookup_site)
         if medication is None:
@@ -181,8 +185,8 @@ class MedicineWording:
         if advice is None or advice.kind is AdviceKind.NOT_REVIEWED:
             return [self.not_reviewed(medication)]
         values = _values(self.writer, medication, site)
-        pieces = [_with_drug(_once(self._rule(advice, values), str(values["drug"])),
-                             medication)]
+        pieces = [_with_drug(_once(self._rule(advice, values, renal_impaired),
+                                   str(values["drug"])), medication)]
         if advice.inr_check:
             pieces.append(self.writer.piece("blood_thinners.inr_step",
                                             extra={"drug": drug_name(self.writer, medication)}))
@@ -211,11 +215,13 @@ class MedicineWording:
             piece = _with_drug(piece, medication)
         return piece
 
-    def _rule(self, advice: DoseAdvice, values: dict[str, object]) -> Piece:
+    def _rule(self, advice: DoseAdvice, values: dict[str, object],
+              renal_impaired: Optional[bool] = None) -> Piece:
         rule = advice.rule
         if advice.kind is AdviceKind.HOLD and rule is not None:
             values = {**values, "restart_hours": rule.restart_hours}
-            if rule.hold_days is not None and rule.hold_days_renal_impaired is not None:
+            if rule.hold_days is not None and rule.hold_days_renal_impaired is not None \
+                    and renal_impaired is not False:
                 return self.writer.piece("blood_thinners.rule_hold_days_renal", extra={
                     **values, "hold_days": rule.hold_days,
                     "renal_hold_days": rule.hold_days_renal_impaired})

@@ -175,6 +175,7 @@ class ConversationCues(Strict):
     vague_reference: Cues = {}  # "the thing from before", "lo de la cosa esa": nothing named
     other_medicines: Cues = {}  # "my other tablets", "las otras pastillas": not the drug named
     someone_elses: Cues = {}  # "my friend on coumadin", "como mi vecina con el sintrom"
+    hedges: Cues = {}  # "que yo sepa", "as far as I know": a clause that asks nothing
     telling_only: Cues = {}  # "forgot to mention", "se me olvidó decir": no answer's cue
     what_if: Cues = {}  # "even if", "y si al final": a condition put to the last answer
     how_long: Cues = {}  # "how long does that go on for", "¿cuánto dura?": the last answer's time

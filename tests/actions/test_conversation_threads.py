@@ -1285,3 +1285,16 @@ def test_a_drug_question_with_a_day_but_no_time_is_the_drug_answer(chat: Convers
                      "need to do about it?", "ask_blood_thinners",
                      drugs=(("warfarin", "warfarin"),), sites=(("neck", "cervical"),))
     assert "5 days" in reply
+
+
+def test_kidneys_said_to_be_fine_give_the_usual_pause_only(chat: Conversation,
+                                                           charla: Conversation) -> None:
+    chat.say("i take pradaxa, neck rf", "ask_blood_thinners",
+             drugs=(("pradaxa", "dabigatran"),), sites=(("neck", "cervical"),))
+    assert "6 days" in chat.reply  # both lengths until the kidneys are known
+    reply = chat.say("my kidneys are fine", "inform", 0.8)
+    assert "4 days" in reply and "6 days" not in reply
+    charla.say("tomo pradaxa, la rizolisis es cervical", "ask_blood_thinners",
+               drugs=(("pradaxa", "dabigatran"),), sites=(("cervical", "cervical"),))
+    reply = charla.say("los riñones bien, que yo sepa", "inform", 0.8)  # a hedge, no question
+    assert "4 días" in reply and "6 días" not in reply
