@@ -1298,3 +1298,11 @@ def test_kidneys_said_to_be_fine_give_the_usual_pause_only(chat: Conversation,
                drugs=(("pradaxa", "dabigatran"),), sites=(("cervical", "cervical"),))
     reply = charla.say("los riñones bien, que yo sepa", "inform", 0.8)  # a hedge, no question
     assert "4 días" in reply and "6 días" not in reply
+
+
+def test_asking_to_talk_during_it_after_the_sedation_answer_stays_with_sedation(
+        chat: Conversation) -> None:
+    chat.say("will i be asleep for it?", "ask_sedation")
+    chat.say("so I'll be able to talk to them during it?", "ask_procedure_steps", 0.43,
+             ranking=(("ask_procedure_steps", 0.43), ("ask_sedation", 0.3)))
+    assert keys(chat)[0].startswith("sedation.")
