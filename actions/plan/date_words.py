@@ -89,6 +89,9 @@ class Lexicon:
     # "a roast at 7 on the sunday evening", "la cena de empresa el jueves a las 9": a sentence
     # about a meal (and not naming the procedure) gives neither the appointment's day nor time
     meal_words: tuple[str, ...] = ()
+    # right before a four-digit number, make it a clock time as "at" does: "appt 1115 tmrw",
+    # "wait no its 1145" ("2026" alone stays a year)
+    packed_time_leads: tuple[str, ...] = ()
     # "and my ...", "y la ...": where one message's clauses meet (a joiner before a new subject)
     clause_joiners: tuple[str, ...] = ()
 
@@ -216,6 +219,10 @@ ENGLISH = Lexicon(
     appointment_nouns=(
         "appointments?", "appt", "procedures?", "rhizotomy", "ablation", "rfa", "surgery",
         "admission", "rf", "rhizolysis",
+    ),
+    packed_time_leads=(
+        "appt", "appointment", "booked", "booked in", "booked for", "booked in for", "slot",
+        "it's", "its", "it is",
     ),
     meal_words=(
         "dinner", "supper", "roast", "lunch", "brunch", "meal", "fry up", "fry-up", "takeaway",
@@ -363,6 +370,7 @@ SPANISH = Lexicon(
         "cita", "procedimiento", "intervencion", "rizotomia", "radiofrecuencia", "ablacion",
         "operacion", "ingreso", "rizolisis", "rf",
     ),
+    packed_time_leads=("cita", "turno", "es", "la cita es"),
     meal_words=(
         "cena", "cenar", "ceno", "almuerzo", "almorzar", "comida", "comer", "merienda",
         "barbacoa", "bocadillo", "picar algo",

@@ -100,6 +100,7 @@ class _Grammar:
     about_after: re.Pattern[str]
     exact_after: re.Pattern[str]
     clock_parts: tuple[tuple[re.Pattern[str], str], ...]
+    packed_lead: re.Pattern[str]  # "appt 1115": a four-digit number read as a time
     words: Lexicon
 
 
@@ -270,6 +271,9 @@ def _grammar(languages: tuple[str, ...]) -> _Grammar:
         clock_parts=tuple(
             (re.compile(spaced(pattern), flags), part) for pattern, part in words.clock_parts
         ),
+        packed_lead=re.compile(
+            rf"(?<![\w]){alternation(words.packed_time_leads)}\s+$" if words.packed_time_leads
+            else "(?!)", flags),
         words=words,
     )
     return replace(grammar, forms=_forms(grammar, prefix, hour, ending, flags))
@@ -434,19 +438,12 @@ def _digits_read(
         if unsure and (minute % 5 or _after_date_words(match, text, grammar)):
             return None  # "9 30" is a time; "Dec 9 30" a date, "2 37" two numbers
         if packed and not (heard.qualified or heard.hour_mark or hour_text.startswith("0")
-                           or _PACKED_LEAD.search(text, 0, match.start("h"))):
+                           or grammar.packed_lead.search(text, 0, match.start("h"))):
             return None  # "2026" is a year; "0930", "at 1730", "1730h", "appt 1115" are times
         twenty_four = packed or hour_text.startswith("0") or hour >= 13 or heard.hour_mark
         return _said(heard, hour, minute, twenty_four=twenty_four)
 
     return read
-
-
-# Words right before a four-digit number that make it the appointment's time ("appt 1115 tmrw",
-# "wait no its 1145"), in place of "at".
-_PACKED_LEAD = re.compile(
-    r"(?<![\w])(?:appt|appointment|booked(?: in)?(?: for)?|slot|it'?s|it is|cita|turno|es)\s+$",
-    re.IGNORECASE)
 
 
 def _bare_hour_read(grammar: _Grammar) -> Callable[[re.Match[str], str], _Said | None]:
