@@ -278,18 +278,12 @@ def gate_verdicts(texts: Sequence[str]) -> List[Dict[str, Any]]:
     """The "triage" metadata the safety gate gives the NLU for each text, as on the server
     (bot/safety/gate.py): its verdict, and "routine" for a tentative crisis, which the gate
     sends on to be answered after its crisis reply (a first message: no alarm before it)."""
+    from bot.safety.gate import is_tentative, triage_metadata
     from bot.safety.triage import Triage
 
-    triage = Triage()
-    verdicts = triage.assess_many(list(texts))
-    found = []
-    for verdict in verdicts:
-        if verdict.level == "routine" or (verdict.level == "crisis" and verdict.tentative):
-            found.append({"level": "routine"})
-        else:
-            found.append({"level": verdict.level, "flag": verdict.flag_id,
-                          "category": verdict.category, "text": ""})
-    return found
+    verdicts = Triage().assess_many(list(texts))
+    return [{"level": "routine"} if verdict.level == "routine" or is_tentative(verdict)
+            else triage_metadata(verdict, "") for verdict in verdicts]
 
 
 async def parse_all(agent: Any, texts: Sequence[str]) -> Tuple[List[Dict[str, Any]], List[float]]:

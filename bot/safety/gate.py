@@ -167,6 +167,19 @@ def crisis_too(verdict: VerdictLike) -> bool:
             and verdict.category not in SELF_HARM_CATEGORIES)
 
 
+def is_tentative(verdict: VerdictLike) -> bool:
+    """A crisis only the classifier sees, at a low probability (bot/safety/triage.py): the
+    gate sends the crisis reply and then lets the turn be answered (when no alarm came
+    before it in the conversation)."""
+    return verdict.level == "crisis" and bool(getattr(verdict, "tentative", False))
+
+
+def triage_metadata(verdict: VerdictLike, reply: str) -> Dict[str, Any]:
+    """What the gate records with an alarm turn for the NLU (bot/nlu/gate_verdict.py)."""
+    return {"level": verdict.level, "flag": verdict.flag_id, "category": verdict.category,
+            "text": reply, "follow_up": "crisis" if crisis_too(verdict) else None}
+
+
 def alarm_reply(verdict: VerdictLike, language: str, texts: PatientTexts) -> str:
     """The direct instruction first, then the flag's own advice (both from the KB)."""
     keys: List[str]
@@ -252,8 +265,7 @@ class SafetyGate:
     def _is_tentative_crisis(self, sender: str, verdict: Any) -> bool:
         """A crisis only the classifier sees, at a low probability, and no alarm before it in
         this conversation (after one, every crisis signal gets the full crisis reply)."""
-        return (verdict.level == "crisis" and bool(getattr(verdict, "tentative", False))
-                and self.memory.recent_alarm(sender) is None)
+        return is_tentative(verdict) and self.memory.recent_alarm(sender) is None
 
     async def _answer_after_crisis_reply(self, agent: Any, message: Any,
                                          original: HandleMessage, verdict: Any,
@@ -314,18 +326,15 @@ class SafetyGate:
     def _after_alarm(self, agent: Any, message: Any, original: HandleMessage, verdict: Any,
                      reply: str, metadata: Dict[str, Any], channel: str) -> None:
         sender = str(message.sender_id)
-        both = crisis_too(verdict)
         if verdict.level in ("emergency", "crisis", AFTER_CRISIS_LEVEL):
-            self.memory.note(sender, "crisis" if verdict.level == AFTER_CRISIS_LEVEL or both
-                             else verdict.level)
+            self.memory.note(sender, "crisis" if verdict.level == AFTER_CRISIS_LEVEL
+                             or crisis_too(verdict) else verdict.level)
         if self.alerts is None:  # the alert store logs its own line
             logger.warning("safety.triage level=%s category=%s conversation=%s channel=%s",
                            verdict.level, verdict.category or "-", short_ref(sender),
                            channel or "-")
         self._spawn(self._record_alert(verdict, sender, channel))
-        triage = {"level": verdict.level, "flag": verdict.flag_id, "category": verdict.category,
-                  "text": reply, "follow_up": "crisis" if both else None}
-        recorded = _user_message(message, {**metadata, "triage": triage})
+        recorded = _user_message(message, {**metadata, "triage": triage_metadata(verdict, reply)})
         self._spawn(self._record_turn(agent, recorded, original))
 
     async def _record_alert(self, verdict: Any, sender: str, channel: str) -> None:

@@ -268,9 +268,10 @@ class Triage:
                     flags.append(crisis_flag.id)
             denied_here = raised_category in denied and raised_category not in \
                 SELF_HARM_CATEGORIES
-            unlikely = raised == "emergency" and self._unlikely_emergency(
+            weak = probability < OVERRULE_PROBABILITY
+            unlikely = weak and raised == "emergency" and self._unlikely_emergency(
                 text, pattern_hits, level, category, raised_category)
-            if (denied_here or unlikely) and probability < OVERRULE_PROBABILITY:
+            if (denied_here or unlikely) and weak:
                 reasons.append(f"classifier-overruled:{raised_category}")
             elif SEVERITY[raised] > SEVERITY[level] and raised_category:
                 raised_flag = self.rules.flag_for_category(raised_category)
