@@ -158,6 +158,11 @@ class GateMemory:
         return found[0]
 
 
+# A fear or worry that reads a little like a crisis ("I'm scared it'll go wrong") is where real
+# crises hide: it keeps the full crisis reply even when the NLU reads it clearly.
+FULL_REPLY_INTENTS = frozenset({"express_anxiety"})
+
+
 def crisis_too(verdict: VerdictLike) -> bool:
     """An emergency that also carries a suicide or self-harm signal ("some nights I just want
     to go to sleep and not wake up" reads as both collapse and suicidal thoughts): the reply
@@ -217,6 +222,11 @@ class GateSettings:
     """Time budgets (bot/settings.py reads them from the environment)."""
 
     turn_budget_s: float = 7.0  # the whole Rasa turn, above the action budget
+    # reading a tentative crisis with the NLU (in this process, ~10 ms): over it, the full reply
+    question_read_s: float = 0.5
+    # a tentative crisis that the NLU reads as this topic's question at this confidence or more
+    # gets the one-line crisis check before its answer (dev: 0.55 is the engine's CONFIDENT)
+    clear_question_confidence: float = 0.55
     paused_check_s: float = 1.0  # reading the tracker to tell "paused" from "failed"
     alert_timeout_s: float = 2.0
 
@@ -273,10 +283,11 @@ class SafetyGate:
                                          texts: PatientTexts, channel: str) -> Any:
         """Why: "can't sleep for thinking about it" or "I live alone and nobody can drive me"
         read a little like a crisis to the classifier, and so do some real crises. Both get
-        the full crisis reply first, sent at once as for any crisis, and the alert; then the
-        answer to what the patient asked, which a real crisis loses nothing by and a worried
-        patient needs (or, if the action server is down or slow or staff paused the
-        conversation, the usual text for that). The conversation is not marked as after a
+        the crisis line first, sent at once as for any crisis, and the alert: the one-line
+        crisis check when the NLU reads a clear preparation question, else the full crisis
+        reply; then the answer to what the patient asked, which a real crisis loses nothing
+        by and a worried patient needs (or, if the action server is down or slow or staff
+        paused the conversation, the usual text for that). The conversation is not marked as after a
         crisis, so the next questions are answered as usual; a new crisis signal is triaged
         again."""
         sender = str(message.sender_id)
@@ -284,10 +295,41 @@ class SafetyGate:
             logger.warning("safety.triage level=crisis tentative=1 conversation=%s channel=%s",
                            short_ref(sender), channel or "-")
         self._spawn(self._record_alert(verdict, sender, channel))
-        await message.output_channel.send_text_message(
-            sender, self.alarm_reply(verdict, language, texts))
+        if await self._reads_as_a_clear_question(agent, message, language):
+            reply = texts.text("triage.crisis_check", language).text
+        else:
+            reply = self.alarm_reply(verdict, language, texts)
+        await message.output_channel.send_text_message(sender, reply)
         routine = {**metadata, "triage": {"level": "routine", "answered_after": "crisis"}}
         return await self._turn(agent, message, original, routine, language, texts)
+
+    async def _reads_as_a_clear_question(self, agent: Any, message: Any, language: str) -> bool:
+        """Why: "I live alone and nobody can drive me, can I get an Uber?" is a driver question
+        that the crisis classifier reads at 0.18. Such a message gets the one-line crisis check
+        (the crisis line first, and the emergency number) and then its answer, instead of the
+        whole crisis reply in front of it. The test is the NLU of this process (no action
+        server, no tracker, no database): its top intent is a topic's question at
+        `clear_question_confidence` or more, and not a fear (FULL_REPLY_INTENTS). Anything else,
+        an error or no answer within `question_read_s`, keeps the full crisis reply."""
+        vocabulary = getattr(self.triage, "vocabulary", None)
+        topics = set(getattr(vocabulary, "topic_intents", ()) or ()) - FULL_REPLY_INTENTS
+        processor = getattr(agent, "processor", None)
+        if not topics or processor is None:
+            return False
+        from rasa.core.channels.channel import UserMessage
+
+        probe = UserMessage(text=message.text, sender_id=message.sender_id,
+                            metadata={"language": language, "triage": {"level": "routine"}})
+        try:
+            parsed = await asyncio.wait_for(processor.parse_message(probe),
+                                            self.settings.question_read_s)
+        except Exception as error:  # noqa: BLE001 - unread counts as unclear: the full reply
+            logger.warning("safety.gate.question_unread error=%s", type(error).__name__)
+            return False
+        intent = (parsed or {}).get("intent") or {}
+        return (intent.get("name") in topics
+                and float(intent.get("confidence") or 0.0)
+                >= self.settings.clear_question_confidence)
 
     def assess(self, sender: str, text: str, texts: PatientTexts) -> tuple[Any, str]:
         """(verdict, language to answer in) for one message of a conversation; the language

@@ -50,11 +50,12 @@ logger = logging.getLogger(__name__)
 # them); 0.45 keeps "my heart doctor says never stop Brilinta, I'm panicking" (0.32) routine.
 DEFAULT_THRESHOLDS: Mapping[str, float] = {"emergency": 0.40, "crisis": 0.15, "urgent": 0.45}
 # A crisis that only the classifier sees, below this probability and with no red-flag pattern,
-# is tentative: the gate sends the full crisis reply and records the alert as for any crisis,
-# then also answers what the patient asked (bot/safety/gate.py). The routine look-alikes the
+# is tentative: the gate sends the crisis line and records the alert as for any crisis, then
+# also answers what the patient asked (bot/safety/gate.py). The routine look-alikes the
 # classifier catches ("can't sleep for thinking about it", "I live alone and nobody can drive
 # me") scored 0.15-0.43 on the dev sets, but so did some real crises (dev5, before its patterns
-# were fixed), so the reply itself never gets lighter.
+# were fixed), so the crisis line always comes first: the full crisis reply, or its one-line
+# form when the NLU reads a clear preparation question (never for a fear).
 FIRM_CRISIS_PROBABILITY = 0.5
 # The after-procedure urgent flags a patient can also have before the day ("temperature of 38
 # and I'm booked in tomorrow", "me ha salido un herpes donde me van a pinchar"): before the

@@ -182,6 +182,7 @@ class TentativeCrisis:
 
     def __init__(self, triage: Triage) -> None:
         self._triage = triage
+        self.vocabulary = triage.vocabulary  # the topic intents the gate's question test reads
 
     def assess(self, text: str, language: Optional[str] = None) -> Any:
         from dataclasses import replace
@@ -226,6 +227,60 @@ async def test_a_tentative_crisis_without_an_answer_still_gets_the_crisis_reply_
     slow = await say(gate, Rasa(delay_s=1.0), "do i need a driver")
     assert slow[0].startswith(crisis) and "988" in slow[0] and slow[1:] == [unavailable]
     await asyncio.gather(*list(gate._background))  # the late turn still finishes (not lost)
+
+
+class ReadingAgent:
+    """The Rasa agent as the gate's question test sees it: an NLU with one fixed reading."""
+
+    def __init__(self, intent: str, confidence: float, delay_s: float = 0.0,
+                 fails: bool = False) -> None:
+        self.processor = self
+        self.reading = {"intent": {"name": intent, "confidence": confidence}}
+        self.delay_s, self.fails = delay_s, fails
+        self.seen: List[Dict[str, Any]] = []
+
+    async def parse_message(self, message: UserMessage) -> Dict[str, Any]:
+        self.seen.append(dict(message.metadata or {}))
+        await asyncio.sleep(self.delay_s)
+        if self.fails:
+            raise RuntimeError("the NLU is broken")
+        return self.reading
+
+
+async def say_to(gate: SafetyGate, agent: Any, rasa: Rasa, text: str) -> List[str]:
+    output = CollectingOutputChannel()
+    await gate.handle(agent, UserMessage(text, output, "web:one", input_channel="rest"), rasa)
+    return [str(m.get("text") or "") for m in output.messages]
+
+
+async def test_a_tentative_crisis_that_is_a_clear_question_gets_the_one_line_check_first(
+        triage: Triage, texts: PatientTexts) -> None:
+    """"I live alone and nobody can drive me, can I get an Uber?" reads a little like a crisis:
+    the crisis line comes first, in one line, then the driver answer."""
+    agent, rasa = ReadingAgent("ask_driver", 0.9), Rasa()
+    replies = await say_to(tentative_gate(triage, texts), agent, rasa, "do i need a driver")
+    check = texts.text("triage.crisis_check", "en").text
+    assert replies == [check, "the preparation answer"]
+    assert "988" in check and "911" in check and check.index("988") < check.index("911")
+    # read without the gate's verdict, in the conversation's language
+    assert agent.seen == [{"language": "en", "triage": {"level": "routine"}}]
+    spanish = await say_to(tentative_gate(triage, texts), ReadingAgent("ask_driver", 0.9),
+                           Rasa(), "¿necesito que me lleven a casa?")
+    assert spanish[0] == texts.text("triage.crisis_check", "es").text  # in Spanish
+
+
+@pytest.mark.parametrize("agent", [
+    ReadingAgent("express_anxiety", 0.95),       # a fear: where real crises hide
+    ReadingAgent("ask_driver", 0.3),             # not clearly a question
+    ReadingAgent("nlu_fallback", 0.9),           # not a topic
+    ReadingAgent("ask_driver", 0.9, fails=True),  # the NLU fails
+    ReadingAgent("ask_driver", 0.9, delay_s=2.0),  # the NLU does not answer in time
+], ids=["fear", "unclear", "no-topic", "nlu-fails", "nlu-slow"])
+async def test_a_tentative_crisis_that_is_not_a_clear_question_keeps_the_full_crisis_reply(
+        triage: Triage, texts: PatientTexts, agent: ReadingAgent) -> None:
+    replies = await say_to(tentative_gate(triage, texts), agent, Rasa(), "do i need a driver")
+    assert replies[0].startswith(texts.text("triage.crisis", "en").text)
+    assert replies[-1] == "the preparation answer"
 
 
 async def test_a_tentative_crisis_soon_after_an_alarm_gets_only_the_crisis_reply(
