@@ -207,6 +207,11 @@ class Cues:
         """"my friend on coumadin", "como mi vecina con el": a drug named for comparison."""
         return matches(text, self._conv("someone_elses"))
 
+    def acknowledges(self, text: str) -> bool:
+        """"ok noted", "right, makes sense now", "vale, entendido": the patient takes the
+        answer in; nothing to look up."""
+        return matches(text, self._conv("acknowledgements"))
+
     def other_medicines(self, text: str) -> bool:
         """"what about my other tablets?": the usual medicines, not the drug just discussed."""
         return matches(text, self._conv("other_medicines"))

@@ -1364,6 +1364,10 @@ class Engine:
                                    or "time_only" in self.appointment.notes):
             self._noted()
             return
+        if not self._asks_something() and self.cues.acknowledges(self.turn.text):
+            self.pieces.append([self.writer.piece("assistant.anything_else")])
+            self.state = self.state.update(misses=0)
+            return  # "ok noted", "ugh fine ill ask my neighbour": taken in, nothing asked
         self._miss()
 
     def _clear_lead(self) -> bool:

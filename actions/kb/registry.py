@@ -180,6 +180,7 @@ class ConversationCues(Strict):
     what_if: Cues = {}  # "even if", "y si al final": a condition put to the last answer
     how_long: Cues = {}  # "how long does that go on for", "¿cuánto dura?": the last answer's time
     time_units: Cues = {}  # "hours", "semanas": an answer that says how long
+    acknowledgements: Cues = {}  # "ok noted", "vale, entendido": nothing asked, a short reply
 
 
 class OtherIntents(Strict):

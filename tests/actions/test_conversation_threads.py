@@ -1306,3 +1306,17 @@ def test_asking_to_talk_during_it_after_the_sedation_answer_stays_with_sedation(
     chat.say("so I'll be able to talk to them during it?", "ask_procedure_steps", 0.43,
              ranking=(("ask_procedure_steps", 0.43), ("ask_sedation", 0.3)))
     assert keys(chat)[0].startswith("sedation.")
+
+
+def test_an_acknowledgement_after_an_answer_is_taken_in_not_a_miss(chat: Conversation,
+                                                                   charla: Conversation) -> None:
+    """"ok noted", "ugh fine ill ask my neighbour": nothing asked; "anything else?", not the
+    fallback. A question with the same words is still a question."""
+    chat.say("do i need a driver", "ask_driver")
+    chat.say("ugh fine ill ask my neighbour", "inform", confidence=0.51)
+    assert keys(chat)[-1:] == ["assistant.anything_else"]
+    charla.say("necesito que me lleven a casa?", "ask_driver")
+    charla.say("vale, entendido", "affirm", confidence=0.4)
+    assert keys(charla)[-1:] == ["assistant.anything_else"]
+    chat.say("ok but what do i do?", "affirm", confidence=0.3)
+    assert keys(chat)[-1:] != ["assistant.anything_else"]
