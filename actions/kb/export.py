@@ -121,7 +121,7 @@ def vocabulary(kb: KbContent) -> GeneratedFile:
         "triage_category_intents": {category: topic.intent for topic in kb.registry.topics
                                     for category in topic.triage_categories},
         # the gate's test of "a clear preparation question" (bot/safety/gate.py)
-        "topic_intents": kb.registry.topic_intents,
+        "question_intents": kb.registry.question_intents,
     }
     body = json.dumps(data, sort_keys=True, ensure_ascii=False)
     data["content_hash"] = hashlib.sha256(body.encode()).hexdigest()[:16]

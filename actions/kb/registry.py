@@ -113,6 +113,9 @@ class TopicSpec(Strict):
     # is what the patient gets (bot/nlu/gate_verdict.py), so understanding is measured on what
     # the patient said and safety on what they were told.
     triage_categories: list[NonEmpty] = []
+    # A feeling, not a question ("I'm scared it'll go wrong"): where real crises hide, so a
+    # tentative crisis the NLU reads as this topic keeps the full crisis reply (bot/safety/gate.py).
+    feeling: bool = False
     answers: Annotated[list[AnswerSpec], Field(min_length=1)]
 
     @field_validator("words")
@@ -233,6 +236,11 @@ class Registry(Strict):
     def topic_intents(self) -> list[str]:
         """Every topic intent, in registry order."""
         return [t.intent for t in self.topics]
+
+    @property
+    def question_intents(self) -> list[str]:
+        """The topic intents that ask a preparation question (every topic but the feelings)."""
+        return [t.intent for t in self.topics if not t.feeling]
 
     @property
     def all_intents(self) -> list[str]:

@@ -91,8 +91,8 @@ class KbVocabulary:
     language_requests: Dict[Text, Tuple[Text, ...]] = field(default_factory=dict)
     # urgent triage category -> the topic intent it also is (registry `triage_categories`)
     triage_category_intents: Dict[Text, Text] = field(default_factory=dict)
-    # every topic's intent (the registry's topics): a preparation question
-    topic_intents: Tuple[Text, ...] = ()
+    # the topic intents that ask a preparation question (registry topics not flagged `feeling`)
+    question_intents: Tuple[Text, ...] = ()
     source_path: Text = ""
 
 
@@ -176,7 +176,7 @@ def parse_vocabulary(raw: Any, source: Text = "<memory>") -> KbVocabulary:
                            (raw.get("language_requests") or {}).items()},
         triage_category_intents={str(category): str(intent) for category, intent in
                                  (raw.get("triage_category_intents") or {}).items()},
-        topic_intents=tuple(str(intent) for intent in raw.get("topic_intents") or ()),
+        question_intents=tuple(str(intent) for intent in raw.get("question_intents") or ()),
         source_path=source,
     )
 

@@ -158,11 +158,6 @@ class GateMemory:
         return found[0]
 
 
-# A fear or worry that reads a little like a crisis ("I'm scared it'll go wrong") is where real
-# crises hide: it keeps the full crisis reply even when the NLU reads it clearly.
-FULL_REPLY_INTENTS = frozenset({"express_anxiety"})
-
-
 def crisis_too(verdict: VerdictLike) -> bool:
     """An emergency that also carries a suicide or self-harm signal ("some nights I just want
     to go to sleep and not wake up" reads as both collapse and suicidal thoughts): the reply
@@ -309,10 +304,11 @@ class SafetyGate:
         (the crisis line first, and the emergency number) and then its answer, instead of the
         whole crisis reply in front of it. The test is the NLU of this process (no action
         server, no tracker, no database): its top intent is a topic's question at
-        `clear_question_confidence` or more, and not a fear (FULL_REPLY_INTENTS). Anything else,
+        `clear_question_confidence` or more, and not a feeling (a registry topic flagged
+        `feeling`, such as fear: where real crises hide). Anything else,
         an error or no answer within `question_read_s`, keeps the full crisis reply."""
         vocabulary = getattr(self.triage, "vocabulary", None)
-        topics = set(getattr(vocabulary, "topic_intents", ()) or ()) - FULL_REPLY_INTENTS
+        topics = set(getattr(vocabulary, "question_intents", ()) or ())
         processor = getattr(agent, "processor", None)
         if not topics or processor is None:
             return False

@@ -8,6 +8,7 @@ it inside `recovery`, so the copy gets a second, separate topic; nothing else is
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -98,6 +99,11 @@ def test_the_new_topic_passes_the_kb_check_and_reaches_every_generated_file(copy
     rules = yaml.safe_load((copy / "data" / "rules" / "generated_topics.yml").read_text("utf-8"))
     steps = [rule["steps"] for rule in rules["rules"]]
     assert [{"intent": "ask_shower"}, {"action": "action_respond"}] in steps
+    vocabulary = json.loads((copy / "bot" / "generated" / "kb_vocabulary.json").read_text("utf-8"))
+    # a question topic: the gate may give a tentative crisis worded as it the one-line check;
+    # a feeling (the anxiety topic) never
+    assert "ask_shower" in vocabulary["question_intents"]
+    assert "express_anxiety" not in vocabulary["question_intents"]
     assert not stale_files(content, copy)
 
 
