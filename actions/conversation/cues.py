@@ -116,11 +116,16 @@ class Cues:
 
         When several match, the one listed LAST in the registry wins: topics list general
         answers first ("water") and more specific ones after ("coffee", then "milk"), so "can
-        I drink coffee with milk?" gets the milk answer.
+        I drink coffee with milk?" gets the milk answer. The general answer's own cues (the
+        whole topic named: "eat and drink") win over all of them.
         """
         told = self._conv("telling_only")
         if told:
             text = cue_pattern(told).sub(" ", normalise(text))  # "forgot to say I take it"
+        whole = _words(topic.main.cues, self.language) + (
+            _words(topic.main.cues, "en") if self.language != "en" else [])
+        if whole and matches(text, whole):
+            return topic.main  # "when do I stop eating and drinking?": the whole answer
         for answer in reversed(topic.answers[1:]):
             words = _words(answer.cues, self.language)
             if self.language != "en":
@@ -243,6 +248,10 @@ class Cues:
         """"do I stop it or not?", "should I keep taking it": about the drug already named."""
         return matches(text, self._conv("medicine_use"))
 
+    def gives_medicine_reason(self, text: str) -> bool:
+        """"I had a stent put in", "¿no es peligroso para el corazón?" after a drug answer."""
+        return matches(text, self._conv("medicine_reasons"))
+
     def requested_language(self, text: str) -> Optional[str]:
         """The language a message asks for ("English please", "en español"), if any."""
         requests = self._conversation.language_requests
@@ -296,7 +305,14 @@ class Cues:
         return [(a, b) for a, b in parts if text[a:b].strip(" ,.")]
 
     def _starts_question(self, text: str) -> bool:
+        """A question word first, also after an opening joiner ("y a q hora tengo q estar
+        alli", "and when do i stop")."""
         plain = without_accents(normalise(text).lstrip("¿¡ "))
+        for joiner in self._conv("question_joiners"):
+            opened = re.match(rf"{re.escape(without_accents(joiner))}\s+", plain)
+            if opened:
+                plain = plain[opened.end():].lstrip("¿¡ ")
+                break
         return any(re.match(rf"{re.escape(without_accents(s))}\b", plain)
                    for s in self._conv("question_starts"))
 
@@ -306,6 +322,8 @@ class Cues:
         after = text[end:end + 3]
         if "?" in after:
             return True
+        if matches(text[start:end], self._conv("question_phrases")):
+            return True  # "hi so I was wondering if I can have milk the night before"
         return any(self._starts_question(clause)
                    for clause in re.split(r"[,;:]\s*", text[start:end])
                    if clause and not self._hedge(clause))

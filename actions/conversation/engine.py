@@ -20,6 +20,7 @@ Order of decisions for a message:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
@@ -90,6 +91,7 @@ ANSWERED, ASKED, UNUSABLE = "answered", "asked", "unusable"  # what a reply did 
 MEDICINE_SCREENING = frozenset({"screening.diabetes", "screening.blood_thinners"})
 # Medicine answers that are the same text whatever the drug ("who decides?", "I forgot").
 INR_KEY = "blood_thinners.inr"
+WHO_DECIDES_KEY = "blood_thinners.who_decides"
 GENERAL_MEDICINE_KEYS = frozenset({
     "blood_thinners.missed_dose", "blood_thinners.prescriber_forbids", "blood_thinners.bridging",
     "blood_thinners.why", "blood_thinners.two_medicines", "blood_thinners.who_decides"})
@@ -251,10 +253,14 @@ class Engine:
         if (facts.correction and self.appointment.appointment_set and self.before.procedure_start
                 and not self.cues.is_question(text, 0, len(text))):
             return []  # "uy no, es a las 10": the last answer again, at the new times
-        if (last is not None and not facts.medications and not self._asks_something()
+        if (last is not None and not facts.medications
+                and (not self._asks_something() or (self.turn.intent == "inform"
+                                                    and self._tells_the_appointment(text)))
                 and self.turn.intent in TELLING_INTENTS
                 and (self.appointment.appointment_set or "time_only" in self.appointment.notes)):
-            return []  # "la cita es a las 9 y media" after the fasting answer: it, in clock times
+            # "la cita es a las 9 y media", "my appointment is 9 so thats what, 7?" after the
+            # fasting answer: it, in clock times
+            return []
         if "arrival_time_named" in self.appointment.notes and self._asks_something():
             logistics = self._topic_of("ask_logistics")
             if logistics is not None:  # "wait so I have to actually be there at 9?": yes
@@ -447,6 +453,11 @@ class Engine:
         own = topic is not None and self.turn.confidence >= CONFIDENT and \
             self.cues.answer_for(topic, text) is not None and \
             not (answer is not None and self.cues.puts_a_condition(text))
+        own = own or (topic is not None and topic.id not in ("human", "plan")
+                      and self.turn.confidence >= UNSUPPORTED_OK
+                      and mentions(text, self.cues.words_of(topic)))
+        # "and I still need a lift home even without the sedation?" after the no-sedation
+        # fasting answer: the driver, which the classifier is sure of and the words name
         if answer is not None and self.cues.is_follow_up(text) and not own:
             # "and when can I restart?" after a blood-thinner answer: the last topic's own
             # words win over whatever a short follow-up was classified as, unless the message
@@ -466,6 +477,13 @@ class Engine:
             # "when does he go back on it?", "when do I start the shots again?" after a drug
             # answer: that drug's restart (or missed-dose) answer, whatever it was classified as
             return Request(last, answer, explicit=False)
+        if (last.kind is TopicKind.medicine and self.state.last_medications
+                and not self.facts.medications and self.cues.gives_medicine_reason(text)):
+            # "i had a stent put in last march", "10 days?! is that even safe for my heart"
+            # after a drug answer: whether the pause is safe for this patient is the prescriber's
+            # and the clinic's decision, not the risks of the procedure or an illness to report
+            return Request(last, answer or self._answer_by_key(last, WHO_DECIDES_KEY),
+                           explicit=False)
         if (last.kind is TopicKind.medicine and self.state.last_medications
                 and self.cues.about_medicine_use(text) and not supported):
             # "so do I stop it or not??"
@@ -530,6 +548,7 @@ class Engine:
             if not requests and spans and index + 1 < len(mentioned) and not \
                     self.cues.is_question(text, mention.start, mention.end) and (
                     self._condition_for_later(part, mentioned[index + 1:])
+                    or self._tells_the_appointment(part)
                     or support.get(mention.value, 0.0) < STATED_SUPPORT
                     or (self.cues.is_short(part) and not (self._supported(topic, part) or (
                         topic.kind is TopicKind.medicine and self.facts.medications)))):
@@ -559,6 +578,12 @@ class Engine:
             # "I have diabetes and take insulin": the medicine answer says it
             requests = [r for r in requests if r.topic.id != "illness"]
         return requests[:MAX_TOPICS]
+
+    def _tells_the_appointment(self, part: str) -> bool:
+        """A statement of the booking ("Tengo la cita a las 16:00.", "my appointment's at 2pm")
+        before the question: the times the later answer is given in, not a question about
+        arrival."""
+        return self.cues.mentions_appointment(part) and bool(re.search(r"\d", part))
 
     def _condition_for_later(self, part: str, later: list[Any]) -> bool:
         """A statement that names a later question's specific answer is its condition, not
@@ -685,6 +710,11 @@ class Engine:
             return self.kb.registry.topic(self.state.last_topic)
         except KeyError:
             return None
+
+    @staticmethod
+    def _answer_by_key(topic: TopicSpec, key: str) -> AnswerSpec:
+        """The topic's answer with that key (its general answer if it has none)."""
+        return next((a for a in topic.answers if a.key == key), topic.main)
 
     def _last_answer(self, topic: TopicSpec) -> AnswerSpec:
         """The answer given last (a clinic-setting variant such as "driver.drive_home.true"

@@ -166,6 +166,7 @@ class ConversationCues(Strict):
     # The engine's reading of a message (actions/conversation): see topics.yml for each list.
     question_joiners: Cues = {}  # "and", "or", "y": where one question ends and the next starts
     question_starts: Cues = {}  # "can i", "when", "puedo": a part that asks something
+    question_phrases: Cues = {}  # "I was wondering if", "quería saber si": asks, anywhere in it
     generic_question: Cues = {}  # "what now?", "¿qué hago?": asks nothing of its own
     anaphora: Cues = {}  # "it", "that", "eso": the message leans on what was just said
     pronouns: Cues = {}  # "it", "eso": the pronouns among them (not "that morning")
@@ -176,6 +177,7 @@ class ConversationCues(Strict):
     kidney_fine: Cues = {}  # "my kidneys are fine", "los riñones bien"
     language_words: Cues = {}  # common words of each language: keeps the conversation's one
     vague_reference: Cues = {}  # "the thing from before", "lo de la cosa esa": nothing named
+    medicine_reasons: Cues = {}  # "I had a stent", "¿no es peligroso?": whether a pause is safe
     other_medicines: Cues = {}  # "my other tablets", "las otras pastillas": not the drug named
     someone_elses: Cues = {}  # "my friend on coumadin", "como mi vecina con el sintrom"
     hedges: Cues = {}  # "que yo sepa", "as far as I know": a clause that asks nothing

@@ -1320,3 +1320,82 @@ def test_an_acknowledgement_after_an_answer_is_taken_in_not_a_miss(chat: Convers
     assert keys(charla)[-1:] == ["assistant.anything_else"]
     chat.say("ok but what do i do?", "affirm", confidence=0.3)
     assert keys(chat)[-1:] != ["assistant.anything_else"]
+
+
+def test_why_the_drug_is_taken_after_its_answer_is_who_decides(chat: Conversation,
+                                                               charla: Conversation) -> None:
+    """"I had a stent", "is that even safe for my heart" after a drug answer: the prescriber and
+    the clinic decide together, not the procedure's risks or an illness to report."""
+    chat.say("when do i stop my clopidogrel, lumbar rf", "ask_blood_thinners",
+             drugs=(("clopidogrel", "clopidogrel"),), sites=(("lumbar", "lumbar"),))
+    chat.say("a whole week?? is that really safe for me, I've got a stent", "ask_risks", 0.77)
+    assert keys(chat)[0] == "blood_thinners.who_decides"
+    chat.say("I had a heart attack two years ago", "report_illness", 0.5)
+    assert keys(chat)[0] == "blood_thinners.who_decides"
+    charla.say("tomo plavix, me hacen lo lumbar", "ask_blood_thinners",
+               drugs=(("plavix", "clopidogrel"),), sites=(("lumbar", "lumbar"),))
+    charla.say("una semana? y eso no es peligroso para mi corazón?", "ask_risks", 0.79)
+    assert keys(charla)[0] == "blood_thinners.who_decides"
+    chat.say("what are the risks of the procedure itself?", "ask_risks", 0.9)
+    assert keys(chat)[0].startswith("risks.")
+
+
+def test_a_stent_named_with_a_new_drug_gets_that_drugs_rule(chat: Conversation) -> None:
+    chat.say("when do i stop my clopidogrel, lumbar rf", "ask_blood_thinners",
+             drugs=(("clopidogrel", "clopidogrel"),), sites=(("lumbar", "lumbar"),))
+    reply = chat.say("and the aspirin, I take it for my stent", "ask_blood_thinners",
+                     drugs=(("aspirin", "aspirin"),))
+    assert "aspirin" in reply.lower() and keys(chat)[0] != "blood_thinners.who_decides"
+
+
+def test_a_question_after_an_opening_joiner_is_a_question(charla: Conversation) -> None:
+    """"y a q hora llego si me citan a las 11:15": a question word after "y" still asks."""
+    charla.say("cuanto tiempo dura todo? y tengo q coger el dia libre?", "ask_logistics")
+    reply = charla.say("y a q hora llego si me citan a las 11:15", "ask_logistics", 0.99)
+    assert "10:45" in reply
+
+
+def test_eating_and_drinking_together_get_the_whole_fasting_answer(chat: Conversation,
+                                                                   charla: Conversation) -> None:
+    reply = charla.say("la cita es a las 11. hasta cuando puedo comer y beber?", "ask_fasting")
+    assert keys(charla)[0] == "plan.fasting_cutoffs"  # fasting.main, in clock times
+    assert "04:30" in reply and "08:30" in reply
+    chat.say("what's the cut off time for food and drink", "ask_fasting")
+    assert keys(chat)[0].startswith("fasting.main")
+
+
+def test_the_appointment_told_before_a_question_gives_its_times(charla: Conversation) -> None:
+    """"Mi cita es a las 12:00. ¿Puedo desayunar?": the booking, then the question, answered
+    in clock times (not the arrival answer for a statement)."""
+    text = "Hola. Mi cita es a las 12:00. ¿Puedo desayunar algo ese día?"
+    charla.say(text, "ask_logistics", 0.6,
+               parts=(("ask_logistics", "Mi cita es a las 12:00"),
+                      ("ask_fasting", "¿Puedo desayunar algo ese día?")))
+    assert len(keys(charla)) == 1 and "05:30" in charla.reply  # the breakfast line, timed
+    assert "Llegue" not in charla.reply
+
+
+def test_the_appointment_time_with_a_check_reanswers_in_clock_times(chat: Conversation) -> None:
+    chat.say("can I have a black coffee on the morning?", "ask_fasting")
+    reply = chat.say("my appointment's at 10 so what's that, 8?", "inform", 0.6)
+    assert keys(chat) == ["plan.clear_liquids_at"] and "7:30" in reply
+
+
+def test_a_question_phrase_inside_a_part_makes_it_a_question(chat: Conversation) -> None:
+    chat.say("hello, I was wondering if I can have tea with milk the night before and also "
+             "what the cut off times are", "ask_fasting")
+    assert [k.split(".")[1] for k in keys(chat)] == ["milk", "main"]
+
+
+def test_a_sure_new_topic_in_its_own_words_beats_the_last_answers_cue(
+        chat: Conversation) -> None:
+    chat.say("I'm only having local anaesthetic, no sedation. Do I still need to fast?",
+             "ask_fasting")
+    assert keys(chat)[0].startswith("fasting.no_sedation")
+    chat.say("and do I still need a lift home without the sedation?", "ask_driver", 0.95)
+    assert keys(chat)[0].startswith("driver.")
+
+
+def test_skipping_tablets_while_fasting_is_the_medicines_answer(chat: Conversation) -> None:
+    chat.say("i take my pills with breakfast. if i'm fasting should i skip them?", "ask_fasting")
+    assert keys(chat)[0].startswith("fasting.medicines")

@@ -85,7 +85,10 @@ def test_every_topic_is_answered_in_both_languages(kb_snapshot: KbSnapshot,
 
 
 def _distinct_cue(topic: TopicSpec, index: int, language: str) -> str | None:
-    """A cue of the answer that no later answer's cues also match (the last match wins)."""
+    """A cue of the answer that no later answer's cues also match (the last match wins; the
+    general answer's cues, which name the whole topic, win over all)."""
+    if index == 0:
+        return next(iter(topic.answers[0].cues.get(language, [])), "").rstrip("*") or None
     later = [c for answer in topic.answers[index + 1:] for c in answer.cues.get(language, [])]
     for cue in topic.answers[index].cues.get(language, []):
         word = cue.rstrip("*")
