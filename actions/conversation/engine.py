@@ -94,7 +94,7 @@ INR_KEY = "blood_thinners.inr"
 WHO_DECIDES_KEY = "blood_thinners.who_decides"
 GENERAL_MEDICINE_KEYS = frozenset({
     "blood_thinners.missed_dose", "blood_thinners.prescriber_forbids", "blood_thinners.bridging",
-    "blood_thinners.why", "blood_thinners.two_medicines", "blood_thinners.who_decides"})
+    "blood_thinners.why", "blood_thinners.two_medicines", WHO_DECIDES_KEY})
 CLASS_ANSWERS = {"glp1_agonist": "medications.glp1", "sglt2_inhibitor": "medications.diabetes",
                  "oral_antidiabetic": "medications.diabetes",
                  "insulin": "medications.diabetes"}
@@ -524,7 +524,7 @@ class Engine:
         stopping, who decides), else the drug's rule."""
         answer = self._last_answer(last)
         return answer if answer.key in ("blood_thinners.prescriber_forbids",
-                                        "blood_thinners.who_decides") else last.main
+                                        WHO_DECIDES_KEY) else last.main
 
     def _depends_on_site(self, topic: TopicSpec) -> bool:
         return topic.site is SiteUse.per_site or topic.kind is TopicKind.medicine or any(
