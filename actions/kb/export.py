@@ -118,6 +118,9 @@ def vocabulary(kb: KbContent) -> GeneratedFile:
                          "bleeding_stopped", *BACKGROUND_CUES, *WHEN_CUES)
         },
         "language_requests": _per_language(conversation.language_requests),
+        # "my appointment is at 3pm", "tengo la cita a las 16h": a part that only tells the
+        # booking is not a question of its own (bot/nlu/topic_classifier.py)
+        "appointment_words": _per_language(conversation.appointment_words),
         "triage_category_intents": {category: topic.intent for topic in kb.registry.topics
                                     for category in topic.triage_categories},
         # the gate's test of "a clear preparation question" (bot/safety/gate.py)

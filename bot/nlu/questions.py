@@ -29,6 +29,7 @@ def asked_topics(
     min_words: int = 2,
     whole: Optional[Ranking] = None,
     min_support: float = 0.0,
+    tells_booking: Optional[Callable[[Text], bool]] = None,
 ) -> List[AskedTopic]:
     """The distinct topic intents asked in the parts of `text`, in order; [] for one topic.
 
@@ -39,7 +40,9 @@ def asked_topics(
     topic asked twice ("when do I stop eliquis and when do I restart it") is one question.
     With `whole` (the ranking of the entire message), a topic must also have at least
     `min_support` there: a part read out of context ("what happens now?") does not add a
-    topic the message as a whole gives no weight to.
+    topic the message as a whole gives no weight to. A part that only tells the booking
+    (`tells_booking`, no "?" after it: "tengo la cita a las 16h, puedo desayunar?") asks
+    nothing: the one question after it is then the message's topic.
     """
     support = dict(whole or [])
     spans = split_questions(text, min_words=min_words)
@@ -47,8 +50,13 @@ def asked_topics(
         return []
     rankings = rank([text[start:end] for start, end in spans])
     found: List[AskedTopic] = []
+    told = False
     for (start, end), ranking in zip(spans, rankings, strict=False):
         if not ranking:
+            continue
+        if tells_booking is not None and "?" not in text[end:end + 2] \
+                and tells_booking(text[start:end]):
+            told = True
             continue
         intent, confidence = ranking[0]
         if intent not in topic_intents or confidence < min_confidence:
@@ -58,4 +66,4 @@ def asked_topics(
         if any(topic.intent == intent for topic in found):
             continue
         found.append(AskedTopic(intent, confidence, start, end))
-    return found if len(found) >= 2 else []
+    return found if len(found) >= 2 or (told and len(found) == 1) else []

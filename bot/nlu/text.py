@@ -48,6 +48,13 @@ _SPLIT: Pattern[Text] = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+")
+# A question word anywhere in a part ("my appt is at 10 so when do i arrive"): it asks.
+_ASKS: Pattern[Text] = re.compile(
+    r"\b(?:when|whens|what|whats|how|where|which|who|why|can i|could i|do i|should i|will i"
+    r"|am i|cuando|cuándo|qué|que hora|q hora|como|cómo|donde|dónde|cuanto|cuánto|puedo|debo"
+    r"|tengo que|tengo q|hay que)\b",
+    re.IGNORECASE,
+)
 # Joining words left at the start of a part ("..., and will she be awake"), or alone ("Also,").
 _LEADING_JOINER = re.compile(
     r"(?:(?:and|also|plus|or|oh|so|then|y|o|e|también|tambien|además|ademas|aparte)\b\W*)+",
@@ -88,3 +95,8 @@ def split_questions(text: Text, min_words: int = 2) -> List[Tuple[int, int]]:
     if len(merged) > 1 and len(_WORD.findall(text[merged[0][0] : merged[0][1]])) < min_words:
         merged[0:2] = [(merged[0][0], merged[1][1])]
     return merged
+
+
+def asks(part: Text) -> bool:
+    """A question mark or a question word anywhere in the part."""
+    return "?" in part or _ASKS.search(part) is not None

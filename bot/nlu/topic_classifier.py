@@ -50,7 +50,7 @@ No `from __future__ import annotations`: Rasa inspects these signatures at runti
 import logging
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Set, Text, Tuple
+from typing import Any, Dict, List, Optional, Pattern, Sequence, Set, Text, Tuple
 
 import joblib
 import yaml  # type: ignore[import-untyped]  # no stubs in the bot environment
@@ -79,8 +79,10 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.intent_model import IntentModel
 from bot.nlu.questions import Ranking, asked_topics
-from bot.nlu.text import normalise
+from bot.nlu.text import asks, normalise
 from bot.nlu.vocabulary import DEFAULT_VOCABULARY_PATH, KbVocabulary, load_vocabulary
+from bot.safety.rules import cue_regex
+from bot.safety.rules import normalise as rules_normalise
 
 logger = logging.getLogger(__name__)
 
@@ -176,6 +178,7 @@ class TopicClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
                 model.embedder = self._embedder
         self._topic_intents: Set[Text] = topic_intents or set()
         self._vocabulary: Optional[KbVocabulary] = None
+        self._booking_words: Optional[Pattern[Text]] = None  # KB appointment_words
         self._drug_classes: Dict[Text, Text] = {}
         self._extractor: Any = None
         self._load_vocabulary()
@@ -293,6 +296,7 @@ class TopicClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
                 float(self._config["multi_min_confidence"]),
                 whole=ranking,
                 min_support=float(self._config["multi_min_support"]),
+                tells_booking=self._tells_booking,
             )
         if topics:
             intent, confidence = topics[0].intent, topics[0].confidence
@@ -389,6 +393,13 @@ class TopicClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
         message.set(INTENT_RANKING_KEY, [top, *rest], add_to_output=True)
 
     # ------------------------------------------------------------------ drugs
+    def _tells_booking(self, part: Text) -> bool:
+        """"my appt is at 3pm", "tengo la cita a las 16h": the booking's words and a number,
+        the day or time the answer after it is given in; not "my appt is at 10 so when do i
+        arrive", which asks."""
+        return self._booking_words is not None and re.search(r"\d", part) is not None and \
+            not asks(part) and self._booking_words.search(rules_normalise(part)) is not None
+
     def _load_vocabulary(self) -> None:
         if not (self._config["drug_class_tokens"] or self._config["drug_routing"]):
             return
@@ -401,6 +412,8 @@ class TopicClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
             )
             return
         self._drug_classes = {m.generic: m.drug_class for m in self._vocabulary.medications}
+        self._booking_words = cue_regex(
+            w for words in self._vocabulary.appointment_words.values() for w in words)
 
     def _internal_extractor(self) -> Any:
         """The extractor used on texts that did not go through the pipeline (training data)."""

@@ -89,6 +89,8 @@ class KbVocabulary:
     languages: Tuple[Text, ...] = ("en",)
     triage_cues: Dict[Text, Dict[Text, Tuple[Text, ...]]] = field(default_factory=dict)
     language_requests: Dict[Text, Tuple[Text, ...]] = field(default_factory=dict)
+    # words that make a part the booking ("my appointment", "la cita"), per language
+    appointment_words: Dict[Text, Tuple[Text, ...]] = field(default_factory=dict)
     # urgent triage category -> the topic intent it also is (registry `triage_categories`)
     triage_category_intents: Dict[Text, Text] = field(default_factory=dict)
     # the topic intents that ask a preparation question (registry topics not flagged `feeling`)
@@ -174,6 +176,8 @@ def parse_vocabulary(raw: Any, source: Text = "<memory>") -> KbVocabulary:
         },
         language_requests={str(lang): tuple(str(p) for p in phrases) for lang, phrases in
                            (raw.get("language_requests") or {}).items()},
+        appointment_words={str(lang): tuple(str(w) for w in words) for lang, words in
+                           (raw.get("appointment_words") or {}).items()},
         triage_category_intents={str(category): str(intent) for category, intent in
                                  (raw.get("triage_category_intents") or {}).items()},
         question_intents=tuple(str(intent) for intent in raw.get("question_intents") or ()),

@@ -165,6 +165,26 @@ def test_one_topic_asked_twice_is_one_question(
     assert message.get("intent")["name"] == "ask_fasting"
 
 
+def test_a_part_that_only_tells_the_booking_is_not_a_question(
+    make_classifier: Callable[..., TopicClassifier], shipped_vocabulary_path: Path
+) -> None:
+    """"my appointment is at 3pm ..., can I take a taxi?": the booking (KB appointment_words
+    and a number) is what the answer is given for, not a second question; the one question
+    after it is the message's topic."""
+    classifier = make_classifier({"multi_min_confidence": 0.3,
+                                  "vocabulary_path": str(shipped_vocabulary_path)})
+    message = parsed(classifier, "my appointment is at 3pm so no breakfast then. "
+                                 "can i take a taxi home?")
+    assert topics(message) == [("ask_driver", "can i take a taxi home")]
+    assert message.get("intent")["name"] == "ask_driver"
+    message = parsed(classifier, "my appointment is at 3pm, can i eat breakfast? "
+                                 "and can i take a taxi home?")  # a booking asked about
+    assert [t[0] for t in topics(message)] == ["ask_fasting", "ask_driver"]
+    message = parsed(classifier, "my appointment is at 3pm so when do i stop eating, "
+                                 "and can i take a taxi home")  # the booking part also asks
+    assert [t[0] for t in topics(message)] == ["ask_fasting", "ask_driver"]
+
+
 def test_drug_only_messages_are_routed_by_drug_class(
     make_classifier: Callable[..., TopicClassifier], extractor: PrepEntityExtractor
 ) -> None:
