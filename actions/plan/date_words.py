@@ -364,7 +364,8 @@ SPANISH = Lexicon(
         "me toca", "tengo que ir", "me citaron", "me han citado", "me dijeron", "me han dicho",
         "me han dado", "sera", "va a ser", "es el", "es a las", "cambi\\w*", "mov\\w*",
         "aplaz\\w*", "adelant\\w*", "retras\\w*", "ahora", "pasado al", "vengo", "venir", "pone",
-        "dice", "confirmad[oa]", "programad[oa]",
+        "dice", "confirmad[oa]", "programad[oa]", "me hacen", "me lo hacen", "me la hacen",
+        "le hacen", "se lo hacen", "se la hacen", "me van a hacer", "le van a hacer",
     ),
     appointment_nouns=(
         "cita", "procedimiento", "intervencion", "rizotomia", "radiofrecuencia", "ablacion",

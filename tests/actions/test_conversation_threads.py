@@ -1399,3 +1399,18 @@ def test_a_sure_new_topic_in_its_own_words_beats_the_last_answers_cue(
 def test_skipping_tablets_while_fasting_is_the_medicines_answer(chat: Conversation) -> None:
     chat.say("i take my pills with breakfast. if i'm fasting should i skip them?", "ask_fasting")
     assert keys(chat)[0].startswith("fasting.medicines")
+
+
+def test_sms_spelling_asks_for_the_plan_and_the_last_meal(charla: Conversation) -> None:
+    """"dime todo lo q tengo q hacer" is the plan; "a q hora como por ultima vez" is fasting
+    (not "como" = how), in clock times once the appointment is known."""
+    charla.say("el jueves 10 a las 12h me hacen lo lumbar y no tomo nada para la sangre. dime "
+               "todo lo q tengo q hacer", "inform", 0.7, sites=(("lumbar", "lumbar"),))
+    assert keys(charla)[0].startswith("plan.")
+    charla.say("y a q hora como por ultima vez", "ask_more", 0.3)
+    assert keys(charla)[0] == "plan.fasting_cutoffs" and "05:30" in charla.reply
+
+
+def test_electricity_and_shocks_are_the_test_current(chat: Conversation) -> None:
+    chat.say("will they shock the needles with electricity?", "ask_procedure_steps")
+    assert keys(chat)[0].startswith("procedure_steps.test_current")
