@@ -34,7 +34,7 @@ _NEGATED_BEFORE = re.compile(
     r"(?:\bnot|\bno|\bisn'?t|\binstead of|\brather than|\bno es|\bni|\bnot my|\bnot the|"
     r"\bno el|\bno la|\bno mi|\bnot on my|\bnot in my|\ben vez de|\bexcept|\bsin|\bwithout|"
     r"\bnada de|\bningun|\bningún)\s+"
-    r"(?:(?:en|in|on|at|for|para|de|del)\s+)?(?:(?:my|the|a|an|el|la|mi|los|las|un|una)\s+)?$",
+    r"(?:(?:en|in|on|at|for|para|de|del)\s+)?(?:(?:my|his|her|their|your|the|a|an|el|la|mi|su|los|las|un|una)\s+)?$",
     re.IGNORECASE,
 )
 DAYTIME = (dt.time(6, 0), dt.time(21, 0))

@@ -656,6 +656,17 @@ def test_a_site_correction_after_the_plan_gives_the_plan_again(chat: Conversatio
     assert keys(chat)[0] == "plan.checklist_header" and "lower back" in reply
 
 
+def test_a_carer_correcting_the_site_replaces_it(chat: Conversation) -> None:
+    """"not her lower back": the negation reads past his/her/their, as for "not my"."""
+    chat.say("plan for my dad please, friday at 10am, his lower back", "ask_plan",
+             sites=(("lower back", "lumbar"),))
+    chat.say("none", "deny")
+    reply = chat.say("oops, it's his neck not his lower back", "inform",
+                     sites=(("neck", "cervical"), ("lower back", "lumbar")))
+    assert chat.state.procedure_site == "cervical"
+    assert keys(chat)[0] == "plan.checklist_header" and "neck" in reply
+
+
 def test_skipping_a_dose_after_a_drug_answer_is_about_that_drug(chat: Conversation) -> None:
     chat.say("neck, i take xarelto, when do i stop", "ask_blood_thinners",
              drugs=(("xarelto", "rivaroxaban"),), sites=(("neck", "cervical"),))
