@@ -130,7 +130,8 @@ _RESOLVES: Mapping[str, Tuple[str, Optional[str]]] = {
     "major_bleeding": ("bleeding_stopped", "minor_bleeding"),
 }
 # Background, not a report: an event dated long ago in the symptom's own clause ("had a heart
-# attack in 2020", "tuve un ictus hace 4 anos", "I fainted at a blood test once"), or, for
+# attack in 2020", "tuve un ictus hace 4 anos", "I fainted at a blood test once", "came out in
+# hives once years ago" for an allergy history), or, for
 # breathlessness, a long-standing state or a chronic heart or lung condition tied to lying down
 # ("I get breathless lying flat, have done for years", "ive got copd and get breathless lying
 # flat") or bound to a posture as a habit ("me ahogo si estoy tumbado"): the patient is asking
@@ -145,7 +146,7 @@ _PAST_EVENT_GRAMMAR = re.compile(
     r"\bhace (?:\w+ ){0,2}anos\b|\bonce(?=\s*(?:[.,;!?)]|$|\bbut\b|\band\b))")
 _BREATH_WORDS = re.compile(r"breath|breathe|air\b|wheez|respir|aire|ahog|ofeg")
 _BACKGROUND_CATEGORIES = frozenset({"chest_breathing", "stroke", "collapse", "weakness_numbness",
-                                    "anaphylaxis", "meningism_infection"})
+                                    "anaphylaxis", "meningism_infection", "rash"})
 _NUMBNESS_WORDS = re.compile(
     r"numb|dead|feel|sensation|tingl|pins and needles|frozen|ice|dormid|adormec|entumec|"
     r"acorch|sensib|sient|sentir|noto|hormig|adormid"

@@ -229,6 +229,7 @@ def test_matcher_flags_are_in_kb_order(vocabulary: KbVocabulary) -> None:
     "I get breathless lying flat, have done for years. Will I have to lie face down?",
     "ive got copd and get really breathless lying flat. its my lumbar one",
     "llevo años que me ahogo un poco si me tumbo del todo, por la insuficiencia cardiaca",
+    "I broke out in a rash from a plaster years ago, should I tell them?",
 ])
 def test_background_history_is_not_a_report(patterns: Triage, text: str) -> None:
     """An event dated long ago in its own clause, or breathlessness lying down that is
@@ -243,6 +244,7 @@ def test_background_history_is_not_a_report(patterns: Triage, text: str) -> None
     "I can't breathe",
     "tengo EPOC desde hace años y de repente no puedo respirar",
     "short of breth lying in bed, never had that before",
+    "I had a rash years ago and now my face and lips are swelling up",
 ])
 def test_a_change_now_keeps_the_alarm(patterns: Triage, text: str) -> None:
     """Background never hides a change now: a change cue in the sentence, or the symptom in
