@@ -18,6 +18,7 @@ No `from __future__ import annotations`: Rasa inspects these signatures at runti
 """
 
 import logging
+import re
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -37,6 +38,7 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.vocabulary import DEFAULT_VOCABULARY_PATH, VocabularyError, load_vocabulary
 from bot.safety.language import ReadAs, requested_language
 
 logger = logging.getLogger(__name__)
@@ -57,6 +59,8 @@ class LanguageTagger(GraphComponent, EntityExtractorMixin):
             # shorter texts (letters only) are never detected
             "min_letters": 3,
             "detect": True,
+            # drug names (generic, brand, misspelt) are no evidence of a language: "iscover 75?"
+            "vocabulary_path": DEFAULT_VOCABULARY_PATH,
         }
 
     def __init__(self, config: Dict[Text, Any]) -> None:
@@ -65,6 +69,7 @@ class LanguageTagger(GraphComponent, EntityExtractorMixin):
         self._languages = [str(lang) for lang in self._config["languages"]]
         self._detector: Any = None
         self._read_as_detector: Optional[ReadAs] = None
+        self._drug_names: Optional[re.Pattern[str]] = None
 
     @classmethod
     def create(
@@ -131,6 +136,7 @@ class LanguageTagger(GraphComponent, EntityExtractorMixin):
 
     def detect(self, text: Text) -> Optional[Tuple[Text, float]]:
         """(language, confidence) from lingua when confident enough, else None."""
+        text = self._without_drug_names(text)
         letters = sum(char.isalpha() for char in text)
         if letters < int(self._config["min_letters"]):
             return None
@@ -145,6 +151,22 @@ class LanguageTagger(GraphComponent, EntityExtractorMixin):
         if confidence < float(self._config["min_confidence"]):
             return None
         return language, confidence
+
+    def _without_drug_names(self, text: Text) -> Text:
+        """The text with the KB's drug names blanked out (they are the same in every language)."""
+        if self._drug_names is None:
+            try:
+                vocabulary = load_vocabulary(self._config["vocabulary_path"])
+            except (OSError, VocabularyError):
+                logger.warning("language tagger: no KB vocabulary, drug names count as words")
+                self._drug_names = re.compile(r"(?!x)x")  # matches nothing
+            else:
+                forms = sorted({f.lower() for m in vocabulary.medications
+                                for f in m.surface_forms}, key=len, reverse=True)
+                self._drug_names = re.compile(
+                    r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")\b", re.IGNORECASE
+                ) if forms else re.compile(r"(?!x)x")
+        return self._drug_names.sub(" ", text)
 
     def _read_as(self) -> ReadAs:
         if self._read_as_detector is None:

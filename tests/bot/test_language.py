@@ -109,3 +109,18 @@ def test_the_gate_reads_catalan_as_spanish_too() -> None:
     for english in ("parking", "Plavix restart?", "ok thanks"):
         assert detector.detect(english, "en").language == "en", english
     assert LanguageDetector(("en",)).detect("moltes gracies").language == "en"
+
+
+@pytest.mark.parametrize("text", ["iscover 75?", "xarelto", "eliquis 5mg?"])
+def test_a_drug_name_alone_is_no_evidence_of_a_language(
+        shipped_vocabulary_path: Any, text: str) -> None:
+    """Brand names read as English to the detector; the conversation keeps its language."""
+    assert language(LanguageTagger({"vocabulary_path": str(shipped_vocabulary_path)}),
+                    text) is None
+
+
+def test_the_words_around_a_drug_name_still_tell_the_language(
+        shipped_vocabulary_path: Any) -> None:
+    tagger = LanguageTagger({"vocabulary_path": str(shipped_vocabulary_path)})
+    assert language(tagger, "tomo sintrom desde hace años") == "es"
+    assert language(tagger, "I have been taking warfarin for years") == "en"
