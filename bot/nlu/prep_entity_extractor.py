@@ -101,7 +101,7 @@ AMBIGUOUS_TERM_PRECEDERS: FrozenSet[Text] = frozenset(
     email emailed get gets getting give go goes going got hear heard look looked looking pay
     phone put reply ring send sent step take talk text texted took turn went write
     walk walked walking walks head headed heading driving drove ride riding run running ran
-    fly flew flying pop popped nip straight way
+    fly flew flying pop popped nip straight way grow grows growing grew grown regrow
     me you him her us them it
     """.split()
 )

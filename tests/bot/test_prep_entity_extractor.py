@@ -184,7 +184,8 @@ def test_sites(extractor: PrepEntityExtractor, text: str, site: str, mention: st
 @pytest.mark.parametrize(
     "text", ["please call me back", "I'm coming back tomorrow", "back home by noon", "hello",
              "can you ring her back", "they will drive him back",
-             "My flatmate could walk back with me, would that do?", "heading back after lunch"]
+             "My flatmate could walk back with me, would that do?", "heading back after lunch",
+             "will the nerves grow back?"]
 )
 def test_back_as_an_adverb_is_not_a_site(extractor: PrepEntityExtractor, text: str) -> None:
     assert found(extractor, text, "procedure_site") == []
