@@ -221,9 +221,13 @@ class Cues:
         """"what about my other tablets?": the usual medicines, not the drug just discussed."""
         return matches(text, self._conv("other_medicines"))
 
+    def declines_sedation(self, text: str) -> bool:
+        """"I'd rather just have the numbing injection", "sin sedación": a wish for no sedation."""
+        return matches(text, self._conv("sedation_wish"))
+
     def wants_more(self, text: str) -> bool:
-        """"more", "tell me more", "cuéntame más"."""
-        return matches(text, self._conv("more"))
+        """"more", "tell me more", "cuéntame más" (not "nothing more", "vale nada más")."""
+        return matches(text, self._conv("more")) and not matches(text, self._conv("nothing_more"))
 
     def puts_a_condition(self, text: str) -> bool:
         """"even if I only have the local?", "¿y si al final no me sedan?": starts with a

@@ -92,6 +92,7 @@ MEDICINE_SCREENING = frozenset({"screening.diabetes", "screening.blood_thinners"
 # Medicine answers that are the same text whatever the drug ("who decides?", "I forgot").
 INR_KEY = "blood_thinners.inr"
 WHO_DECIDES_KEY = "blood_thinners.who_decides"
+BARE_FOLLOW_UP_WORDS = 3  # "and infection?", "what about water": the follow-up word alone
 GENERAL_MEDICINE_KEYS = frozenset({
     "blood_thinners.missed_dose", "blood_thinners.prescriber_forbids", "blood_thinners.bridging",
     "blood_thinners.why", "blood_thinners.two_medicines", WHO_DECIDES_KEY})
@@ -146,8 +147,11 @@ class Engine:
         facts = facts_mod.read_facts(self.kb, self.turn, self.cues, self.now)
         self.facts = facts
         pending = self.state.pending
-        if self.cues.requested_language(self.turn.text) and self.cues.is_short(self.turn.text):
-            self._language_switched()  # the gate already switched the conversation's language
+        if self.cues.requested_language(self.turn.text) and (
+                self.cues.is_short(self.turn.text) or not self._names_a_topic()):
+            # "English please", "sorry my spanish is not good, can we talk in english?": the
+            # gate already switched the conversation's language; a question with it is answered
+            self._language_switched()
             return self._finish()
         self._merge(facts, pending)
         requests = self._requests(facts)
@@ -211,9 +215,24 @@ class Engine:
         self.state = self.appointment.state
         if facts.driver_named:
             self.state = self.state.update(has_driver=True)
+        if self.cues.declines_sedation(self.turn.text):
+            self.state = self.state.update(sedation_declined=True)
         if facts.kidneys_impaired is not None and (
                 self.state.renal_impaired is None or pending is None or pending.ask != "kidney"):
             self.state = self.state.update(renal_impaired=facts.kidneys_impaired)
+
+    def _names_a_topic(self) -> bool:
+        """Some topic's words or answer cues occur in the message."""
+        return any(self.cues.supports(topic, self.turn.text) for topic in self.kb.registry.topics)
+
+    def _with_sedation_wish(self, topic: TopicSpec, answer: AnswerSpec) -> AnswerSpec:
+        """A general question (fasting: "then would I still have to fast?") from a patient who
+        would rather have no sedation: the answer flagged `for_sedation_wish` (usually not, the
+        clinic confirms), while nothing says whether sedation is planned."""
+        if (answer.key != topic.main.key or not self.state.sedation_declined
+                or self.state.sedation_planned is not None):
+            return answer
+        return next((a for a in topic.answers if a.for_sedation_wish), answer)
 
     # ------------------------------------------------------------------ which topics
     def _topic_of(self, intent: str) -> Optional[TopicSpec]:
@@ -453,7 +472,11 @@ class Engine:
         own = topic is not None and self.turn.confidence >= CONFIDENT and \
             self.cues.answer_for(topic, text) is not None and \
             not (answer is not None and self.cues.puts_a_condition(text))
-        own = own or (topic is not None and topic.id not in ("human", "plan")
+        # "and infection?" after the risks answer: a two-word follow-up naming one of the last
+        # topic's answers stays with it, whatever other topic its word also belongs to
+        bare = answer is not None and self.cues.is_follow_up(text) and \
+            len(text.split()) <= BARE_FOLLOW_UP_WORDS
+        own = own or (topic is not None and topic.id not in ("human", "plan") and not bare
                       and self.turn.confidence >= UNSUPPORTED_OK
                       and mentions(text, self.cues.words_of(topic)))
         # "and I still need a lift home even without the sedation?" after the no-sedation
@@ -516,7 +539,22 @@ class Engine:
                 "human", "anxiety", "plan") and self.cues.is_short(text)
                 and self.cues.has_anaphora(text) and not supported):
             # "how long will it last?" after the soreness answer
+            elsewhere = self._specific_answer_elsewhere(last) if answer is None else None
+            if elsewhere is not None:
+                return elsewhere  # "do they grow back" after what the procedure is: repeats
             return Request(last, answer or self._last_answer(last), explicit=False)
+        return None
+
+    def _specific_answer_elsewhere(self, last: TopicSpec) -> Optional[Request]:
+        """The first specific answer of another topic whose cue the message names (None: no
+        such cue), for a short follow-up that names none of the last topic's answers."""
+        text = self.turn.text
+        for other in self.cues.topics_with_cues(text):
+            if other.id == last.id or other.kind is not TopicKind.topic:
+                continue
+            answer = self.cues.answer_for(other, text)
+            if answer is not None and answer.key != other.main.key:
+                return Request(other, answer)
         return None
 
     def _repeatable_answer(self, last: TopicSpec) -> AnswerSpec:
@@ -805,6 +843,7 @@ class Engine:
 
     def _answer(self, request: Request, several: bool = False) -> None:
         topic, answer = request.topic, request.answer
+        answer = self._with_sedation_wish(topic, answer)
         self.answered.append(topic.id)
         if topic.kind is TopicKind.medicine:
             self._answer_medicine(topic, answer, several)

@@ -37,6 +37,10 @@ _NEGATED_BEFORE = re.compile(
     r"(?:(?:en|in|on|at|for|para|de|del)\s+)?(?:(?:my|his|her|their|your|the|a|an|el|la|mi|su|los|las|un|una)\s+)?$",
     re.IGNORECASE,
 )
+# A bare "no" right after a mention, ending its list item: "toma sintrom, adiro no, y pastillas",
+# "aspirin no, warfarin yes" (not "el sintrom no lo he dejado", which says nothing of taking it).
+_NEGATED_AFTER = re.compile(
+    r"\s+(?:no|not|tampoco)\s*(?:[,.;!)]|$|\by\b|\band\b|\bni\b|\bbut\b|\bpero\b)", re.IGNORECASE)
 DAYTIME = (dt.time(6, 0), dt.time(21, 0))
 _DATEISH = re.compile(
     r"\d|\b(today|tomorrow|tmrw|tonight|next|this|week|weeks|month|monday|tuesday|wednesday|"
@@ -73,8 +77,10 @@ def _someone_elses(text: str, start: int, cues: Cues) -> bool:
     return cues.someone_elses(before)
 
 
-def _negated(text: str, start: int) -> bool:
-    return _NEGATED_BEFORE.search(text[max(0, start - 24):start]) is not None
+def _negated(text: str, start: int, end: int | None = None) -> bool:
+    if _NEGATED_BEFORE.search(text[max(0, start - 24):start]) is not None:
+        return True
+    return end is not None and _NEGATED_AFTER.match(text, end) is not None
 
 
 def _taken_off(text: str, start: int, cues: Cues) -> bool:
@@ -117,7 +123,7 @@ def read_facts(kb: KbSnapshot, turn: Turn, cues: Cues, now: dt.datetime) -> Fact
     for mention in turn.mentions("medication"):
         if _someone_elses(text, mention.start, cues):
             continue
-        off = _negated(text, mention.start) or _taken_off(text, mention.start, cues)
+        off = _negated(text, mention.start, mention.end) or _taken_off(text, mention.start, cues)
         target = negated_meds if off else meds
         if mention.value not in target:
             target.append(mention.value)
@@ -128,7 +134,7 @@ def read_facts(kb: KbSnapshot, turn: Turn, cues: Cues, now: dt.datetime) -> Fact
             continue
         if cues.mentions_kidneys(text[mention.start:mention.end]):
             continue  # "los riñones" read as the lower back: it is about the kidneys
-        target = negated_sites if _negated(text, mention.start) else sites
+        target = negated_sites if _negated(text, mention.start, mention.end) else sites
         if mention.value not in target:
             target.append(mention.value)
     appointment = None
@@ -339,7 +345,9 @@ def merge_appointment(kb: KbSnapshot, state: State, facts: Facts, *, asked: bool
             if not _clinic_hour(kb, clock) and 1 <= clock.hour <= 6 and _clinic_hour(
                     kb, clock.replace(hour=clock.hour + 12)):
                 clock = clock.replace(hour=clock.hour + 12)  # "a la una": 13:00
-            if current is None and exact and (about_booking or asked) and (
+            # "oh hang on, the letter says 8.15": a correction replaces a time-only booking
+            replaces = facts.correction and candidate_time(state) is not None
+            if current is None and exact and (about_booking or asked or replaces) and (
                     _clinic_hour(kb, clock) or (about_booking and _daytime(clock))):
                 merge.state = state.update(
                     appointment_candidate=f"{TIME_ONLY}{clock.strftime('%H:%M')}")

@@ -144,6 +144,7 @@ class State:
     misses: int = 0  # messages in a row the assistant could not place
     handoff_requested: Optional[bool] = None
     plan_requested: Optional[bool] = None  # asked for the plan; still waiting for a fact
+    sedation_declined: Optional[bool] = None  # would rather have no sedation (the clinic decides)
 
     @classmethod
     def from_slots(cls, slots: Mapping[str, Any]) -> State:
@@ -169,6 +170,7 @@ class State:
             if isinstance(slots.get("misses"), int | float) else 0,
             handoff_requested=_bool(slots.get("handoff_requested")),
             plan_requested=_bool(slots.get("plan_requested")),
+            sedation_declined=_bool(slots.get("sedation_declined")),
         )
 
     def as_slots(self) -> dict[str, Any]:

@@ -76,6 +76,9 @@ class AnswerSpec(Strict):
     cues: Cues = {}
     variants_by: Optional[str] = None
     with_plan: Optional[TextKey] = None
+    # the answer to a general question of its topic from a patient who would rather have no
+    # sedation (conversation `sedation_wish`): "then would I still have to fast?"
+    for_sedation_wish: bool = False
 
     @field_validator("cues")
     @classmethod
@@ -186,6 +189,8 @@ class ConversationCues(Strict):
     how_long: Cues = {}  # "how long does that go on for", "¿cuánto dura?": the last answer's time
     time_units: Cues = {}  # "hours", "semanas": an answer that says how long
     acknowledgements: Cues = {}  # "ok noted", "vale, entendido": nothing asked, a short reply
+    sedation_wish: Cues = {}  # "I'd rather just have the local": kept as a wish, not the plan
+    nothing_more: Cues = {}  # "nothing more, bye", "nada más": not a request for more detail
 
 
 class OtherIntents(Strict):

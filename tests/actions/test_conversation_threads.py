@@ -1425,3 +1425,42 @@ def test_sms_spelling_asks_for_the_plan_and_the_last_meal(charla: Conversation) 
 def test_electricity_and_shocks_are_the_test_current(chat: Conversation) -> None:
     chat.say("will they shock the needles with electricity?", "ask_procedure_steps")
     assert keys(chat)[0].startswith("procedure_steps.test_current")
+
+
+# ---------------------------------------------------------------- round 12 (dev8 failures)
+def test_a_wish_for_no_sedation_makes_the_fasting_question_the_no_sedation_answer(
+        chat: Conversation) -> None:
+    """The wish is kept for the conversation, never as the plan: the answer is the KB's
+    "usually not, the clinic confirms"."""
+    chat.say("is it possible to skip the sedation? i only want the local", "ask_sedation")
+    assert chat.state.sedation_declined is True and chat.state.sedation_planned is None
+    chat.say("so do i need to fast then", "ask_fasting")
+    assert keys(chat)[0].startswith("fasting.no_sedation")
+    assert "clinic" in chat.reply
+
+
+def test_without_a_sedation_wish_the_fasting_question_is_the_whole_answer(
+        chat: Conversation) -> None:
+    chat.say("so do i need to fast then", "ask_fasting")
+    assert keys(chat) == ["fasting.main"]
+
+
+def test_a_corrected_time_replaces_a_time_only_booking(chat: Conversation) -> None:
+    chat.say("my slot is 9.30am, what time should I get there", "ask_logistics")
+    assert "9:00" in chat.reply
+    reply = chat.say("wait no, just checked the letter and it's 10.15", "inform", 0.5)
+    assert "9:45" in reply and "9:00" not in reply
+
+
+def test_a_bare_no_after_a_drug_takes_it_off_the_list(charla: Conversation) -> None:
+    charla.say("la rizolisis es en el cuello", "inform", sites=(("cuello", "cervical"),))
+    charla.say("tomo xarelto, aspirina no", "ask_blood_thinners",
+               drugs=(("xarelto", "rivaroxaban"), ("aspirina", "aspirin")))
+    assert charla.state.medications_taken == ("rivaroxaban",)
+    assert "aspirina" not in charla.reply.lower()
+
+
+def test_nothing_more_is_not_a_request_for_more(charla: Conversation) -> None:
+    charla.say("¿puedo beber agua?", "ask_fasting")
+    charla.say("no, nada más, hasta luego", "goodbye", 0.95)
+    assert keys(charla) == ["assistant.goodbye"]
