@@ -38,7 +38,12 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.vocabulary import DEFAULT_VOCABULARY_PATH, VocabularyError, load_vocabulary
+from bot.nlu.vocabulary import (
+    DEFAULT_VOCABULARY_PATH,
+    VocabularyError,
+    drug_name_pattern,
+    load_vocabulary,
+)
 from bot.safety.language import ReadAs, requested_language
 
 logger = logging.getLogger(__name__)
@@ -161,11 +166,7 @@ class LanguageTagger(GraphComponent, EntityExtractorMixin):
                 logger.warning("language tagger: no KB vocabulary, drug names count as words")
                 self._drug_names = re.compile(r"(?!x)x")  # matches nothing
             else:
-                forms = sorted({f.lower() for m in vocabulary.medications
-                                for f in m.surface_forms}, key=len, reverse=True)
-                self._drug_names = re.compile(
-                    r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")\b", re.IGNORECASE
-                ) if forms else re.compile(r"(?!x)x")
+                self._drug_names = drug_name_pattern(vocabulary)
         return self._drug_names.sub(" ", text)
 
     def _read_as(self) -> ReadAs:

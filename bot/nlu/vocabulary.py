@@ -98,6 +98,16 @@ class KbVocabulary:
     source_path: Text = ""
 
 
+def drug_name_pattern(vocabulary: KbVocabulary) -> "re.Pattern[str]":
+    """Every spelling of every catalogue drug as one pattern (longest first): language
+    detection blanks them out, since "iscover 75?" or "xarelto" is no evidence of a language."""
+    forms = sorted({form.lower() for medication in vocabulary.medications
+                    for form in medication.surface_forms}, key=len, reverse=True)
+    if not forms:
+        return re.compile(r"(?!x)x")  # matches nothing
+    return re.compile(r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")\b", re.IGNORECASE)
+
+
 def resolve_path(path: Union[Text, Path]) -> Path:
     """Relative paths are taken from the working directory (the repository root for `make`)."""
     return Path(os.path.expanduser(str(path))).resolve()

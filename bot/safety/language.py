@@ -173,8 +173,10 @@ class LanguageDetector:
     """lingua restricted to `languages` (ISO 639-1 codes it knows), models preloaded once."""
 
     def __init__(self, languages: Sequence[str] = ("en", "es"), default: str = "en",
-                 minimum_confidence: Optional[float] = None) -> None:
+                 minimum_confidence: Optional[float] = None,
+                 ignored: Optional[re.Pattern[str]] = None) -> None:
         self.languages = tuple(languages)
+        self.ignored = ignored  # words that tell no language (the KB's drug names)
         self.default = default
         self.minimum_confidence = minimum_confidence
         self.read_as = ReadAs(self.languages)
@@ -195,6 +197,8 @@ class LanguageDetector:
     def detect(self, text: str, hint: Optional[str] = None) -> Detected:
         """The message's language; the hint (else the default) when lingua is unsure."""
         fallback = hint if hint in self.languages else None
+        if self.ignored is not None:
+            text = self.ignored.sub(" ", text)
         detector = self._lingua()
         if detector is not None and any(c.isalpha() for c in text):
             values = detector.compute_language_confidence_values(text)

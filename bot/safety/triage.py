@@ -32,7 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from bot.nlu.vocabulary import DEFAULT_VOCABULARY_PATH, KbVocabulary, load_vocabulary
+from bot.nlu.vocabulary import (
+    DEFAULT_VOCABULARY_PATH,
+    KbVocabulary,
+    drug_name_pattern,
+    load_vocabulary,
+)
 from bot.safety.classifier import Example, Scores, TriageClassifier, decide, default_examples
 from bot.safety.language import LanguageDetector
 from bot.safety.rules import LEVELS, SELF_HARM_CATEGORIES, SEVERITY, RuleMatcher
@@ -163,7 +168,8 @@ class Triage:
         languages = tuple(vocabulary.languages) or ("en",)
         self.languages = languages
         self.default_language = default_language if default_language in languages else "en"
-        self.detector = language_detector or LanguageDetector(languages, self.default_language)
+        self.detector = language_detector or LanguageDetector(
+            languages, self.default_language, ignored=drug_name_pattern(vocabulary))
 
     # -------------------------------------------------------------------------------- setup
     def warm_up(self, background: bool = False) -> Optional[threading.Thread]:

@@ -124,3 +124,14 @@ def test_the_words_around_a_drug_name_still_tell_the_language(
     tagger = LanguageTagger({"vocabulary_path": str(shipped_vocabulary_path)})
     assert language(tagger, "tomo sintrom desde hace años") == "es"
     assert language(tagger, "I have been taking warfarin for years") == "en"
+
+
+def test_the_gate_detector_reads_a_drug_name_alone_as_the_conversation_language(
+        shipped_vocabulary_path: Any) -> None:
+    """The safety gate's detector (its verdict language is the message's metadata) blanks the
+    KB's drug names too: "iscover 75?" in a Spanish conversation stays Spanish."""
+    from bot.safety.triage import Triage
+
+    triage = Triage(shipped_vocabulary_path, use_classifier=False)
+    assert triage.detector.detect("iscover 75?", "es").language == "es"
+    assert triage.detector.detect("I stopped my xarelto yesterday", "es").language == "en"

@@ -210,13 +210,24 @@ def test_breathlessness_now_is_still_an_emergency(triage: Triage, text: str) -> 
 
 @pytest.mark.parametrize("text", [
     "puede dañar los nervios de las piernas",
-    "my pain goes down my leg right to my foot, will this work for me",
+    "can it make my legs weak",
 ])
 def test_a_classifier_only_emergency_in_a_question_about_what_might_happen_is_overruled(
         triage: Triage, text: str) -> None:
     verdict = triage.assess(text)
     assert verdict.level == "routine"
     assert any(r.startswith("classifier-overruled:") for r in verdict.reasons)
+
+
+@pytest.mark.parametrize("text", [
+    # the classifier reads these as questions itself since the round-12 training examples
+    # (they were the overrule's examples above before)
+    "my pain goes down my leg right to my foot, will this work for me",
+    "and infection?",
+    "I was so hoping this would be the answer to my pain",
+])
+def test_questions_and_disappointment_are_routine(triage: Triage, text: str) -> None:
+    assert triage.assess(text).level == "routine"
 
 
 def test_a_fever_before_the_procedure_is_not_raised_to_an_infection_after_it(
