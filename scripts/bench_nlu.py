@@ -60,6 +60,7 @@ SETS = {
     # a fourth (round 9): written blind after dev4 had been used
     "dev5": "eval/nlu/dev5_{lang}.yml",
     "dev6": "eval/nlu/dev6_{lang}.yml",
+    "dev7": "eval/nlu/dev7_{lang}.yml",
     "test": "eval/nlu/test_{lang}.yml",
 }
 TARGETS = {"en": 0.97, "es": 0.95}
@@ -473,8 +474,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--config", default=DEFAULT_CONFIG)
     parser.add_argument("--data", default=DEFAULT_DATA)
     parser.add_argument("--out", default=DEFAULT_OUTPUT)
-    parser.add_argument("--sets", default="dev,dev3,dev4,dev5,dev6,test",
-                        help="comma-separated: dev,dev3,dev4,dev5,dev6,test")
+    parser.add_argument("--sets", default="dev,dev3,dev4,dev5,dev6,dev7,test",
+                        help="comma-separated: dev,dev3,dev4,dev5,dev6,dev7,test")
     parser.add_argument("--candidates", nargs="?", const="*", default=None, metavar="GLOB",
                         help=f"also measure {CANDIDATES_DIR}/GLOB.yml (default all) on dev")
     parser.add_argument("--no-main", action="store_true",
