@@ -40,6 +40,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.vocabulary import (
     DEFAULT_VOCABULARY_PATH,
+    MATCHES_NOTHING,
     VocabularyError,
     drug_name_pattern,
     load_vocabulary,
@@ -164,7 +165,7 @@ class LanguageTagger(GraphComponent, EntityExtractorMixin):
                 vocabulary = load_vocabulary(self._config["vocabulary_path"])
             except (OSError, VocabularyError):
                 logger.warning("language tagger: no KB vocabulary, drug names count as words")
-                self._drug_names = re.compile(r"(?!x)x")  # matches nothing
+                self._drug_names = MATCHES_NOTHING
             else:
                 self._drug_names = drug_name_pattern(vocabulary)
         return self._drug_names.sub(" ", text)

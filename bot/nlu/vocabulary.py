@@ -98,13 +98,16 @@ class KbVocabulary:
     source_path: Text = ""
 
 
+MATCHES_NOTHING = re.compile(r"(?!x)x")
+
+
 def drug_name_pattern(vocabulary: KbVocabulary) -> "re.Pattern[str]":
     """Every spelling of every catalogue drug as one pattern (longest first): language
     detection blanks them out, since "iscover 75?" or "xarelto" is no evidence of a language."""
     forms = sorted({form.lower() for medication in vocabulary.medications
                     for form in medication.surface_forms}, key=len, reverse=True)
     if not forms:
-        return re.compile(r"(?!x)x")  # matches nothing
+        return MATCHES_NOTHING
     return re.compile(r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")\b", re.IGNORECASE)
 
 
