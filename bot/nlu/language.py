@@ -5,7 +5,8 @@ Order of evidence, first that applies wins:
    "castellano", "¿habla español?"; a negated one, "no hablo inglés", asks for the other
    language) - the patient's request always wins, even over the channel;
 2. `metadata["language"]` of the message (set by the safety gate / channel) when it is one of
-   `languages`;
+   `languages` (the gate's detector ignores the KB's drug names, so "iscover 75?" keeps the
+   conversation's language);
 3. `lingua-language-detector` restricted to English and Spanish, only when its confidence is
    at least `min_confidence` and the text has at least `min_letters` letters. Drug names, "ok",
    "gracias?" and other short texts are often not detectable; then no entity is set and the
@@ -18,7 +19,6 @@ No `from __future__ import annotations`: Rasa inspects these signatures at runti
 """
 
 import logging
-import re
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -38,13 +38,6 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.vocabulary import (
-    DEFAULT_VOCABULARY_PATH,
-    MATCHES_NOTHING,
-    VocabularyError,
-    drug_name_pattern,
-    load_vocabulary,
-)
 from bot.safety.language import ReadAs, requested_language
 
 logger = logging.getLogger(__name__)
@@ -65,8 +58,6 @@ class LanguageTagger(GraphComponent, EntityExtractorMixin):
             # shorter texts (letters only) are never detected
             "min_letters": 3,
             "detect": True,
-            # drug names (generic, brand, misspelt) are no evidence of a language: "iscover 75?"
-            "vocabulary_path": DEFAULT_VOCABULARY_PATH,
         }
 
     def __init__(self, config: Dict[Text, Any]) -> None:
@@ -75,7 +66,6 @@ class LanguageTagger(GraphComponent, EntityExtractorMixin):
         self._languages = [str(lang) for lang in self._config["languages"]]
         self._detector: Any = None
         self._read_as_detector: Optional[ReadAs] = None
-        self._drug_names: Optional[re.Pattern[str]] = None
 
     @classmethod
     def create(
@@ -142,7 +132,6 @@ class LanguageTagger(GraphComponent, EntityExtractorMixin):
 
     def detect(self, text: Text) -> Optional[Tuple[Text, float]]:
         """(language, confidence) from lingua when confident enough, else None."""
-        text = self._without_drug_names(text)
         letters = sum(char.isalpha() for char in text)
         if letters < int(self._config["min_letters"]):
             return None
@@ -157,18 +146,6 @@ class LanguageTagger(GraphComponent, EntityExtractorMixin):
         if confidence < float(self._config["min_confidence"]):
             return None
         return language, confidence
-
-    def _without_drug_names(self, text: Text) -> Text:
-        """The text with the KB's drug names blanked out (they are the same in every language)."""
-        if self._drug_names is None:
-            try:
-                vocabulary = load_vocabulary(self._config["vocabulary_path"])
-            except (OSError, VocabularyError):
-                logger.warning("language tagger: no KB vocabulary, drug names count as words")
-                self._drug_names = MATCHES_NOTHING
-            else:
-                self._drug_names = drug_name_pattern(vocabulary)
-        return self._drug_names.sub(" ", text)
 
     def _read_as(self) -> ReadAs:
         if self._read_as_detector is None:

@@ -111,21 +111,6 @@ def test_the_gate_reads_catalan_as_spanish_too() -> None:
     assert LanguageDetector(("en",)).detect("moltes gracies").language == "en"
 
 
-@pytest.mark.parametrize("text", ["iscover 75?", "xarelto", "eliquis 5mg?"])
-def test_a_drug_name_alone_is_no_evidence_of_a_language(
-        shipped_vocabulary_path: Any, text: str) -> None:
-    """Brand names read as English to the detector; the conversation keeps its language."""
-    assert language(LanguageTagger({"vocabulary_path": str(shipped_vocabulary_path)}),
-                    text) is None
-
-
-def test_the_words_around_a_drug_name_still_tell_the_language(
-        shipped_vocabulary_path: Any) -> None:
-    tagger = LanguageTagger({"vocabulary_path": str(shipped_vocabulary_path)})
-    assert language(tagger, "tomo sintrom desde hace años") == "es"
-    assert language(tagger, "I have been taking warfarin for years") == "en"
-
-
 def test_the_gate_detector_reads_a_drug_name_alone_as_the_conversation_language(
         shipped_vocabulary_path: Any) -> None:
     """The safety gate's detector (its verdict language is the message's metadata) blanks the
