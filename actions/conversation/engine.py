@@ -140,6 +140,7 @@ class Engine:
         self.buttons: list[Button] = []
         self.answered: list[str] = []
         self.more_asked = False  # "can you explain that a bit more?" (see _requests)
+        self.timed_this_reply = False  # this reply gave an answer with clock times
 
     # ------------------------------------------------------------------ entry point
     def respond(self) -> Outcome:
@@ -916,7 +917,16 @@ class Engine:
         site = self._site()
         self.state = self.state.update(last_topic=topic.id, last_key=key or answer.key,
                                        last_site=site,
-                                       last_medications=medications or self.state.last_medications)
+                                       last_medications=medications or self.state.last_medications,
+                                       timed_key=self._timed_key(answer))
+
+    def _timed_key(self, answer: AnswerSpec) -> Optional[str]:
+        """An answer with a clock-time version is remembered while the same reply answers
+        more ("when do I stop eating and do I need a driver?"); a later reply forgets it."""
+        if answer.with_plan:
+            self.timed_this_reply = True
+            return answer.key
+        return self.state.timed_key if self.timed_this_reply else None
 
     def _ask_site(self, topic: TopicSpec, answer: AnswerSpec) -> None:
         self.pieces.append([self.writer.piece("question.site")])
@@ -1492,8 +1502,25 @@ class Engine:
             return True
         dated = self._dated_answer(answer)
         if dated is None:
-            return False
+            return self._reanswer_timed()
         self._say([dated], last, answer)
+        return True
+
+    def _reanswer_timed(self) -> bool:
+        """The last answer with clock times, when a later one had none ("ok and if it's at
+        11.15?" after a fasting and driver reply: the fasting answer, in clock times)."""
+        key = self.state.timed_key
+        if not key:
+            return False
+        try:
+            topic = self.kb.registry.topic(key.split(".", 1)[0])
+        except KeyError:
+            return False
+        answer = self._answer_by_key(topic, key)
+        dated = self._dated_answer(answer) if answer.key == key else None
+        if dated is None:
+            return False
+        self._say([dated], topic, answer)
         return True
 
     def _miss(self) -> None:

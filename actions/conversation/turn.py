@@ -145,6 +145,7 @@ class State:
     handoff_requested: Optional[bool] = None
     plan_requested: Optional[bool] = None  # asked for the plan; still waiting for a fact
     sedation_declined: Optional[bool] = None  # would rather have no sedation (the clinic decides)
+    timed_key: Optional[str] = None  # the last answer given with a clock-time version
 
     @classmethod
     def from_slots(cls, slots: Mapping[str, Any]) -> State:
@@ -171,6 +172,7 @@ class State:
             handoff_requested=_bool(slots.get("handoff_requested")),
             plan_requested=_bool(slots.get("plan_requested")),
             sedation_declined=_bool(slots.get("sedation_declined")),
+            timed_key=_text(slots.get("timed_key")),
         )
 
     def as_slots(self) -> dict[str, Any]:

@@ -1464,3 +1464,32 @@ def test_nothing_more_is_not_a_request_for_more(charla: Conversation) -> None:
     charla.say("¿puedo beber agua?", "ask_fasting")
     charla.say("no, nada más, hasta luego", "goodbye", 0.95)
     assert keys(charla) == ["assistant.goodbye"]
+
+
+# ---------------------------------------------------------------- round 13
+def test_a_time_after_a_fasting_and_driver_reply_dates_the_fasting_answer(
+        chat: Conversation) -> None:
+    chat.say("when is my last meal and can my son collect me? it's on friday", "ask_fasting",
+             parts=(("ask_fasting", "when is my last meal"),
+                    ("ask_driver", "can my son collect me?")))
+    assert chat.state.last_topic == "driver"
+    reply = chat.say("it's at 2.30 in the afternoon", "inform")
+    assert keys(chat)[0].startswith("plan.fasting") and "2:00 pm" in reply, reply
+
+
+def test_a_clock_time_answer_is_forgotten_after_a_later_reply(chat: Conversation) -> None:
+    chat.say("when is my last meal and can my son collect me? it's on friday", "ask_fasting",
+             parts=(("ask_fasting", "when is my last meal"),
+                    ("ask_driver", "can my son collect me?")))
+    chat.say("will i be lying on my tummy?", "ask_positioning")
+    assert chat.state.timed_key is None
+    chat.say("it's at 2.30 in the afternoon", "inform")
+    assert not any(k.startswith(("fasting.", "plan.fasting")) for k in keys(chat))
+
+
+def test_an_inverted_can_i_after_a_time_word_is_a_question_of_its_own(
+        chat: Conversation) -> None:
+    reply = chat.say("the day after can i have a bath, and is heat or cold better",
+                     "ask_recovery")
+    assert keys(chat)[:2] == ["recovery.shower_after", "recovery.soreness"], keys(chat)
+    assert len(reply) <= LONG
