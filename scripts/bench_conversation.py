@@ -255,7 +255,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     for name in args.suites:
         path = REPO / name if not Path(name).is_absolute() else Path(name)
         clinic = (yaml.safe_load(path.read_text("utf-8")) or {}).get("clinic", "en_example")
-        suites[CLINIC_PROFILES.get(clinic, "us_example")].append(path)
+        profile = CLINIC_PROFILES.get(clinic, clinic)
+        if profile not in CLINIC_PROFILES.values():
+            # an unknown clinic ran silently on the US profile once (112 missing everywhere)
+            print(f"{path.name}: unknown clinic {clinic!r} (one of {sorted(CLINIC_PROFILES)} or "
+                  f"{sorted(CLINIC_PROFILES.values())})", file=sys.stderr)
+            return 2
+        suites[profile].append(path)
     if args.show_failures and any("test" in p.stem for paths in suites.values() for p in paths):
         print("--show-failures is for dev suites: the test suites stay blind", file=sys.stderr)
         return 2

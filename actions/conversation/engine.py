@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 from actions.conversation import facts as facts_mod
-from actions.conversation.cues import Cues, mentions
+from actions.conversation.cues import FOLLOW_UP_WORDS, Cues, mentions
 from actions.conversation.medicine import (
     BLEEDING_CLASSES,
     MedicineWording,
@@ -93,6 +93,7 @@ MEDICINE_SCREENING = frozenset({"screening.diabetes", "screening.blood_thinners"
 INR_KEY = "blood_thinners.inr"
 WHO_DECIDES_KEY = "blood_thinners.who_decides"
 BARE_FOLLOW_UP_WORDS = 3  # "and infection?", "what about water": the follow-up word alone
+TIME_ONLY_WORDS = 5  # "8am i think", "its 10.30 actually": a time that is all the message says
 GENERAL_MEDICINE_KEYS = frozenset({
     "blood_thinners.missed_dose", "blood_thinners.prescriber_forbids", "blood_thinners.bridging",
     "blood_thinners.why", "blood_thinners.two_medicines", WHO_DECIDES_KEY})
@@ -208,7 +209,8 @@ class Engine:
         self.hypothetical_site = site.hypothetical_site
         asked = pending is not None and pending.ask in ("appointment", "appointment_time",
                                                         "confirm_date")
-        about_booking = self.cues.mentions_appointment(self.turn.text)
+        about_booking = self.cues.mentions_appointment(self.turn.text) or \
+            self._time_for_the_times(facts)
         telling = self.turn.intent in ("inform", "ask_plan") or about_booking
         self.appointment = facts_mod.merge_appointment(self.kb, self.state, facts, asked=asked,
                                                        telling=telling,
@@ -221,6 +223,13 @@ class Engine:
         if facts.kidneys_impaired is not None and (
                 self.state.renal_impaired is None or pending is None or pending.ask != "kidney"):
             self.state = self.state.update(renal_impaired=facts.kidneys_impaired)
+
+    def _time_for_the_times(self, facts: facts_mod.Facts) -> bool:
+        """"8am i think" right after an answer that has a clock-time version (fasting,
+        arrival): a short message that gives only a time gives the procedure's time."""
+        parsed = facts.appointment
+        return bool(self.state.timed_key) and parsed is not None and parsed.date is None \
+            and parsed.time is not None and len(self.turn.text.split()) <= TIME_ONLY_WORDS
 
     def _names_a_topic(self) -> bool:
         """Some topic's words or answer cues occur in the message."""
@@ -373,8 +382,10 @@ class Engine:
         fasting = self._topic_of("ask_fasting")
         if fasting is None or self.facts.medications or not (
                 any(r.topic.id == fasting.id for r in requests)
-                or mentions(self.turn.text, self.cues.words_of(fasting))):
-            return requests
+                or mentions(self.turn.text, self.cues.words_of(fasting))
+                or (self.state.last_topic == fasting.id
+                    and len(self.turn.text.split()) <= FOLLOW_UP_WORDS)):
+            return requests  # "my tablets in the morning?" after a fasting answer: its tablets
         tablets = next((a for a in fasting.answers if a.key == f"{fasting.id}.{TABLETS_ANSWER}"),
                        None)
         if tablets is None:
@@ -671,9 +682,13 @@ class Engine:
             found = []
         if not any(not r.implied for r in own):
             # no question part named a specific answer: the whole message's (as for one
-            # question), in place of the general one
+            # question), in place of the general one; both when the specific cue is in a part
+            # that asks nothing by its form ("tengo q ir en ayunas?? y las pastillas de por la
+            # mañana me las tomo": fasting, then the tablets)
             found = [r for r in found if r.topic.id != topic.id]
             found.insert(0, Request(topic, whole or topic.main))
+            if own and whole is not None and whole.key != topic.main.key:
+                found.insert(0, own[0])
         return found[:MAX_TOPICS]
 
     def _other_topic_answer(self, topic: TopicSpec, part: str) -> Optional[Request]:
@@ -1438,10 +1453,10 @@ class Engine:
             return
         if "time_only" in self.appointment.notes and self._reanswer_with_new_times():
             return  # "its at 1030" after the fasting answer: that answer in clock times
-        if intent == "inform" and (facts.sites or facts.says_none or facts.correction
-                                   or facts.kidneys_impaired is not None
-                                   or "time_only" in self.appointment.notes):
-            self._noted()
+        if "time_only" in self.appointment.notes or (intent == "inform" and (
+                facts.sites or facts.says_none or facts.correction
+                or facts.kidneys_impaired is not None)):
+            self._noted()  # "appt is 1pm" (whatever it was classified as): a fact taken in
             return
         if not self._asks_something() and self.cues.acknowledges(self.turn.text):
             self.pieces.append([self.writer.piece("assistant.anything_else")])

@@ -304,8 +304,8 @@ def _forms(
         ),
         # 0930, 1730h
         (
-            rf"{prefix}{_BEFORE_DIGITS}(?P<h>[01]\d|2[0-3])(?P<m>[0-5]\d)(?![\d/.\-]){ending}",
-            _digits_read(grammar, packed=True),
+            rf"{prefix}{_BEFORE_DIGITS}(?P<h>[01]\d|2[0-3])(?P<m>[0-5]\d)(?!\d|[/.\-]\d){ending}",
+            _digits_read(grammar, packed=True),  # "is 0930." ends a sentence
         ),
         # at 9, 9am, nine o'clock, 9ish, 8 sharp, 9 in the morning, a las nueve
         (

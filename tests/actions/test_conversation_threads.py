@@ -1493,3 +1493,47 @@ def test_an_inverted_can_i_after_a_time_word_is_a_question_of_its_own(
                      "ask_recovery")
     assert keys(chat)[:2] == ["recovery.shower_after", "recovery.soreness"], keys(chat)
     assert len(reply) <= LONG
+
+
+def test_a_bare_time_after_a_general_fasting_answer_dates_it(chat: Conversation) -> None:
+    chat.say("what time do i have to stop eating", "ask_fasting")
+    assert not any(k.startswith("plan.") for k in keys(chat))
+    reply = chat.say("11am i believe", "inform", confidence=0.4)
+    assert keys(chat)[0].startswith("plan.fasting") and "10:30 am" in reply, reply
+
+
+def test_a_time_alone_read_as_another_topic_is_taken_in_not_missed(chat: Conversation) -> None:
+    chat.say("is chewing gum allowed", "ask_fasting")
+    reply = chat.say("my appt is 2pm", "ask_logistics", confidence=0.3)
+    assert "not sure I understood" not in reply
+    assert chat.state.appointment_candidate is not None
+
+
+def test_a_corrected_time_after_no_wait_replaces_the_time_only_booking(
+        chat: Conversation) -> None:
+    chat.say("my appointment is 10:00, until when can i drink water", "ask_fasting")
+    reply = chat.say("no wait, i got it mixed up, it's 12.30", "inform")
+    assert "noon" in reply and "10:00 am" in reply and "7:30 am" not in reply, reply
+
+
+def test_usual_tablets_right_after_a_fasting_answer_get_the_sip_of_water(
+        chat: Conversation) -> None:
+    chat.say("can i drink anything in the morning", "ask_fasting")
+    chat.say("and my usual pills that morning?", "ask_medications")
+    assert keys(chat)[0].startswith("fasting.medicines"), keys(chat)
+
+
+def test_a_fasting_question_and_a_tablets_statement_both_get_answers(
+        charla: Conversation) -> None:
+    reply = charla.say("hay q venir sin comer?? y la pastilla de la tension me la tomo",
+                       "ask_fasting")
+    assert keys(charla)[0] == "fasting.main" and keys(charla)[1].startswith("fasting.medicines")
+    assert len(reply) <= LONG
+
+
+def test_a_supper_question_after_the_booking_is_the_fasting_answer(
+        charla: Conversation) -> None:
+    reply = charla.say("el jueves a las 9 me hacen lo de la espalda, hasta q hora ceno?",
+                       "inform", confidence=0.6)
+    assert keys(charla)[0].startswith("plan.fasting"), keys(charla)
+    assert "08:30" in reply

@@ -36,6 +36,7 @@ def clock(hour: int, minute: int = 0, fixed: bool = False, about: bool = False) 
         ("9 30", clock(9, 30)),
         ("at 9 30", clock(9, 30)),
         ("0930", clock(9, 30, True)),  # a 24-hour form: not a year, not a date
+        ("my slot is 0930. what now", clock(9, 30, True)),  # a full stop ends the sentence
         ("09:30h", clock(9, 30, True)),
         ("1730h", clock(17, 30, True)),
         ("at 1730", clock(17, 30, True)),
@@ -123,6 +124,8 @@ def test_spanish_clock_times(text: str, expected: ClockTime) -> None:
         ("3.12", EN),  # a date in both orders, not 3:12
         ("14.03.1961", EN),
         ("in 2027", EN),
+        ("in 2027.", EN),  # a year at the end of a sentence is still a year
+        ("1130.5", EN),
         ("born 1961", EN),
         ("Dec 9 30", EN),
         ("half a tablet", EN),
