@@ -500,6 +500,22 @@ class Engine:
             return Request(last, answer, explicit=False)
         if answer is not None and not supported and self.turn.confidence < UNSUPPORTED_OK:
             return Request(last, answer, explicit=False)  # "my GP said to ask the clinic"
+        first = self.cues.question_parts(text)[:1]
+        opening = text[first[0][0]:first[0][1]] if first else ""
+        if (self.turn.confidence < CONFIDENT and not own and 0 < len(opening.split()) <= 2
+                and self.cues.answer_for(last, opening) is not None and not self.facts.medications):
+            # "lifting? i have a 2 year old who wants picking up" after the work answer: the
+            # one-word question first names the last topic's answer; the rest tells why
+            return Request(last, self.cues.answer_for(last, opening) or last.main,
+                           explicit=False)
+        weak_plan = topic is not None and topic.id == "plan"  # "list" is a plan word too
+        if (answer is None and not own and (weak_plan or not supported)
+                and self.turn.confidence < CONFIDENT
+                and self.cues.is_follow_up(text) and not self.facts.medications
+                and last.kind is TopicKind.topic and last.id not in ("human", "plan")):
+            # "and my actual pills or just a list" after what to bring, read weakly as the
+            # plan: a follow-up that names nothing else goes on with the last answer
+            return Request(last, self._last_answer(last), explicit=False)
         if (answer is not None and not own and answer.key != last.main.key and topic is not None
                 and len(topic.answers) == 1 and self.turn.confidence < UNSUPPORTED_OK):
             # "when should I actually worry?" after the soreness answer: the last topic's own
@@ -599,6 +615,7 @@ class Engine:
                     self.cues.is_question(text, mention.start, mention.end) and (
                     self._condition_for_later(part, mentioned[index + 1:])
                     or self._tells_the_appointment(part)
+                    or self.cues.puts_a_condition(part)  # "and if i do have the sedation, ..."
                     or support.get(mention.value, 0.0) < STATED_SUPPORT
                     or (self.cues.is_short(part) and not (self._supported(topic, part) or (
                         topic.kind is TopicKind.medicine and self.facts.medications)))):

@@ -1537,3 +1537,47 @@ def test_a_supper_question_after_the_booking_is_the_fasting_answer(
                        "inform", confidence=0.6)
     assert keys(charla)[0].startswith("plan.fasting"), keys(charla)
     assert "08:30" in reply
+
+
+def test_who_exactly_to_ask_after_a_drug_answer_is_who_decides(chat: Conversation) -> None:
+    chat.say("i take eliquis, it's my lower back, do i come off it", "ask_blood_thinners",
+             drugs=(("eliquis", "apixaban"),), sites=(("lower back", "lumbar"),))
+    chat.say("ok so who exactly do i ring about it", "affirm", confidence=0.6)
+    assert keys(chat) == ["blood_thinners.who_decides"], keys(chat)
+
+
+def test_the_number_again_is_the_clinic_phone(chat: Conversation) -> None:
+    chat.say("what days are you open", "ask_logistics")
+    reply = chat.say("sorry whats your number again", "ask_logistics", confidence=0.25)
+    assert "555 010 0100" in reply and keys(chat) == ["logistics.hours"], keys(chat)
+
+
+def test_a_follow_up_read_weakly_as_the_plan_goes_on_with_the_last_topic(
+        chat: Conversation) -> None:
+    chat.say("what should i pack for the day", "ask_what_to_bring")
+    chat.say("and the tablets themselves or only a list of them", "ask_plan", confidence=0.4)
+    assert keys(chat)[0].startswith("what_to_bring."), keys(chat)
+    assert chat.state.pending is None
+
+
+def test_a_condition_before_the_question_is_not_a_question_of_its_own(
+        chat: Conversation) -> None:
+    reply = chat.say("if they give me the sedation after all, do i need to fast",
+                     "ask_sedation", parts=(("ask_sedation", "if they give me the sedation"),
+                                            ("ask_fasting", "do i need to fast")))
+    assert keys(chat) == ["fasting.main"], keys(chat)
+    assert len(reply) <= SHORT
+
+
+def test_how_long_at_a_time_after_the_ice_answer_stays_with_it(chat: Conversation) -> None:
+    chat.say("should i put ice on it afterwards", "ask_recovery")
+    chat.say("how long at a time", "ask_logistics", confidence=0.75)
+    assert keys(chat) == ["recovery.soreness"], keys(chat)
+    chat.say("what about a heat pack", "ask_recovery", confidence=0.2)
+    assert keys(chat) == ["recovery.soreness"], keys(chat)
+
+
+def test_a_one_word_question_first_names_the_last_topics_answer(chat: Conversation) -> None:
+    chat.say("when can i go back to my job", "ask_recovery")
+    chat.say("gym? i go every morning before my shift", "ask_driver", confidence=0.3)
+    assert keys(chat) == ["recovery.activity"], keys(chat)
