@@ -315,6 +315,14 @@ SPANISH = Lexicon(
         ("(?:el )?dia (?=\\d)", "el "),
         # SMS spellings of "mañana" (accents are folded first: "mñn" is "mnn")
         ("(?:mnn|mnna|mnana|mana)\\b", "manana"),
+        # Catalan, as patients of a Barcelona clinic mix it in ("dema a les 8:45 em fan la
+        # rizolisi"): its day and time words read as their Spanish ones
+        ("dema passat\\b", "pasado manana"), ("dema\\b", "manana"), ("avui\\b", "hoy"),
+        ("ahir\\b", "ayer"), ("a les\\b", "a las"), ("al mati\\b", "por la manana"),
+        ("del mati\\b", "de la manana"), ("de la tarda\\b", "de la tarde"),
+        ("la setmana que ve\\b", "la semana que viene"), ("dilluns\\b", "lunes"),
+        ("dimarts\\b", "martes"), ("dimecres\\b", "miercoles"), ("dijous\\b", "jueves"),
+        ("divendres\\b", "viernes"), ("dissabte\\b", "sabado"), ("diumenge\\b", "domingo"),
     ),
     relative_words=(
         "hoy", "manana", "ayer", "anteayer", "antes de ayer", "pasado manana", "dentro de",

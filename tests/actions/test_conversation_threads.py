@@ -1581,3 +1581,29 @@ def test_a_one_word_question_first_names_the_last_topics_answer(chat: Conversati
     chat.say("when can i go back to my job", "ask_recovery")
     chat.say("gym? i go every morning before my shift", "ask_driver", confidence=0.3)
     assert keys(chat) == ["recovery.activity"], keys(chat)
+
+
+def test_a_yes_or_no_demand_after_a_drug_answer_repeats_the_drugs_rule(
+        chat: Conversation) -> None:
+    chat.say("i'm on warfarin and it's my lower back, what do i do", "ask_blood_thinners",
+             drugs=(("warfarin", "warfarin"),), sites=(("lower back", "lumbar"),))
+    reply = chat.say("just tell me yes or no, do i stop", "deny", confidence=0.3)
+    assert keys(chat)[0].startswith("blood_thinners.") and "prescribed" in reply, keys(chat)
+
+
+def test_a_named_replacement_driver_is_taken_in(chat: Conversation) -> None:
+    chat.say("do i need someone to take me home", "ask_driver")
+    chat.say("ok my sister can come instead", "ask_driver", confidence=0.35)
+    assert keys(chat) == ["driver.confirmed"] and chat.state.has_driver is True
+
+
+def test_a_young_driver_by_age_in_spanish_is_who_counts(charla: Conversation) -> None:
+    charla.say("me tiene que llevar alguien a casa?", "ask_driver")
+    charla.say("mi sobrina tiene 17, sirve igual?", "ask_driver", confidence=0.35)
+    assert keys(charla) == ["driver.who_counts"], keys(charla)
+
+
+def test_something_to_calm_me_down_is_the_sedation_topic(chat: Conversation) -> None:
+    chat.say("will they give me something to calm me down, i'm so on edge", "ask_sedation",
+             confidence=0.5)
+    assert keys(chat)[0].startswith("sedation."), keys(chat)

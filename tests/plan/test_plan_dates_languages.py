@@ -420,3 +420,17 @@ def test_the_time_said_not_to_be_it_is_not_read(text: str, time: dt.time) -> Non
 def test_spanish_minutes_at_a_sentence_end(text: str) -> None:
     found = parse(text, ("es",), "DMY")
     assert found.time in (t(10, 15), t(10, 30))
+
+
+@pytest.mark.parametrize(
+    ("text", "date", "time"),
+    [
+        ("dema a les 9:15 tinc la cita", d(11, 19), t(9, 15)),  # demà: tomorrow
+        ("divendres a les 10 del mati", FRI, t(10, 0)),
+        ("em fan la rizolisi dijous a les 16:30", d(11, 19), t(16, 30)),
+    ],
+)
+def test_catalan_day_and_time_words_in_a_spanish_clinic(
+        text: str, date: dt.date, time: dt.time) -> None:
+    parsed = parse(text, ("es",), "DMY")
+    assert (parsed.date, parsed.time) == (date, time)
