@@ -320,6 +320,13 @@ class Cues:
         return any(re.match(rf"{re.escape(without_accents(s))}\b", plain)
                    for s in self._conv("question_starts"))
 
+    def opens_with_joiner(self, part: str) -> bool:
+        """A part that opens with "and", "y", "also": a question joined to the one before,
+        even without a question word ("... y las pastillas me las tomo")."""
+        plain = without_accents(normalise(part).lstrip("¿¡ "))
+        return any(re.match(rf"{re.escape(without_accents(j))}\s", plain)
+                   for j in self._conv("question_joiners"))
+
     def is_question(self, text: str, start: int, end: int) -> bool:
         """A part that asks something: a "?" right after it, or a question word first, also
         after a comma ("and im a smoker, can i have a cigarette in the morning")."""

@@ -704,8 +704,11 @@ class Engine:
             # mañana me las tomo": fasting, then the tablets)
             found = [r for r in found if r.topic.id != topic.id]
             found.insert(0, Request(topic, whole or topic.main))
-            if own and whole is not None and whole.key != topic.main.key:
-                found.insert(0, own[0])
+            if own and whole is not None and whole.key != topic.main.key and any(
+                    self.cues.opens_with_joiner(text[start:end])
+                    and self.cues.answer_for(topic, text[start:end]) is not None
+                    for start, end in parts[1:]):
+                found.insert(0, own[0])  # not "n food? i usualy have porridge": one question
         return found[:MAX_TOPICS]
 
     def _other_topic_answer(self, topic: TopicSpec, part: str) -> Optional[Request]:

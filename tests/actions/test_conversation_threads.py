@@ -1607,3 +1607,15 @@ def test_something_to_calm_me_down_is_the_sedation_topic(chat: Conversation) -> 
     chat.say("will they give me something to calm me down, i'm so on edge", "ask_sedation",
              confidence=0.5)
     assert keys(chat)[0].startswith("sedation."), keys(chat)
+
+
+def test_where_is_it_again_is_the_address_not_a_repeat_treatment(chat: Conversation) -> None:
+    chat.say("what time do i need to get there", "ask_logistics")
+    reply = chat.say("sorry where is it again", "ask_logistics", confidence=0.5)
+    assert keys(chat)[0].startswith("logistics.") and "100 Main Street" in reply, keys(chat)
+
+
+def test_a_statement_after_one_question_gives_one_answer(chat: Conversation) -> None:
+    chat.say("when do i stop drinking", "ask_fasting")
+    chat.say("and food? i normally have cereal with milk", "ask_fasting")
+    assert len(keys(chat)) == 1, keys(chat)
