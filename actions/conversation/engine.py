@@ -502,12 +502,13 @@ class Engine:
             return Request(last, answer, explicit=False)  # "my GP said to ask the clinic"
         first = self.cues.question_parts(text)[:1]
         opening = text[first[0][0]:first[0][1]] if first else ""
-        if (self.turn.confidence < CONFIDENT and not own and 0 < len(opening.split()) <= 2
-                and self.cues.answer_for(last, opening) is not None and not self.facts.medications):
+        opening_answer = self.cues.answer_for(last, opening) \
+            if 0 < len(opening.split()) <= 2 else None
+        if (opening_answer is not None and self.turn.confidence < CONFIDENT and not own
+                and not self.facts.medications):
             # "lifting? i have a 2 year old who wants picking up" after the work answer: the
             # one-word question first names the last topic's answer; the rest tells why
-            return Request(last, self.cues.answer_for(last, opening) or last.main,
-                           explicit=False)
+            return Request(last, opening_answer, explicit=False)
         weak_plan = topic is not None and topic.id == "plan"  # "list" is a plan word too
         if (answer is None and not own and (weak_plan or not supported)
                 and self.turn.confidence < CONFIDENT
