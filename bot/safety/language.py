@@ -31,6 +31,9 @@ MINIMUM_CONFIDENCE_BY_WORDS = {1: 0.95, 2: 0.8}
 # there, its confidence added to Spanish's made short English messages ("parking") Spanish.
 READ_AS: Dict[str, str] = {"ca": "es"}
 READ_AS_MINIMUM = 0.8  # English vs Catalan; on the 675 English dev messages none reaches it
+# In a conversation already in the read-as target (Spanish), Catalan only has to lead English:
+# "es al coll, les cervicals. i prenc xarelto" is Catalan 0.64 against English 0.36
+READ_AS_CONTINUING_MINIMUM = 0.5
 _LINGUA_NAMES = {"en": "ENGLISH", "es": "SPANISH", "ca": "CATALAN"}
 
 
@@ -80,9 +83,10 @@ class ReadAs:
         self._lingua = LazyLingua(("en", *self.targets) if self.targets else (), False,
                                   "read_as")
 
-    def language(self, text: str) -> Optional[Tuple[str, float]]:
+    def language(self, text: str, continuing: Optional[str] = None) -> Optional[Tuple[str, float]]:
         """(the language to answer in, confidence) for a message clearly in a read-as
-        language; None otherwise (it stays English)."""
+        language, or leading English in a conversation already in its target (`continuing`);
+        None otherwise (it stays English)."""
         detector = self._lingua.get()
         if detector is None:
             return None
@@ -91,9 +95,11 @@ class ReadAs:
             return None
         top = values[0]
         code = lingua_code(top.language)
-        if code in self.targets and float(top.value) >= READ_AS_MINIMUM:
-            return self.targets[code], float(top.value)
-        return None
+        if code not in self.targets:
+            return None
+        minimum = READ_AS_CONTINUING_MINIMUM if continuing == self.targets[code] \
+            else READ_AS_MINIMUM
+        return (self.targets[code], float(top.value)) if float(top.value) >= minimum else None
 
 
 # Explicit requests, matched on lower-case text without accents.
@@ -206,7 +212,7 @@ class LanguageDetector:
                 top = values[0]
                 code = lingua_code(top.language)
                 if code == "en":
-                    read = self.read_as.language(text)
+                    read = self.read_as.language(text, continuing=fallback)
                     if read is not None:
                         return Detected(read[0], "lingua", read[1])
                 if code in self.languages and top.value >= self._minimum(text):

@@ -1619,3 +1619,11 @@ def test_a_statement_after_one_question_gives_one_answer(chat: Conversation) -> 
     chat.say("when do i stop drinking", "ask_fasting")
     chat.say("and food? i normally have cereal with milk", "ask_fasting")
     assert len(keys(chat)) == 1, keys(chat)
+
+
+def test_a_catalan_booking_and_fasting_question_gets_the_fasting_times(
+        charla: Conversation) -> None:
+    reply = charla.say("dema a les 9 em fan la rizolisi, a quina hora deixo de menjar?",
+                       "inform", confidence=0.5)
+    assert keys(charla)[0].startswith("plan.fasting"), keys(charla)
+    assert "08:30" in reply

@@ -111,6 +111,16 @@ def test_the_gate_reads_catalan_as_spanish_too() -> None:
     assert LanguageDetector(("en",)).detect("moltes gracies").language == "en"
 
 
+def test_catalan_that_only_leads_english_keeps_a_spanish_conversation_spanish() -> None:
+    from bot.safety.language import LanguageDetector
+
+    detector = LanguageDetector(("en", "es"))
+    text = "es al coll, les cervicals. i prenc xarelto"  # Catalan 0.64, English 0.36
+    assert detector.detect(text, "es").language == "es"
+    for english in ("thanks a lot, see you then", "can we speak english", "is it on my neck"):
+        assert detector.detect(english, "es").language == "en", english
+
+
 def test_the_gate_detector_reads_a_drug_name_alone_as_the_conversation_language(
         shipped_vocabulary_path: Any) -> None:
     """The safety gate's detector (its verdict language is the message's metadata) blanks the
