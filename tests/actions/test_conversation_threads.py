@@ -1531,10 +1531,13 @@ def test_a_fasting_question_and_a_tablets_statement_both_get_answers(
     assert len(reply) <= LONG
 
 
-def test_a_supper_question_after_the_booking_is_the_fasting_answer(
-        charla: Conversation) -> None:
-    reply = charla.say("el jueves a las 9 me hacen lo de la espalda, hasta q hora ceno?",
-                       "inform", confidence=0.6)
+@pytest.mark.parametrize(("text", "confidence"), [
+    ("el jueves a las 9 me hacen lo de la espalda, hasta q hora ceno?", 0.6),  # supper word
+    ("dema a les 9 em fan la rizolisi, a quina hora deixo de menjar?", 0.5),  # Catalan
+])
+def test_a_booking_and_a_meal_question_in_one_message_get_the_fasting_times(
+        charla: Conversation, text: str, confidence: float) -> None:
+    reply = charla.say(text, "inform", confidence=confidence)
     assert keys(charla)[0].startswith("plan.fasting"), keys(charla)
     assert "08:30" in reply
 
@@ -1619,11 +1622,3 @@ def test_a_statement_after_one_question_gives_one_answer(chat: Conversation) -> 
     chat.say("when do i stop drinking", "ask_fasting")
     chat.say("and food? i normally have cereal with milk", "ask_fasting")
     assert len(keys(chat)) == 1, keys(chat)
-
-
-def test_a_catalan_booking_and_fasting_question_gets_the_fasting_times(
-        charla: Conversation) -> None:
-    reply = charla.say("dema a les 9 em fan la rizolisi, a quina hora deixo de menjar?",
-                       "inform", confidence=0.5)
-    assert keys(charla)[0].startswith("plan.fasting"), keys(charla)
-    assert "08:30" in reply
