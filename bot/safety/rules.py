@@ -145,6 +145,7 @@ _PAST_EVENT_GRAMMAR = re.compile(
     r"\b(?:in|en|since|desde) (?:el )?(?:19|20)\d\d\b|\b\d+ (?:years?|yrs?) (?:ago|back)\b|"
     r"\bhace (?:\w+ ){0,2}anos\b|\bonce(?=\s*(?:[.,;!?)]|$|\bbut\b|\band\b))")
 _BREATH_WORDS = re.compile(r"breath|breathe|air\b|wheez|respir|aire|ahog|ofeg")
+_ARM_WORDS = re.compile(r"\b(?:arms?|hands?|brazos?|manos?|bra[cç]os?|mans)\b")
 _BACKGROUND_CATEGORIES = frozenset({"chest_breathing", "stroke", "collapse", "weakness_numbness",
                                     "anaphylaxis", "meningism_infection", "rash"})
 _NUMBNESS_WORDS = re.compile(
@@ -247,6 +248,19 @@ class _Scopes:
         pattern = self.background.get(kind)
         return bool(pattern is not None and pattern.search(self.text, low, high))
 
+    def _change_now(self, low: int, high: int) -> bool:
+        """A "symptom_new" cue in the span that is not part of a long-standing or dated one:
+        "desde hace anos" and "since 2019" say how long, not that something changed."""
+        new = self.background.get("symptom_new")
+        if new is None:
+            return False
+        spans = [m.span() for m in _PAST_EVENT_GRAMMAR.finditer(self.text, low, high)]
+        long_standing = self.background.get("long_standing")
+        if long_standing is not None:
+            spans += [m.span() for m in long_standing.finditer(self.text, low, high)]
+        return any(not any(a <= cue.start() and cue.end() <= b for a, b in spans)
+                   for cue in new.finditer(self.text, low, high))
+
     def clause(self, position: int) -> Tuple[int, int]:
         start = self.clause_start(position)
         later = [s for s in self.clause_starts if s > position]
@@ -257,15 +271,20 @@ class _Scopes:
         if category not in _BACKGROUND_CATEGORIES:
             return False
         sentence_start, sentence_end = self.sentence(start)
-        if self._found("symptom_new", sentence_start, sentence_end):
+        if self._change_now(sentence_start, sentence_end):
             return False
         clause_start, clause_end = self.clause(start)
         if self._found("past_event", clause_start, clause_end) or _PAST_EVENT_GRAMMAR.search(
                 self.text, clause_start, clause_end):
             return True
+        lying = self._found("lying_down", sentence_start, sentence_end)
+        if category == "weakness_numbness" and _ARM_WORDS.search(matched):
+            # "boca abajo no aguanto mucho rato, se me duermen los brazos": arms that go to
+            # sleep in a posture, as a habit, are a positioning question.
+            return lying and any(self._found(kind, sentence_start, sentence_end) for kind in
+                                 ("long_standing", "posture_bound"))
         if category != "chest_breathing" or not _BREATH_WORDS.search(matched):
             return False
-        lying = self._found("lying_down", sentence_start, sentence_end)
         return lying and any(self._found(kind, sentence_start, sentence_end) for kind in
                              ("long_standing", "chronic_breathing_conditions", "posture_bound"))
 

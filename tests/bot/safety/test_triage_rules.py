@@ -230,6 +230,11 @@ def test_matcher_flags_are_in_kb_order(vocabulary: KbVocabulary) -> None:
     "ive got copd and get really breathless lying flat. its my lumbar one",
     "llevo años que me ahogo un poco si me tumbo del todo, por la insuficiencia cardiaca",
     "I broke out in a rash from a plaster years ago, should I tell them?",
+    "pregunto porque tengo epoc y tumbada del todo me falta el aire, llevo durmiendo con dos "
+    "almohadas desde hace años",
+    "i have copd and get breathless lying flat, since 2015",
+    "tumbada boca abajo no aguanto, se me duermen los brazos enseguida",
+    "I can't lie on my front for long, my arms go numb",
 ])
 def test_background_history_is_not_a_report(patterns: Triage, text: str) -> None:
     """An event dated long ago in its own clause, or breathlessness lying down that is
@@ -245,6 +250,9 @@ def test_background_history_is_not_a_report(patterns: Triage, text: str) -> None
     "tengo EPOC desde hace años y de repente no puedo respirar",
     "short of breth lying in bed, never had that before",
     "I had a rash years ago and now my face and lips are swelling up",
+    "tengo epoc y desde esta mañana me ahogo en cuanto me tumbo",
+    "me hicieron la rizolisis cervical y ahora se me duermen los brazos cuando me tumbo",
+    "my arms went numb when i lay down after the procedure",
 ])
 def test_a_change_now_keeps_the_alarm(patterns: Triage, text: str) -> None:
     """Background never hides a change now: a change cue in the sentence, or the symptom in
@@ -296,9 +304,21 @@ def test_numbness_that_is_nearly_gone_is_not_an_emergency(patterns: Triage, text
     "My husband told me last night he wishes he was dead because of the pain",
     "if the doctors can't fix my neck I've decided I won't be around next year",
     "ojala me pongan la sedacion y no me despierte mas",
+    "what time do i stop eating. not that it matters, my family would cope fine without me",
+    "they'd all manage better without me honestly",
+    "my mum says she hopes she just doesn't come round from the anaesthetic",
 ])
 def test_passive_death_wishes_get_the_crisis_line(patterns: Triage, text: str) -> None:
     assert patterns.assess(text).shows_crisis_line
+
+
+@pytest.mark.parametrize("text", [
+    "my husband can manage fine without me for the day",
+    "the shop will cope without me on thursday, is it a full day?",
+])
+def test_managing_without_me_for_a_while_is_not_a_crisis(patterns: Triage, text: str) -> None:
+    """"Would manage without me" is a passive death wish; "without me for the day" is not."""
+    assert level(patterns, text) == "routine"
 
 
 def test_better_for_everyone_alone_is_not_a_crisis(patterns: Triage) -> None:
