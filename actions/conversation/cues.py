@@ -273,6 +273,10 @@ class Cues:
         return matches(text, self._conv("kidney_fine"))
 
     # ------------------------------------------------------------------ topics and parts
+    def asks_again(self, answer: AnswerSpec, text: str) -> bool:
+        """A short message with one of the answer's `again_cues` ("y el sábado?")."""
+        return self.is_short(text) and mentions(text, _words(answer.again_cues, self.language))
+
     def words_of(self, topic: TopicSpec) -> list[str]:
         """A topic's content words in this language (English too for another language)."""
         words = _words(topic.words, self.language)

@@ -159,6 +159,10 @@ class Engine:
         requests = self._requests(facts)
         if pending is not None and self._handle_pending(pending, facts, requests):
             return self._finish()
+        again = self._asked_again() if pending is None else None
+        if again is not None:
+            self._answer_all([again])
+            return self._finish()
         unsure_more = self.turn.confidence < CONFIDENT and bool(requests)  # "and restart?"
         if (self.turn.intent == "ask_more" and not unsure_more) or self.more_asked or (
                 not requests and self.cues.wants_more(self.turn.text)
@@ -180,6 +184,18 @@ class Engine:
         self._merge(facts, self.state.pending)
         self.state = self.state.update(pending=None)
         return Outcome([], self.state, [], self.turn.language)
+
+    def _asked_again(self) -> Optional[Request]:
+        """"and on friday?", "y el sábado?" right after the opening hours: a short message
+        with one of the last answer's `again_cues` asks that answer again, for another case,
+        whatever it was classified as (the hours answer says every day)."""
+        last = self._last_topic()
+        if last is None or self.facts.medications:
+            return None
+        answer = self._last_answer(last)
+        if not self.cues.asks_again(answer, self.turn.text):
+            return None
+        return Request(last, answer, explicit=False)
 
     def _language_switched(self) -> None:
         """"English please": say so, and give the last answer again in the new language."""

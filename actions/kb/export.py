@@ -27,7 +27,14 @@ import yaml
 from actions.kb import schema
 from actions.kb.loader import KbContent
 from actions.kb.render import template_values
-from actions.plan.formatting import LOCALE_KEYS, DateStyle, Locale, describe_opening_hours
+from actions.plan.clock import opening_range
+from actions.plan.formatting import (
+    LOCALE_KEYS,
+    DateStyle,
+    Locale,
+    describe_opening_hours,
+    format_time,
+)
 
 VOCABULARY_PATH = Path("bot/generated/kb_vocabulary.json")
 DOMAIN_PATH = Path("domain.yml")
@@ -205,6 +212,7 @@ def patient_texts(kb: KbContent) -> dict[str, Any]:
     from the conversation (e.g. {drug}) stay as they are."""
     clinic = kb.clinic
     languages: dict[str, dict[str, dict[str, str]]] = {}
+    closing_times: dict[str, dict[str, str]] = {}
     for language in kb.registry.languages:
         approved = {t.entry.key: t for t in kb.approved_texts(language)
                     if t.entry.site is schema.Site.any}
@@ -216,6 +224,7 @@ def patient_texts(kb: KbContent) -> dict[str, Any]:
         values = template_values(clinic, kb.fasting,
                                  describe_opening_hours(hours, locale, style),
                                  describe_opening_hours(hours, locale, style, closed_days=True))
+        closing_times[language.value] = _closing_times(hours, style, locale)
         rendered: dict[str, dict[str, str]] = {}
         for key, text in sorted(approved.items()):
             rendered[key] = {
@@ -240,10 +249,23 @@ def patient_texts(kb: KbContent) -> dict[str, Any]:
             "default_language": clinic.default_language.value,
             "date_order": clinic.date_order.value,
             "clock": clinic.clock.value,
+            # per language, each open weekday's closing time in the clinic's clock ("5:00 pm"):
+            # the gate fills {closes_at} in "call the clinic today, before ..."
+            "closing_times": closing_times,
         },
         "languages": [lang.value for lang in kb.registry.languages],
         "texts": languages,
     }
+
+
+def _closing_times(hours: dict[str, str], style: DateStyle, locale: Locale) -> dict[str, str]:
+    """Each open weekday ("monday") -> its closing time as a patient reads it."""
+    times: dict[str, str] = {}
+    for day, value in hours.items():
+        span = opening_range(value)
+        if span is not None:
+            times[day] = format_time(span[1], style, locale)
+    return times
 
 
 class _Partial(dict[str, str]):

@@ -489,6 +489,7 @@ _SAMPLE_VALUES = {
     "light_meal_cutoff": "Wed, Dec 30, 4:00 am", "fatty_meal_cutoff": "Wed, Dec 30, 2:00 am",
     "clear_liquids_cutoff": "Wed, Dec 30, 8:00 am", "hold_days": "10", "hold_hours": "24",
     "renal_hold_days": "6", "restart_hours": "24", "max_length": "2000",
+    "closes_at": "10:00 pm",
 }
 
 

@@ -79,8 +79,11 @@ class AnswerSpec(Strict):
     # the answer to a general question of its topic from a patient who would rather have no
     # sedation (conversation `sedation_wish`): "then would I still have to fast?"
     for_sedation_wish: bool = False
+    # Words that, in a short message right after this answer, ask it again for another case
+    # ("and on friday?" after the opening hours): never used to choose an answer otherwise
+    again_cues: Cues = {}
 
-    @field_validator("cues")
+    @field_validator("cues", "again_cues")
     @classmethod
     def _lower_case(cls, value: Cues) -> Cues:
         return _check_cues(value)

@@ -124,16 +124,33 @@ def is_visible(message: Dict[str, Any]) -> bool:
     return False
 
 
+def _clinic_weekday(texts: PatientTexts, now: Optional[dt.datetime]) -> tuple[str, str]:
+    """Today's weekday name and the time ("14:05") in the clinic's own time zone."""
+    zone = ZoneInfo(str(texts.clinic.get("time_zone") or "UTC"))
+    local = (now or dt.datetime.now(dt.timezone.utc)).astimezone(zone)
+    return _WEEKDAYS[local.weekday()], local.strftime("%H:%M")
+
+
 def clinic_open(texts: PatientTexts, now: Optional[dt.datetime] = None) -> bool:
     """Whether the clinic is open now, in its own time zone and opening hours."""
-    clinic = texts.clinic
-    zone = ZoneInfo(str(clinic.get("time_zone") or "UTC"))
-    local = (now or dt.datetime.now(dt.timezone.utc)).astimezone(zone)
-    hours = (clinic.get("opening_hours") or {}).get(_WEEKDAYS[local.weekday()], "closed")
+    day, time_now = _clinic_weekday(texts, now)
+    hours = (texts.clinic.get("opening_hours") or {}).get(day, "closed")
     if not isinstance(hours, str) or hours == "closed" or "-" not in hours:
         return False
     start, end = hours.split("-", 1)
-    return start <= local.strftime("%H:%M") < end
+    return start <= time_now < end
+
+
+def closes_at(texts: PatientTexts, language: str, now: Optional[dt.datetime] = None) -> str:
+    """Today's closing time as the patient reads it ("5:00 pm"), for "call the clinic today,
+    before ..." (the export wrote it per language in the clinic's clock; "" when unknown)."""
+    day, _ = _clinic_weekday(texts, now)
+    times = texts.clinic.get("closing_times") or {}
+    for candidate in (language, texts.default_language, "en"):
+        found = (times.get(candidate) or {}).get(day)
+        if found:
+            return str(found)
+    return ""
 
 
 @dataclass
@@ -206,9 +223,12 @@ def alarm_reply(verdict: VerdictLike, language: str, texts: PatientTexts) -> str
     parts = []
     for key in keys:
         try:
-            parts.append(texts.text(key, language).text)
+            text = texts.text(key, language)
         except PatientTextsMissing:
             logger.error("safety.gate.missing_text key=%s", key)
+            continue
+        parts.append(text.fill(closes_at=closes_at(texts, text.language))
+                     if "{closes_at}" in text.text else text.text)
     return " ".join(parts)
 
 

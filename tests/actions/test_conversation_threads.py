@@ -1622,3 +1622,29 @@ def test_a_statement_after_one_question_gives_one_answer(chat: Conversation) -> 
     chat.say("when do i stop drinking", "ask_fasting")
     chat.say("and food? i normally have cereal with milk", "ask_fasting")
     assert len(keys(chat)) == 1, keys(chat)
+
+
+# ---------------------------------------------------------------- round 14: asked again
+def test_another_weekday_right_after_the_hours_asks_the_hours_again(chat: Conversation) -> None:
+    """"and on friday?" after the opening hours was read as an illness report; "and sat?" as
+    "tell me more" ("that's all I have"): a weekday right after the hours asks them again."""
+    chat.say("till what time do they answer the phone on a thursday", "ask_procedure_steps",
+             confidence=0.33)
+    assert keys(chat) == ["logistics.hours"], keys(chat)
+    chat.say("and on friday?", "report_illness", confidence=0.6)
+    assert keys(chat) == ["logistics.hours"], keys(chat)
+    reply = chat.say("and sat?", "ask_more", confidence=0.59)
+    assert keys(chat) == ["logistics.hours"] and "closed" in reply, keys(chat)
+
+
+def test_a_weekday_after_another_answer_is_not_the_hours(chat: Conversation) -> None:
+    chat.say("when do i stop eating", "ask_fasting")
+    chat.say("and on friday?", "ask_fasting", confidence=0.6)
+    assert "logistics.hours" not in keys(chat), keys(chat)
+
+
+def test_spanish_weekday_follow_up_after_the_hours(charla: Conversation) -> None:
+    charla.say("hasta q hora estais abiertos?", "ask_logistics", confidence=0.5)
+    assert keys(charla) == ["logistics.hours"], keys(charla)
+    reply = charla.say("y el sabado?", "ask_more", confidence=0.6)
+    assert keys(charla) == ["logistics.hours"] and "cerrad" in reply, keys(charla)

@@ -5,8 +5,10 @@ with the verdict, and never silence."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -292,3 +294,31 @@ async def test_a_tentative_crisis_soon_after_an_alarm_gets_only_the_crisis_reply
     assert replies[0].startswith(texts.text("triage.crisis", "en").text)
     assert "the preparation answer" not in replies
     assert rasa.seen[0]["metadata"]["triage"]["level"] == "crisis"
+
+
+# ------------------------------------------------------------------------ urgent: today's hours
+def test_urgent_reply_in_opening_hours_names_todays_closing_time(texts: PatientTexts) -> None:
+    """"Call the clinic today, before 4:00 pm" on a Friday (the US profile closes earlier on
+    Fridays): today's closing time, not the whole week's hours, keeps the reply within two SMS
+    segments with the flag's own advice."""
+    from bot.safety.gate import closes_at
+
+    friday_noon = dt.datetime(2026, 12, 4, 17, 0, tzinfo=dt.timezone.utc)  # 12:00 New York
+    monday_noon = dt.datetime(2026, 12, 7, 17, 0, tzinfo=dt.timezone.utc)
+    assert closes_at(texts, "en", friday_noon) == "4:00 pm"
+    assert closes_at(texts, "en", monday_noon) == "5:00 pm"
+    filled = texts.text("triage.urgent", "en").fill(closes_at=closes_at(texts, "en", friday_noon))
+    assert "before 4:00 pm" in filled and "{" not in filled and "911" in filled
+
+
+def test_urgent_reply_fills_the_closing_time_in_the_gate(
+    triage: Triage, texts: PatientTexts, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.safety import gate as gate_module
+
+    monkeypatch.setattr(gate_module, "clinic_open", lambda _texts: True)
+    verdict = triage.assess("i have a temperature of 38.5 since the procedure yesterday")
+    assert verdict.level == "urgent"
+    reply = gate_module.alarm_reply(verdict, "en", texts)
+    assert "{closes_at}" not in reply and re.search(r"before \d{1,2}:\d\d [ap]m", reply)
+    assert len(reply) <= 320
