@@ -298,12 +298,16 @@ class Cues:
         joiners = sorted(set(self._conv("question_joiners")), key=len, reverse=True)
         words = "|".join(re.escape(j).replace(r"\ ", r"\s+") for j in joiners)
         splitter = re.compile(r"[?!;¿¡]+|\.(?:\s+|$)|\n+" + (
-            rf"|,?\s+(?P<joiner>{words})\s+" if words else ""), re.IGNORECASE)
+            rf"|,?\s+(?P<joiner>{words})\s+" if words else "") + r"|(?P<comma>,)\s*",
+            re.IGNORECASE)
         parts: list[tuple[int, int]] = []
         start = 0
         for found in splitter.finditer(text):
             joiner = found.groupdict().get("joiner")
             if joiner and not self._starts_question(text[found.end():]):
+                continue
+            if found.group("comma") and not self._parallel_question(text[start:found.start()],
+                                                                     text[found.end():]):
                 continue
             if found.start() > start:
                 parts.append((start, found.start()))
@@ -311,6 +315,15 @@ class Cues:
         if start < len(text):
             parts.append((start, len(text)))
         return [(a, b) for a, b in parts if text[a:b].strip(" ,.")]
+
+    def _parallel_question(self, before: str, after: str) -> bool:
+        """"q puedo comer, q puedo beber y el chicle": after a comma, a question opening with
+        the same question word as the one before is a question of its own (a list of them);
+        "when I get there, do I..." stays one."""
+        first = without_accents(normalise(before).lstrip("¿¡ ")).split()[:1]
+        then = without_accents(normalise(after).lstrip("¿¡ ")).split()[:1]
+        return bool(first) and first == then and self._starts_question(before) and \
+            self._starts_question(after)
 
     def _starts_question(self, text: str) -> bool:
         """A question word first, also after an opening joiner ("y a q hora tengo q estar

@@ -29,6 +29,7 @@ from actions.conversation.cues import FOLLOW_UP_WORDS, Cues, mentions
 from actions.conversation.medicine import (
     BLEEDING_CLASSES,
     MedicineWording,
+    drug_name,
     echo_safe,
     is_bleeding_drug,
     same_rule_everywhere,
@@ -426,7 +427,13 @@ class Engine:
         """A message naming a blood thinner, classified as a topic with no place for a drug
         ("efient 10mg. es para la rizolisis cervical. cuantos dias...?" read as eligibility),
         is about the drug when the classifier's closest topics include blood thinners."""
-        if topic is None or topic.kind is TopicKind.medicine or topic.id in DRUG_FRIENDLY_TOPICS:
+        # "... tomo pradaxa ... en el cuello. que tengo que hacer con la pastilla" (read as
+        # procedure info, its question part as the plan) with no booking yet: the drug
+        plan_part = topic is not None and topic.id == "plan" and \
+            self.turn.intent != "ask_plan" and self.state.procedure_start is None and \
+            not self.appointment.appointment_set
+        if topic is None or topic.kind is TopicKind.medicine or (
+                topic.id in DRUG_FRIENDLY_TOPICS and not plan_part):
             return topic
         if not any(is_bleeding_drug(self.kb.medication(n)) for n in self.facts.medications):
             return topic
@@ -632,6 +639,7 @@ class Engine:
                     self.cues.is_question(text, mention.start, mention.end) and (
                     self._condition_for_later(part, mentioned[index + 1:])
                     or self._tells_the_appointment(part)
+                    or (topic.kind is not TopicKind.medicine and self._tells_drug_and_site(mention.end))
                     or self.cues.puts_a_condition(part)  # "and if i do have the sedation, ..."
                     or support.get(mention.value, 0.0) < STATED_SUPPORT
                     or (self.cues.is_short(part) and not (self._supported(topic, part) or (
@@ -668,6 +676,14 @@ class Engine:
         before the question: the times the later answer is given in, not a question about
         arrival."""
         return self.cues.mentions_appointment(part) and bool(re.search(r"\d", part))
+
+    def _tells_drug_and_site(self, end: int) -> bool:
+        """"tomo pradaxa 110 dos veces al dia y me van a hacer radiofrecuencia en el cuello."
+        before "que tengo que hacer con la pastilla": a statement naming the medicine and the
+        site is what the question after it is about, not a question about the procedure."""
+        inside = [e for e in self.turn.entities if e.end <= end]  # the statement so far
+        return any(e.name == "medication" for e in inside) and any(
+            e.name == "procedure_site" for e in inside)
 
     def _condition_for_later(self, part: str, later: list[Any]) -> bool:
         """A statement that names a later question's specific answer is its condition, not
@@ -986,6 +1002,15 @@ class Engine:
         self.state = self.state.update(pending=Pending("site", topic.id, answer.key),
                                        last_topic=topic.id, last_key=answer.key)
 
+    def _site_question(self, names: tuple[str, ...]) -> Piece:
+        """"For rivaroxaban, the rule depends on where it's done: ...?" for one catalogue drug
+        (the patient sees why the site matters); the plain site question otherwise."""
+        known = [self.kb.medication(n) for n in names]
+        if len(known) == 1 and known[0] is not None:
+            return self.writer.piece("question.site_for_drug",
+                                     extra={"drug": drug_name(self.writer, known[0])})
+        return self.writer.piece("question.site")
+
     # ------------------------------------------------------------------ medicines
     def _drugs_for(self, topic_answer: AnswerSpec) -> tuple[str, ...]:
         named = self.facts.medications
@@ -1022,7 +1047,7 @@ class Engine:
             self._say([self.medicine.inr(n) for n in names], topic, answer, medications=names)
             return
         if site is None and not all(same_rule_everywhere(self.kb, n) for n in names):
-            self.pieces.append([self.writer.piece("question.site")])
+            self.pieces.append([self._site_question(names)])
             self.buttons = self._site_buttons()
             self.state = self.state.update(
                 pending=Pending("site", topic.id, answer.key, medications=names),

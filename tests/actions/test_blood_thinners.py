@@ -214,7 +214,7 @@ def test_a_named_drug_without_a_site_asks_the_site_then_answers(
     not, so it is answered at once."""
     chat = Conversation(kb_snapshot)
     chat.say("when do i stop eliquis", "ask_blood_thinners", drugs=(("eliquis", "apixaban"),))
-    assert chat.entries == ["text.en.question.site"]
+    assert chat.entries == ["text.en.question.site_for_drug"]
     assert chat.state.pending is not None and chat.state.pending.medications == ("apixaban",)
     chat.say("my neck", "inform", sites=(("neck", "cervical"),))
     assert chat.entries == ["text.en.blood_thinners.rule_hold_days", "medication.apixaban"]

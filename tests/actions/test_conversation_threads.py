@@ -9,6 +9,7 @@ Spanish ones run on the Spanish example clinic (+34 phone, 24-hour clock, 112).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -466,7 +467,7 @@ def test_a_carer_naming_a_drug_is_asked_the_site_then_answered(
             (charla, "mi padre tiene 84 años y toma sintrom", "sintrom", "lumbar")):
         value = "warfarin" if drug == "warfarin" else "acenocoumarol"
         talk.say(text, "ask_blood_thinners", confidence=0.6, drugs=((drug, value),))
-        assert keys(talk) == ["question.site"]
+        assert keys(talk) == ["question.site_for_drug"]
         reply = talk.say(site, "inform", sites=((site, "lumbar"),))
         assert keys(talk)[0].startswith("blood_thinners.") and "INR" in reply
         assert talk.state.medications_taken == (value,)
@@ -1648,3 +1649,52 @@ def test_spanish_weekday_follow_up_after_the_hours(charla: Conversation) -> None
     assert keys(charla) == ["logistics.hours"], keys(charla)
     reply = charla.say("y el sabado?", "ask_more", confidence=0.6)
     assert keys(charla) == ["logistics.hours"] and "cerrad" in reply, keys(charla)
+
+
+def test_parallel_questions_after_a_comma_each_get_their_answer(charla: Conversation) -> None:
+    """"q puedo comer, q puedo beber y el chicle hasta q hora?" got the gum answer only (the
+    last cue of one long part): after a comma, the same question word opens a new question."""
+    reply = charla.say("me toca a las 14:45. q puedo comer, q puedo beber y el chicle hasta q "
+                       "hora?", "ask_fasting")
+    assert keys(charla)[:2] == ["plan.fasting_cutoffs", "plan.gum_until"], keys(charla)
+    assert "08:15" in reply and "12:15" in reply
+
+
+def test_a_comma_before_another_kind_of_clause_keeps_one_question(chat: Conversation) -> None:
+    chat.say("when i get there, do i go straight to reception", "ask_logistics")
+    assert len(keys(chat)) == 1, keys(chat)
+
+
+def test_a_statement_of_drug_and_site_before_what_do_i_do_is_the_drug(
+        charla: Conversation) -> None:
+    """Read as procedure info with its question part as the plan, and no booking: the drug."""
+    text = ("buenas tardes, tomo pradaxa 110 dos veces al dia y me van a hacer radiofrecuencia "
+            "en el cuello. que tengo que hacer con la pastilla")
+    reply = charla.say(text, "ask_procedure_info", confidence=0.8,
+                       drugs=(("pradaxa", "dabigatran"),), sites=(("cuello", "cervical"),),
+                       parts=(("ask_procedure_info", "y me van a hacer radiofrecuencia en el "
+                               "cuello"), ("ask_plan", "que tengo que hacer con la pastilla")),
+                       ranking=(("ask_procedure_info", 0.8), ("ask_blood_thinners", 0.74),
+                                ("ask_plan", 0.01)))
+    assert keys(charla)[0].startswith("blood_thinners."), keys(charla)
+    assert "4 días" in reply
+
+
+def test_the_site_question_names_the_drug_it_is_for(charla: Conversation) -> None:
+    reply = charla.say("xarelto 20, q hago con el antes de la radiofrecuencia",
+                       "ask_blood_thinners", drugs=(("xarelto", "rivaroxaban"),))
+    assert keys(charla) == ["question.site_for_drug"] and "rivaroxabán" in reply
+    assert "lumbar" in reply and "cuello" in reply
+
+
+@pytest.mark.parametrize("text", ["what time am i nil by mouth from? op is 8.30am",
+                                  "can i have a cup of tea first? procedure's at 9 o'clock"])
+def test_more_ways_to_give_the_procedure_time_give_clock_times(chat: Conversation,
+                                                               text: str) -> None:
+    reply = chat.say(text, "ask_fasting")
+    assert re.search(r"\d:\d\d [ap]m", reply), reply
+
+
+def test_tengo_hora_a_las_gives_the_spanish_clock_times(charla: Conversation) -> None:
+    reply = charla.say("tengo hora a las 6 de la tarde, a mediodia puedo comer?", "ask_fasting")
+    assert "11:30" in reply and "puede" in reply, reply
