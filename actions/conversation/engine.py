@@ -639,7 +639,8 @@ class Engine:
                     self.cues.is_question(text, mention.start, mention.end) and (
                     self._condition_for_later(part, mentioned[index + 1:])
                     or self._tells_the_appointment(part)
-                    or (topic.kind is not TopicKind.medicine and self._tells_drug_and_site(mention.end))
+                    or (topic.kind is not TopicKind.medicine
+                        and self._tells_drug_and_site(mention.end))
                     or self.cues.puts_a_condition(part)  # "and if i do have the sedation, ..."
                     or support.get(mention.value, 0.0) < STATED_SUPPORT
                     or (self.cues.is_short(part) and not (self._supported(topic, part) or (
