@@ -240,6 +240,12 @@ class Cues:
         """"how long does that go on for?", "hw long will it hang around", "¿cuánto dura?"."""
         return matches(text, self._conv("how_long"))
 
+    def without_how_long(self, text: str) -> str:
+        """The text with its how-long words taken out ("cuanto tiempo mas o menos" ->
+        "mas o menos")."""
+        words = self._conv("how_long")
+        return cue_pattern(words).sub(" ", normalise(text)) if words else normalise(text)
+
     def says_how_long(self, text: str) -> bool:
         """An answer that names a time unit ("settles within 1 to 2 weeks")."""
         return matches(text, self._conv("time_units"))

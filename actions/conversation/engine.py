@@ -58,6 +58,9 @@ UNSUPPORTED_OK = 0.8
 # A second question of a message whose whole-message score is below this, and whose part has
 # no word of its topic, is a statement read as a question ("tengo hernia de hiato"): not added.
 SECONDARY_SUPPORT = 0.1
+# "cuanto tiempo mas o menos" after a question: how long, of the question before it, when at
+# most this many words are left besides the how-long words
+HOW_LONG_ALONE_WORDS = 3
 STATED_SUPPORT = 0.3  # the same for a part that does not ask (no "?", no question word)
 # Topics a message naming a blood thinner may well be about (not re-routed to the drug).
 # Intents of a message that tells rather than asks ("la cita es a las 9 y media")
@@ -376,6 +379,9 @@ class Engine:
                 return [Request(last, self._site_answer(last), explicit=False)]
             if not confident and (mentions(text, self.cues.words_of(last)) or (
                     leaning and not supported)):
+                elsewhere = self._specific_answer_elsewhere(last)
+                if elsewhere is not None and not mentions(text, self.cues.words_of(last)):
+                    return [elsewhere]  # "y el hielo va bien?" after the driving answer: ice
                 # "my neighbour said it did nothing for her" after the effectiveness answer
                 return [Request(last, self._last_answer(last), explicit=False)]
         if facts.driver_named or self.site_changed:
@@ -487,6 +493,9 @@ class Engine:
             if candidate is None or candidate.id in (topic.id, "human"):
                 continue
             answer = self.cues.answer_for(candidate, self.turn.text)
+            if answer is not None and self.cues.answer_for(
+                    candidate, self.cues.without_how_long(self.turn.text)) is None:
+                continue  # "... doler la espalda? cuanto tiempo": how long, of the topic asked
             if answer is not None:
                 return [Request(candidate, answer)]
         return None
@@ -533,6 +542,12 @@ class Engine:
             # one-word question first names the last topic's answer; the rest tells why
             return Request(last, opening_answer, explicit=False)
         weak_plan = topic is not None and topic.id == "plan"  # "list" is a plan word too
+        elsewhere = self._specific_answer_elsewhere(last) if answer is None and not own else None
+        if elsewhere is not None and elsewhere.topic.intent in [
+                intent for intent, _ in self.turn.ranking[:SUGGESTIONS]]:
+            # "y el hielo va bien?" after the driving answer, read weakly as effectiveness with
+            # recovery next: the ice answer its cue names, among the classifier's closest
+            return elsewhere
         if (answer is None and not own and (weak_plan or not supported)
                 and self.turn.confidence < CONFIDENT
                 and self.cues.is_follow_up(text) and not self.facts.medications
@@ -597,6 +612,12 @@ class Engine:
             return Request(last, answer or self._last_answer(last), explicit=False)
         return None
 
+    def _how_long_alone(self, part: str) -> bool:
+        """A part that asks only how long ("cuanto tiempo mas o menos"): of the question
+        before it, not a question about another topic's duration."""
+        return self.cues.asks_how_long(part) and len(
+            self.cues.without_how_long(part).split()) <= HOW_LONG_ALONE_WORDS
+
     def _specific_answer_elsewhere(self, last: TopicSpec) -> Optional[Request]:
         """The first specific answer of another topic whose cue the message names (None: no
         such cue), for a short follow-up that names none of the last topic's answers."""
@@ -647,8 +668,8 @@ class Engine:
                         topic.kind is TopicKind.medicine and self.facts.medications)))):
                 continue  # "needles make me go faint. can I get...?", "ok I'll ring them. ..."
             if requests and spans:
-                if self.cues.is_generic(part):
-                    continue
+                if self.cues.is_generic(part) or self._how_long_alone(part):
+                    continue  # "... me va a doler la espalda? cuanto tiempo mas o menos"
                 said = not self.cues.is_question(text, mention.start, mention.end)
                 if said and support and support.get(mention.value, 0.0) < STATED_SUPPORT:
                     continue  # "... tengo hernia de hiato": a statement, not a question
@@ -751,6 +772,8 @@ class Engine:
         how long will it last?": "it" is the classified topic)."""
         if self.cues.has_pronoun(part) or len(part.split()) < 3:
             return None
+        if self._how_long_alone(part):
+            return None  # "... me va a doler la espalda? cuanto tiempo mas o menos": the pain's
         for candidate in self.cues.topics_with_cues(part):
             if candidate.id in (topic.id, "human"):
                 continue

@@ -60,6 +60,11 @@ _DATEISH = re.compile(
 # (not "do I need to come off warfarin?").
 _OFF_BEFORE = re.compile(r"\b(?:off|came off|come off|coming off|taken off)\s+"
                          r"(?:(?:the|my|his|her)\s+)?$", re.IGNORECASE)
+# Taken off already, said in the past ("me han quitado el sintrom y me pincho clexane"): off
+# even in a question's clause, unlike "how long do I come off it?"
+_OFF_DONE = re.compile(r"\b(?:switched (?:me )?from|(?:me|le) (?:han quitado|quitaron|han "
+                       r"retirado|retiraron|han cambiado|cambiaron)|ya no (?:tomo|toma))\s+"
+                       r"(?:(?:the|my|his|her|el|la|mi|su)\s+)?$", re.IGNORECASE)
 
 
 # The words before a drug name that may say whose drug it is, up to the sentence's start.
@@ -84,6 +89,8 @@ def _negated(text: str, start: int, end: int | None = None) -> bool:
 
 
 def _taken_off(text: str, start: int, cues: Cues) -> bool:
+    if _OFF_DONE.search(text[max(0, start - 24):start]) is not None:
+        return True
     if _OFF_BEFORE.search(text[max(0, start - 24):start]) is None:
         return False
     for a, b in cues.question_parts(text):

@@ -1698,3 +1698,39 @@ def test_more_ways_to_give_the_procedure_time_give_clock_times(chat: Conversatio
 def test_tengo_hora_a_las_gives_the_spanish_clock_times(charla: Conversation) -> None:
     reply = charla.say("tengo hora a las 6 de la tarde, a mediodia puedo comer?", "ask_fasting")
     assert "11:30" in reply and "puede" in reply, reply
+
+
+def test_a_drug_taken_off_already_is_not_the_one_asked_about(charla: Conversation) -> None:
+    """"me han quitado el sintrom y me pincho clexane ...": the Clexane answer, not Sintrom's."""
+    reply = charla.say("me han quitado el sintrom y me pincho clexane hasta la rizolisis "
+                       "lumbar, cuando es la ultima inyeccion?", "ask_blood_thinners",
+                       drugs=(("sintrom", "acenocoumarol"), ("clexane", "enoxaparin")),
+                       sites=(("lumbar", "lumbar"),))
+    assert "Clexane" in reply and "Sintrom" not in reply and "24 horas" in reply, reply
+
+
+def test_how_long_alone_after_a_question_is_about_that_question(charla: Conversation) -> None:
+    """"... me va a doler la espalda? cuanto tiempo mas o menos" got the procedure's duration
+    (the how-long words are a logistics cue): how long the soreness lasts."""
+    reply = charla.say("despues me va a doler la espalda? cuanto tiempo mas o menos",
+                       "ask_recovery", confidence=0.85, sites=(("espalda", "lumbar"),),
+                       parts=(("ask_recovery", "despues me va a doler la espalda"),
+                              ("ask_logistics", "cuanto tiempo mas o menos")),
+                       ranking=(("ask_recovery", 0.85), ("ask_logistics", 0.36),
+                                ("ask_procedure_steps", 0.13)))
+    assert all(k.startswith("recovery.") for k in keys(charla)), keys(charla)
+    assert "semanas" in reply
+
+
+def test_a_cue_of_a_close_topic_beats_repeating_the_last_answer(charla: Conversation) -> None:
+    charla.say("cuando puedo volver a conducir?", "ask_driver")
+    charla.say("y el hielo va bien?", "ask_effectiveness", confidence=0.37,
+               ranking=(("ask_effectiveness", 0.37), ("ask_recovery", 0.23)))
+    assert keys(charla) == ["recovery.soreness"], keys(charla)
+
+
+def test_a_small_bruise_in_spanish_is_the_soreness_answer(charla: Conversation) -> None:
+    charla.say("despues de la prueba me va a doler?", "ask_recovery")
+    charla.say("tb tengo un morado pequeñito en uno de los pinchazos", "ask_recovery",
+               confidence=0.5)
+    assert keys(charla) == ["recovery.soreness"], keys(charla)
