@@ -61,6 +61,7 @@ SECONDARY_SUPPORT = 0.1
 # "cuanto tiempo mas o menos" after a question: how long, of the question before it, when at
 # most this many words are left besides the how-long words
 HOW_LONG_ALONE_WORDS = 3
+RUNNER_UP_SUPPORT = 0.15  # a second choice this likely whose cue the message names
 STATED_SUPPORT = 0.3  # the same for a part that does not ask (no "?", no question word)
 # Topics a message naming a blood thinner may well be about (not re-routed to the drug).
 # Intents of a message that tells rather than asks ("la cita es a las 9 y media")
@@ -168,6 +169,8 @@ class Engine:
             self._answer_all([again])
             return self._finish()
         unsure_more = self.turn.confidence < CONFIDENT and bool(requests)  # "and restart?"
+        # "and liquids" after the fasting answer, read as "tell me more": the answer it names
+        unsure_more = unsure_more or self._names_an_answer_of_the_last(requests)
         if (self.turn.intent == "ask_more" and not unsure_more) or self.more_asked or (
                 not requests and self.cues.wants_more(self.turn.text)
                 and self.cues.is_short(self.turn.text)):
@@ -188,6 +191,17 @@ class Engine:
         self._merge(facts, self.state.pending)
         self.state = self.state.update(pending=None)
         return Outcome([], self.state, [], self.turn.language)
+
+    def _names_an_answer_of_the_last(self, requests: list[Request]) -> bool:
+        """A short follow-up ("and liquids") that names another answer of the last topic and
+        no "more" word."""
+        text = self.turn.text
+        last = self.state.last_topic
+        return bool(requests) and self.cues.is_follow_up(text) and \
+            not self.cues.wants_more(text) and any(
+                r.topic.id == last and r.answer.key not in (r.topic.main.key,
+                                                            self.state.last_key)
+                for r in requests)
 
     def _asked_again(self) -> Optional[Request]:
         """"and on friday?", "y el sábado?" right after the opening hours: a short message
@@ -327,7 +341,8 @@ class Engine:
                 and any(self._renal_rule(n) for n in self.state.last_medications)):
             # "tengo insuficiencia renal" after the dabigatran answer: that answer, for them
             return [Request(last, self._last_answer(last), explicit=False)]
-        topic = multi[0].topic if multi else self._topic_of(self.turn.intent)
+        topic = multi[0].topic if multi else self._asked_topic_instead(
+            self._topic_of(self.turn.intent))
         topic = self._drug_topic_instead(topic)
         plan = self._plan_asked(topic)
         if plan is not None:
@@ -350,6 +365,10 @@ class Engine:
             named = self._ranked_cue_answer(topic)
             if named is not None:
                 return named  # "what should I do if my legs go numb after?" (risks?)
+            if self.turn.confidence < UNSUPPORTED_OK:
+                worded = self._ranked_worded(topic)
+                if worded is not None:
+                    return self._answers_in(worded)  # "what time should i turn up" (bring?)
         if (self.hypothetical_site and last is not None and not supported
                 and (topic is None or topic.id != last.id) and self._depends_on_site(last)):
             # "what if they switch it to my neck instead" after a drug answer: that answer
@@ -500,6 +519,37 @@ class Engine:
                 return [Request(candidate, answer)]
         return None
 
+    def _ranked_worded(self, topic: TopicSpec) -> Optional[TopicSpec]:
+        """A closest topic whose own content words the message has, when the classified topic
+        (confident, not sure) has none: "what time should i turn up" read as what to bring."""
+        for intent, _ in self.turn.ranking[1:SUGGESTIONS]:
+            candidate = self._topic_of(intent)
+            if candidate is None or candidate.id in (topic.id, "human"):
+                continue
+            if mentions(self.turn.text, self.cues.words_of(candidate)):
+                return candidate
+        return None
+
+    def _asked_topic_instead(self, topic: Optional[TopicSpec]) -> Optional[TopicSpec]:
+        """"my doctor said im only getting the local numbing, no sedation. still got to starve
+        myself?" (read as sedation): the topic the question asks in its own words, when the
+        classified topic's words are only in what the patient told before it."""
+        text = self.turn.text
+        if topic is None or self.turn.confidence >= UNSUPPORTED_OK:
+            return topic
+        parts = self.cues.question_parts(text)
+        asked = [(a, b) for a, b in parts if self.cues.is_question(text, a, b)]
+        if not asked or len(asked) == len(parts):
+            return topic
+        if any(self.cues.supports(topic, text[a:b]) for a, b in asked):
+            return topic
+        for intent, _ in self.turn.ranking[1:SUGGESTIONS]:
+            candidate = self._topic_of(intent)
+            if candidate is not None and candidate.id not in (topic.id, "human") and any(
+                    mentions(text[a:b], self.cues.words_of(candidate)) for a, b in asked):
+                return candidate
+        return topic
+
     def _ranked_supported(self) -> Optional[list[Request]]:
         """An unsure classification: the first of the closest topics the words support."""
         for intent, _ in self.turn.ranking[:SUGGESTIONS]:
@@ -543,10 +593,13 @@ class Engine:
             return Request(last, opening_answer, explicit=False)
         weak_plan = topic is not None and topic.id == "plan"  # "list" is a plan word too
         elsewhere = self._specific_answer_elsewhere(last) if answer is None and not own else None
-        if elsewhere is not None and elsewhere.topic.intent in [
-                intent for intent, _ in self.turn.ranking[:SUGGESTIONS]]:
+        runner_up = self.turn.ranking[1] if len(self.turn.ranking) > 1 else ("", 0.0)
+        if (elsewhere is not None and elsewhere.topic.intent == runner_up[0]
+                and runner_up[1] >= RUNNER_UP_SUPPORT
+                and self.cues.answer_for(elsewhere.topic,
+                                         self.cues.without_how_long(text)) is not None):
             # "y el hielo va bien?" after the driving answer, read weakly as effectiveness with
-            # recovery next: the ice answer its cue names, among the classifier's closest
+            # recovery next: the ice answer its cue names, the classifier's second choice
             return elsewhere
         if (answer is None and not own and (weak_plan or not supported)
                 and self.turn.confidence < CONFIDENT

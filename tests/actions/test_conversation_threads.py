@@ -1734,3 +1734,47 @@ def test_a_small_bruise_in_spanish_is_the_soreness_answer(charla: Conversation) 
     charla.say("tb tengo un morado pequeñito en uno de los pinchazos", "ask_recovery",
                confidence=0.5)
     assert keys(charla) == ["recovery.soreness"], keys(charla)
+
+
+def test_the_question_after_a_statement_names_its_own_topic(chat: Conversation) -> None:
+    """Read as sedation (the statement's word): the question's own words are fasting."""
+    reply = chat.say("my doctor said im only getting the local numbing, no sedation. still got "
+                     "to starve myself?", "ask_sedation", confidence=0.6,
+                     ranking=(("ask_sedation", 0.6), ("ask_fasting", 0.17)))
+    assert keys(chat)[0].startswith("fasting."), keys(chat)
+    assert "usually don't need to fast" in reply
+
+
+def test_a_close_topic_with_the_words_beats_a_confident_one_without(chat: Conversation) -> None:
+    chat.say("what time should i turn up", "ask_what_to_bring", confidence=0.63,
+             ranking=(("ask_what_to_bring", 0.63), ("ask_logistics", 0.1)))
+    assert keys(chat) == ["logistics.main"], keys(chat)
+
+
+def test_a_follow_up_naming_an_answer_read_as_more_gets_that_answer(chat: Conversation) -> None:
+    chat.say("what time do i stop eating and can i still take my tablets? its at 12.30 "
+             "tomorrow", "ask_fasting")
+    reply = chat.say("and liquids", "ask_more", confidence=0.73)
+    assert keys(chat) == ["plan.clear_liquids_at"] and "10:00 am" in reply, keys(chat)
+
+
+@pytest.mark.parametrize("text,ranking", [
+    # a cue of the third choice only ("test": the test block), and a how-long cue only
+    ("y si el test sale negativo puedo ir tranquila?",
+     (("ask_what_to_bring", 0.33), ("ask_driver", 0.12), ("ask_diagnostic_block", 0.1))),
+])
+def test_a_weak_cue_elsewhere_does_not_take_the_follow_up(charla: Conversation, text: str,
+                                                          ranking: tuple) -> None:
+    charla.say("tengo un retraso de la regla, puede ser un problema para la rizolisis?",
+               "report_illness")
+    charla.say(text, ranking[0][0], confidence=ranking[0][1], ranking=ranking)
+    assert not keys(charla)[0].startswith("diagnostic_block."), keys(charla)
+
+
+def test_how_long_alone_after_the_regrowth_answer_is_not_the_positioning(
+        chat: Conversation) -> None:
+    chat.say("do the nerves grow back", "ask_effectiveness")
+    chat.say("how long till they do", "ask_procedure_steps", confidence=0.38,
+             ranking=(("ask_procedure_steps", 0.38), ("ask_logistics", 0.24),
+                      ("ask_positioning", 0.17)))
+    assert not keys(chat)[0].startswith("positioning."), keys(chat)
