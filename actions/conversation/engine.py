@@ -512,8 +512,7 @@ class Engine:
             if candidate is None or candidate.id in (topic.id, "human"):
                 continue
             answer = self.cues.answer_for(candidate, self.turn.text)
-            if answer is not None and self.cues.answer_for(
-                    candidate, self.cues.without_how_long(self.turn.text)) is None:
+            if answer is not None and not self._named_beyond_how_long(candidate):
                 continue  # "... doler la espalda? cuanto tiempo": how long, of the topic asked
             if answer is not None:
                 return [Request(candidate, answer)]
@@ -596,8 +595,7 @@ class Engine:
         runner_up = self.turn.ranking[1] if len(self.turn.ranking) > 1 else ("", 0.0)
         if (elsewhere is not None and elsewhere.topic.intent == runner_up[0]
                 and runner_up[1] >= RUNNER_UP_SUPPORT
-                and self.cues.answer_for(elsewhere.topic,
-                                         self.cues.without_how_long(text)) is not None):
+                and self._named_beyond_how_long(elsewhere.topic)):
             # "y el hielo va bien?" after the driving answer, read weakly as effectiveness with
             # recovery next: the ice answer its cue names, the classifier's second choice
             return elsewhere
@@ -664,6 +662,11 @@ class Engine:
                 return elsewhere  # "do they grow back" after what the procedure is: repeats
             return Request(last, answer or self._last_answer(last), explicit=False)
         return None
+
+    def _named_beyond_how_long(self, topic: TopicSpec) -> bool:
+        """The message names one of the topic's answers by more than its how-long words (a
+        how-long cue alone never moves a question to another topic's duration)."""
+        return self.cues.answer_for(topic, self.cues.without_how_long(self.turn.text)) is not None
 
     def _how_long_alone(self, part: str) -> bool:
         """A part that asks only how long ("cuanto tiempo mas o menos"): of the question
@@ -826,7 +829,7 @@ class Engine:
         if self.cues.has_pronoun(part) or len(part.split()) < 3:
             return None
         if self._how_long_alone(part):
-            return None  # "... me va a doler la espalda? cuanto tiempo mas o menos": the pain's
+            return None  # "... doler la espalda? cuanto tiempo mas o menos": the pain's time
         for candidate in self.cues.topics_with_cues(part):
             if candidate.id in (topic.id, "human"):
                 continue
