@@ -504,13 +504,15 @@ class Engine:
         return not (self.cues.vague(self.turn.text) and self.turn.confidence < UNSUPPORTED_OK
                     and not self.facts.medications and not self.facts.sites)
 
+    def _closest_others(self, topic: TopicSpec) -> list[TopicSpec]:
+        """The classifier's next closest topics after the one classified (never "human")."""
+        found = (self._topic_of(intent) for intent, _ in self.turn.ranking[1:SUGGESTIONS])
+        return [c for c in found if c is not None and c.id not in (topic.id, "human")]
+
     def _ranked_cue_answer(self, topic: TopicSpec) -> Optional[list[Request]]:
         """A closest topic whose specific answer the message names, when the classified topic
         has no word in the message."""
-        for intent, _ in self.turn.ranking[1:SUGGESTIONS]:
-            candidate = self._topic_of(intent)
-            if candidate is None or candidate.id in (topic.id, "human"):
-                continue
+        for candidate in self._closest_others(topic):
             answer = self.cues.answer_for(candidate, self.turn.text)
             if answer is not None and not self._named_beyond_how_long(candidate):
                 continue  # "... doler la espalda? cuanto tiempo": how long, of the topic asked
@@ -521,13 +523,8 @@ class Engine:
     def _ranked_worded(self, topic: TopicSpec) -> Optional[TopicSpec]:
         """A closest topic whose own content words the message has, when the classified topic
         (confident, not sure) has none: "what time should i turn up" read as what to bring."""
-        for intent, _ in self.turn.ranking[1:SUGGESTIONS]:
-            candidate = self._topic_of(intent)
-            if candidate is None or candidate.id in (topic.id, "human"):
-                continue
-            if mentions(self.turn.text, self.cues.words_of(candidate)):
-                return candidate
-        return None
+        return next((candidate for candidate in self._closest_others(topic)
+                     if mentions(self.turn.text, self.cues.words_of(candidate))), None)
 
     def _asked_topic_instead(self, topic: Optional[TopicSpec]) -> Optional[TopicSpec]:
         """"my doctor said im only getting the local numbing, no sedation. still got to starve
@@ -542,12 +539,8 @@ class Engine:
             return topic
         if any(self.cues.supports(topic, text[a:b]) for a, b in asked):
             return topic
-        for intent, _ in self.turn.ranking[1:SUGGESTIONS]:
-            candidate = self._topic_of(intent)
-            if candidate is not None and candidate.id not in (topic.id, "human") and any(
-                    mentions(text[a:b], self.cues.words_of(candidate)) for a, b in asked):
-                return candidate
-        return topic
+        return next((candidate for candidate in self._closest_others(topic) if any(
+            mentions(text[a:b], self.cues.words_of(candidate)) for a, b in asked)), topic)
 
     def _ranked_supported(self) -> Optional[list[Request]]:
         """An unsure classification: the first of the closest topics the words support."""
