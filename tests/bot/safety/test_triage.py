@@ -247,3 +247,24 @@ def test_asking_whether_it_will_hurt_is_not_a_crisis(triage: Triage, text: str) 
 
 def test_going_to_hurt_myself_is_still_a_crisis(triage: Triage) -> None:
     assert triage.assess("I'm going to hurt myself tonight").level in ("crisis", "emergency")
+
+
+def test_a_fever_with_a_neck_that_moves_fine_is_urgent_not_meningism(triage: Triage) -> None:
+    """"nada rigido, solo la fiebre y algun escalofrio": the classifier read meningism (0.45);
+    the fever pattern (singular "escalofrio" too) makes it the fever flag: call the clinic."""
+    verdict = triage.assess("el cuello lo muevo bien, nada rigido, solo la fiebre y algun "
+                            "escalofrio", "es")
+    assert (verdict.level, verdict.flag_id) == ("urgent", "red_flag.fever")
+
+
+@pytest.mark.parametrize("text,language", [
+    ("anything in particular i should keep an eye out for tonight", "en"),
+    ("pues yo preferiria q me durmieran, no quiero enterarme de nada de nada", "es"),
+])
+def test_what_to_watch_tonight_and_a_sedation_wish_are_not_crises(triage: Triage, text: str,
+                                                                  language: str) -> None:
+    assert triage.assess(text, language).level == "routine"
+
+
+def test_a_wish_not_to_wake_up_is_still_a_crisis(triage: Triage) -> None:
+    assert triage.assess("ojala me durmieran y no despertar nunca mas", "es").level == "crisis"
