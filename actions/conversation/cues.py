@@ -60,6 +60,10 @@ def _affirmed(plain: str, pattern: re.Pattern[str]) -> bool:
     return False
 
 
+# Where a clause ends, for the words that belong to one mention (a site, a drug).
+_CLAUSE_END = re.compile(r"[.,;:!?\n]|\b(?:but|pero|now|ahora|this time|esta vez)\b")
+
+
 def matches(text: str, words: list[str]) -> bool:
     """Whether any cue occurs in the text as whole words, not negated (accents ignored too:
     "unas pintadas" matches the cue "uñas pintadas")."""
@@ -393,6 +397,14 @@ class Cues:
     def has_pronoun(self, text: str) -> bool:
         """"it", "eso": a part that leans on the first question of the message."""
         return mentions(text, self._conv("pronouns"))
+
+    def site_in_past(self, text: str, start: int, end: int) -> bool:
+        """The site named at text[start:end] is an earlier procedure's: a `past_site` cue in
+        its own clause ("the neck was last time", "last time it was my neck")."""
+        before = _CLAUSE_END.split(text[max(0, start - 40):start])[-1]
+        after = _CLAUSE_END.split(text[end:end + 40])[0]
+        return matches(before, self._conv("past_site")) or \
+            matches(after, self._conv("past_site"))
 
     def asks_other_site(self, text: str) -> bool:
         """"what if it were the neck?", "¿y si fuera en el cuello?"."""

@@ -333,7 +333,13 @@ class Engine:
             return []  # "my neighbour could walk back with me, she's 70": noted (not "walk")
         multi = self._multi_requests()
         if len(multi) >= 2:
-            if any(r.topic.id == "plan" for r in multi):  # the checklist has the medicines
+            plan = next((r for r in multi if r.topic.id == "plan"), None)
+            drugs = [r for r in multi if r.topic.kind is TopicKind.medicine]
+            if plan is not None and drugs and self.turn.mentions(TOPIC_ENTITY)[0].support \
+                    is not None and self._whole_support().get(plan.topic.intent, 0.0) < \
+                    SECONDARY_SUPPORT:
+                return drugs  # "I take Eliquis and aspirin. what's the plan for each?"
+            if plan is not None:  # the checklist has the medicines
                 multi = [r for r in multi if r.topic.kind is not TopicKind.medicine]
             return multi
         if (facts.kidneys_impaired is not None and last is not None
@@ -695,7 +701,7 @@ class Engine:
         nothing of their own ("what happens now?") or that the message as a whole does not
         support (a statement read as a question: "my friend had a bad time with hers")."""
         text = self.turn.text
-        support = dict(self.turn.ranking)
+        support = self._whole_support()
         requests: list[Request] = []
         mentioned = self.turn.mentions(TOPIC_ENTITY)
         for index, mention in enumerate(mentioned):
@@ -741,6 +747,15 @@ class Engine:
             # "I have diabetes and take insulin": the medicine answer says it
             requests = [r for r in requests if r.topic.id != "illness"]
         return requests[:MAX_TOPICS]
+
+    def _whole_support(self) -> dict[str, float]:
+        """Each intent's probability for the message as a whole: the ranking, with the
+        `topic` entities' own figure (the message intent is the first topic at its part's
+        confidence, so the ranking does not have the whole message's for it)."""
+        support = dict(self.turn.ranking)
+        support.update({m.value: m.support for m in self.turn.mentions(TOPIC_ENTITY)
+                        if m.support is not None})
+        return support
 
     def _tells_the_appointment(self, part: str) -> bool:
         """A statement of the booking ("Tengo la cita a las 16:00.", "my appointment's at 2pm")
@@ -1597,7 +1612,23 @@ class Engine:
             self.pieces.append([self.writer.piece("assistant.anything_else")])
             self.state = self.state.update(misses=0)
             return  # "ok noted", "ugh fine ill ask my neighbour": taken in, nothing asked
+        if self._more_for_the_clinic():
+            return
         self._miss()
+
+    def _more_for_the_clinic(self) -> bool:
+        """Right after a "tell the clinic, your doctor decides" answer (a registry topic
+        flagged `clinic_decides`), a message that cannot be placed is more about the same
+        condition: "its an older one, a medtronic i think" after the pacemaker answer. It gets
+        "worth telling the clinic; your doctor decides", not "I'm not sure I understood". So
+        does a statement that names another topic's word ("i also had back surgery years ago")."""
+        last = self._last_topic()
+        if last is None or not last.clinic_decides or self.state.misses:
+            return False
+        if self._asks_something() and self._names_a_topic():
+            return False  # "should i just book the day off then": a question about another topic
+        self.pieces.append([self.writer.piece("assistant.noted_for_clinic")])
+        return True
 
     def _clear_lead(self) -> bool:
         """The top intent leads the next by a clear margin ("vale, me quedo más tranquila,

@@ -141,7 +141,9 @@ def read_facts(kb: KbSnapshot, turn: Turn, cues: Cues, now: dt.datetime) -> Fact
             continue
         if cues.mentions_kidneys(text[mention.start:mention.end]):
             continue  # "los riñones" read as the lower back: it is about the kidneys
-        target = negated_sites if _negated(text, mention.start, mention.end) else sites
+        off = _negated(text, mention.start, mention.end) or \
+            cues.site_in_past(text, mention.start, mention.end)  # "the neck was last time"
+        target = negated_sites if off else sites
         if mention.value not in target:
             target.append(mention.value)
     appointment = None

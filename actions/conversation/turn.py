@@ -21,6 +21,14 @@ class Entity:
     value: str
     start: int = 0
     end: int = 0
+    # a `topic` entity's probability for the whole message (bot/nlu/topic_classifier.py): the
+    # message intent is the first topic at its part's confidence, so the ranking lacks it
+    support: Optional[float] = None
+
+
+def _support(value: Any) -> Optional[float]:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) \
+        else None
 
 
 @dataclass(frozen=True)
@@ -56,7 +64,7 @@ class Turn:
         )
         entities = tuple(
             Entity(str(e.get("entity")), str(e.get("value")), int(e.get("start") or 0),
-                   int(e.get("end") or 0))
+                   int(e.get("end") or 0), _support(e.get("support")))
             for e in latest.get("entities") or []
             if e.get("entity") and isinstance(e.get("value"), str | int | float)
         )

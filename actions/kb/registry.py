@@ -122,6 +122,11 @@ class TopicSpec(Strict):
     # A feeling, not a question ("I'm scared it'll go wrong"): where real crises hide, so a
     # tentative crisis the NLU reads as this topic keeps the full crisis reply (bot/safety/gate.py).
     feeling: bool = False
+    # The answer is "tell the clinic, your doctor decides" (a condition, who it is for): a
+    # message right after it that cannot be placed ("its an older one, a medtronic i think",
+    # "does it matter which make it is") is more for the clinic to know, answered as such
+    # (assistant.noted_for_clinic) rather than with "I'm not sure I understood".
+    clinic_decides: bool = False
     answers: Annotated[list[AnswerSpec], Field(min_length=1)]
 
     @field_validator("words")
@@ -178,6 +183,7 @@ class ConversationCues(Strict):
     pronouns: Cues = {}  # "it", "eso": the pronouns among them (not "that morning")
     medicine_reference: Cues = {}  # "go back on it", "the shots", "tomarla": the drug named
     hypothetical_site: Cues = {}  # "what if", "y si fuera": a site asked about, not a change
+    past_site: Cues = {}  # "the neck was last time", "lo lumbar fue el año pasado": not this one
     driver_named: Cues = {}  # "my son is driving me", "me lleva mi hijo"
     appointment_words: Cues = {}  # "my appointment", "la cita": a day or time said is the booking
     kidney_fine: Cues = {}  # "my kidneys are fine", "los riñones bien"

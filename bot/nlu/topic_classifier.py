@@ -87,6 +87,7 @@ from bot.safety.rules import normalise as rules_normalise
 logger = logging.getLogger(__name__)
 
 FALLBACK_INTENT = "nlu_fallback"
+SUPPORT_ATTRIBUTE = "support"  # on a `topic` entity: the whole message's probability of it
 MODEL_FILE = "topic_classifier.joblib"
 EXTRACTOR_NAME = "PrepEntityExtractor"
 ANY_LANGUAGE = "*"
@@ -300,6 +301,7 @@ class TopicClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
             )
         if topics:
             intent, confidence = topics[0].intent, topics[0].confidence
+            whole = dict(ranking)  # each topic's probability for the message as a whole
             message.set(
                 ENTITIES,
                 entities
@@ -311,6 +313,9 @@ class TopicClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
                             ENTITY_ATTRIBUTE_START: topic.start,
                             ENTITY_ATTRIBUTE_END: topic.end,
                             ENTITY_ATTRIBUTE_CONFIDENCE: round(topic.confidence, 4),
+                            # the message intent becomes the first topic, with its part's
+                            # confidence: this keeps what the whole message gave each topic
+                            SUPPORT_ATTRIBUTE: round(whole.get(topic.intent, 0.0), 4),
                         }
                         for topic in topics
                     ]

@@ -8,8 +8,8 @@ given as the NLU would (generic names, sites), with offsets found in the text.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Optional
+from dataclasses import dataclass, field, replace
+from typing import Any, Optional
 
 from actions.conversation.engine import Outcome, respond
 from actions.conversation.turn import Entity, State, Turn
@@ -38,14 +38,15 @@ class Conversation:
     def say(self, text: str, intent: str, confidence: float = 0.9,
             drugs: tuple[tuple[str, str], ...] = (), sites: tuple[tuple[str, str], ...] = (),
             topics: tuple[str, ...] = (), ranking: tuple[tuple[str, float], ...] = (),
-            parts: tuple[tuple[str, str], ...] = ()) -> str:
+            parts: tuple[tuple[Any, ...], ...] = ()) -> str:
         """Send a message; `drugs`/`sites` are (word in text, value) pairs; `parts` are
-        (topic intent, the question part's words) as the NLU marks several questions; returns
-        the reply."""
+        (topic intent, the question part's words[, the whole message's probability of it]) as
+        the NLU marks several questions; returns the reply."""
         entities = [entity(text, "medication", word, value) for word, value in drugs]
         entities += [entity(text, "procedure_site", word, value) for word, value in sites]
         entities += [Entity("topic", name, i, i + 1) for i, name in enumerate(topics)]
-        entities += [entity(text, "topic", words, name) for name, words in parts]
+        entities += [replace(entity(text, "topic", part[1], part[0]),
+                             support=part[2] if len(part) > 2 else None) for part in parts]
         turn = Turn(text, self.language, intent, confidence, ranking, tuple(entities))
         self.last = respond(self.kb, turn, self.state, self.now)
         self.state = self.last.state

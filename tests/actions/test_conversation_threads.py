@@ -1778,3 +1778,133 @@ def test_how_long_alone_after_the_regrowth_answer_is_not_the_positioning(
              ranking=(("ask_procedure_steps", 0.38), ("ask_logistics", 0.24),
                       ("ask_positioning", 0.17)))
     assert not keys(chat)[0].startswith("positioning."), keys(chat)
+
+
+@pytest.mark.parametrize("follow_up,intent,confidence", [
+    ("its an older one, a medtronic i think", "report_illness", 0.3),
+    ("does it matter which make it is", "ask_logistics", 0.28),
+])
+def test_more_about_a_condition_is_worth_telling_the_clinic(chat: Conversation, follow_up: str,
+                                                            intent: str,
+                                                            confidence: float) -> None:
+    """After "tell the clinic" (a `clinic_decides` topic), an unplaced follow-up is more for
+    the clinic to know, not "I'm not sure I understood"."""
+    chat.say("i have a pacemaker does that change anything", "report_illness")
+    reply = chat.say(follow_up, intent, confidence=confidence,
+                     ranking=((intent, confidence), ("inform", 0.16)))
+    assert keys(chat) == ["assistant.noted_for_clinic"], keys(chat)
+    assert "555 010 0100" in reply and "doctor" in reply
+    assert chat.state.misses == 0
+
+
+def test_a_question_about_another_topic_after_a_condition_is_not_for_the_clinic(
+        chat: Conversation) -> None:
+    chat.say("also im 82, am i too old for it", "ask_eligibility")
+    chat.say("should i just book the day off then", "ask_what_to_bring", confidence=0.5,
+             ranking=(("ask_what_to_bring", 0.5), ("ask_recovery", 0.33)))
+    assert keys(chat) == ["recovery.work"], keys(chat)
+
+
+def test_an_unplaced_message_after_an_ordinary_answer_is_still_a_miss(chat: Conversation) -> None:
+    chat.say("how long will i be there", "ask_logistics")
+    chat.say("its an older one, a medtronic i think", "report_illness", confidence=0.3,
+             ranking=(("report_illness", 0.3), ("inform", 0.16)))
+    assert keys(chat) == ["assistant.fallback"], keys(chat)
+
+
+def test_a_dye_reaction_is_the_contrast_screening_answer(chat: Conversation) -> None:
+    chat.say("i react badly to the dye they use for ct scans, is that used in this?",
+             "report_illness", confidence=0.3,
+             ranking=(("report_illness", 0.3), ("ask_procedure_steps", 0.25)))
+    assert keys(chat) == ["screening.allergy_contrast"], keys(chat)
+
+
+def test_a_site_named_as_last_time_is_not_this_procedure(chat: Conversation) -> None:
+    chat.say("i'm on brilinta, they're doing my neck", "inform",
+             drugs=(("brilinta", "ticagrelor"),), sites=(("neck", "cervical"),))
+    reply = chat.say("wait no sorry its my lower back, the neck was last time", "inform",
+                     sites=(("lower back", "lumbar"), ("neck", "cervical")))
+    assert chat.state.procedure_site == "lumbar"
+    assert "lower back" in reply and "5 days" not in reply
+
+
+def test_un_sitio_de_la_otra_vez_no_es_el_de_ahora(charla: Conversation) -> None:
+    charla.say("tomo plavix, q tengo q hacer antes de la rizolisis", "ask_blood_thinners",
+               drugs=(("plavix", "clopidogrel"),))
+    charla.say("lumbar", "inform", sites=(("lumbar", "lumbar"),))
+    reply = charla.say("ay no perdona, me equivoco, es en el cuello, lo lumbar fue el año "
+                       "pasado", "inform", sites=(("cuello", "cervical"), ("lumbar", "lumbar")))
+    assert charla.state.procedure_site == "cervical"
+    assert "7 días" in reply
+
+
+def test_last_time_before_the_site_is_an_earlier_procedure_too(chat: Conversation) -> None:
+    chat.say("i take xarelto", "inform", drugs=(("xarelto", "rivaroxaban"),))
+    chat.say("last time it was my neck, this time its the lower back", "inform",
+             sites=(("neck", "cervical"), ("lower back", "lumbar")))
+    assert chat.state.procedure_site == "lumbar"
+
+
+def test_a_statement_of_the_site_before_a_drug_question_is_not_a_question(
+        charla: Conversation) -> None:
+    """The NLU splits "Me van a hacer una rizolisis lumbar y ..." off as procedure_info (0.66
+    for the part); the whole message gives it almost nothing (blood thinners 0.95)."""
+    text = ("Me van a hacer una rizolisis lumbar y tomo rivaroxaban (Xarelto 20). ¿Tengo que "
+            "dejarlo?")
+    charla.say(text, "ask_procedure_info", confidence=0.66,
+               ranking=(("ask_procedure_info", 0.66), ("ask_blood_thinners", 0.95)),
+               drugs=(("rivaroxaban", "rivaroxaban"),), sites=(("lumbar", "lumbar"),),
+               parts=(("ask_procedure_info", "Me van a hacer una rizolisis lumbar", 0.01),
+                      ("ask_blood_thinners", "tomo rivaroxaban (Xarelto 20). ¿Tengo que "
+                       "dejarlo?", 0.95)))
+    assert keys(charla) == ["blood_thinners.rule_prescriber_decides"], keys(charla)
+
+
+def test_a_stated_part_the_whole_message_supports_is_still_answered(
+        charla: Conversation) -> None:
+    text = "me van a poner sedacion y tomo sintrom. cuando dejo de comer y cuando dejo el sintrom?"
+    charla.say(text, "ask_fasting", confidence=0.8,
+               ranking=(("ask_fasting", 0.8), ("ask_blood_thinners", 0.45)),
+               drugs=(("sintrom", "acenocoumarol"),),
+               parts=(("ask_fasting", "cuando dejo de comer", 0.4),
+                      ("ask_blood_thinners", "cuando dejo el sintrom?", 0.45)))
+    assert keys(charla)[0].startswith("fasting."), keys(charla)
+    assert len(keys(charla)) >= 2, keys(charla)
+
+
+def test_the_plan_for_each_drug_is_the_drug_answers(chat: Conversation) -> None:
+    text = ("my neck RFA is in 3 weeks. I take Eliquis and also a low dose aspirin. what's the "
+            "plan for each?")
+    reply = chat.say(text, "ask_blood_thinners", confidence=0.96,
+                     ranking=(("ask_blood_thinners", 0.96), ("inform", 0.31),
+                              ("ask_plan", 0.0)),
+                     drugs=(("Eliquis", "apixaban"), ("aspirin", "aspirin")),
+                     sites=(("neck", "cervical"),),
+                     parts=(("ask_blood_thinners", "I take Eliquis and also a low dose aspirin",
+                             0.96), ("ask_plan", "what's the plan for each?", 0.0)))
+    assert "3 days" in reply and "aspirin" in reply, reply
+    assert not any(k.startswith("question.") for k in keys(chat)), keys(chat)
+
+
+def test_a_plan_the_whole_message_asks_for_is_still_the_plan(chat: Conversation) -> None:
+    text = "I take Eliquis. can you give me the whole plan?"
+    chat.say(text, "ask_blood_thinners", confidence=0.7,
+             ranking=(("ask_blood_thinners", 0.7), ("ask_plan", 0.4)),
+             drugs=(("Eliquis", "apixaban"),),
+             parts=(("ask_blood_thinners", "I take Eliquis", 0.3),
+                    ("ask_plan", "can you give me the whole plan?", 0.4)))
+    assert not any(k.startswith("blood_thinners.") for k in keys(chat)), keys(chat)
+
+
+@pytest.mark.parametrize("text,site", [
+    ("I give myself Lovenox shots. When's my last one before the lower back procedure?",
+     "lumbar"),
+    ("hace años que me duele la zona lumbar, tomo sintrom, cuando lo dejo?", "lumbar"),
+])
+def test_words_about_a_dose_or_how_long_do_not_make_the_site_an_earlier_one(
+        chat: Conversation, charla: Conversation, text: str, site: str) -> None:
+    talk = chat if text.startswith("I ") else charla
+    word = "lower back" if "lower back" in text else "zona lumbar"
+    drug = ("Lovenox", "enoxaparin") if "Lovenox" in text else ("sintrom", "acenocoumarol")
+    talk.say(text, "ask_blood_thinners", drugs=(drug,), sites=((word, site),))
+    assert talk.state.procedure_site == site

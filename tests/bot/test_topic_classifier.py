@@ -156,6 +156,21 @@ def test_two_questions_become_topic_entities_in_order(
     assert message.get("intent")["name"] == "ask_driver"
 
 
+def test_each_topic_entity_carries_the_whole_messages_probability(
+    make_classifier: Callable[..., TopicClassifier]
+) -> None:
+    """The message intent becomes the first topic at its part's confidence; `support` keeps
+    what the whole message gave each topic, for the engine to tell a stated part."""
+    classifier = make_classifier({"multi_min_confidence": 0.3})
+    text = "can i take a taxi home and when do i stop eating?"
+    message = parsed(classifier, text)
+    whole = dict(classifier.rank_texts([text], "en")[0])
+    supports = {e["value"]: e["support"] for e in message.get("entities")
+                if e["entity"] == "topic"}
+    assert supports == {name: round(whole[name], 4) for name in supports}
+    assert set(supports) == {"ask_driver", "ask_fasting"}
+
+
 def test_one_topic_asked_twice_is_one_question(
     make_classifier: Callable[..., TopicClassifier]
 ) -> None:
