@@ -406,6 +406,10 @@ class Cues:
         return matches(before, self._conv("past_site")) or \
             matches(after, self._conv("past_site"))
 
+    def tells_procedure_done(self, text: str) -> bool:
+        """"had it this morning", "hace 4 dias de la rizolisis": the procedure is behind."""
+        return mentions(text, self._conv("procedure_done"))
+
     def asks_other_site(self, text: str) -> bool:
         """"what if it were the neck?", "¿y si fuera en el cuello?"."""
         return matches(text, self._conv("hypothetical_site"))

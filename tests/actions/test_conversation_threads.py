@@ -1908,3 +1908,52 @@ def test_words_about_a_dose_or_how_long_do_not_make_the_site_an_earlier_one(
     drug = ("Lovenox", "enoxaparin") if "Lovenox" in text else ("sintrom", "acenocoumarol")
     talk.say(text, "ask_blood_thinners", drugs=(drug,), sites=((word, site),))
     assert talk.state.procedure_site == site
+
+
+def test_a_report_after_the_procedure_is_the_recovery_answer(chat: Conversation) -> None:
+    chat.say("Mum had it this morning with sedation and she's been sleepy all afternoon, is "
+             "that ok?", "ask_sedation", confidence=0.42,
+             ranking=(("ask_sedation", 0.42), ("report_illness", 0.22)))
+    assert keys(chat) == ["recovery.tired"], keys(chat)
+
+
+def test_un_entumecimiento_que_se_pasa_tras_la_prueba_es_la_recuperacion(
+        charla: Conversation) -> None:
+    charla.say("sali hace 3 horas y todavia tengo un poco dormido el muslo pero cada vez menos, "
+               "ya casi ni lo noto", "express_anxiety", confidence=0.28,
+               ranking=(("express_anxiety", 0.28), ("ask_procedure_steps", 0.14)))
+    assert keys(charla) == ["recovery.numbness"], keys(charla)
+
+
+def test_a_sure_question_about_sedation_after_the_procedure_stays_sedation(
+        chat: Conversation) -> None:
+    chat.say("i had it done yesterday, what was the sedation they gave me called?",
+             "ask_sedation", confidence=0.9)
+    assert keys(chat)[0].startswith("sedation."), keys(chat)
+
+
+def test_how_long_this_lasts_after_the_soreness_answer_is_that_answer(
+        charla: Conversation) -> None:
+    charla.say("hace 4 dias de la rizolisis y tengo la piel como quemada del sol en la zona, me "
+               "molesta hasta el roce de la camiseta", "ask_recovery", confidence=0.39,
+               ranking=(("ask_recovery", 0.39), ("report_illness", 0.14)))
+    assert keys(charla) == ["recovery.soreness"], keys(charla)
+    reply = charla.say("cuanto dura esto?", "ask_logistics", confidence=0.83,
+                       ranking=(("ask_logistics", 0.83), ("ask_effectiveness", 0.14)))
+    assert keys(charla) == ["recovery.soreness"] and "semanas" in reply, keys(charla)
+
+
+@pytest.mark.parametrize("text,key", [
+    ("is there a number I can reach them on?", "logistics.hours"),
+    ("ok who do i ring", "logistics.hours"),
+    ("can i move it to the week after instead", "logistics.change_appointment"),
+])
+def test_the_clinics_number_and_moving_the_date(chat: Conversation, text: str, key: str) -> None:
+    chat.say(text, "ask_what_to_bring", confidence=0.5,
+             ranking=(("ask_what_to_bring", 0.5), ("ask_logistics", 0.1)))
+    assert keys(chat) == [key], keys(chat)
+
+
+def test_opening_hours_and_where_are_two_answers(chat: Conversation) -> None:
+    chat.say("what are your opening hours and where exactly are you", "ask_logistics")
+    assert keys(chat) == ["logistics.hours", "logistics.main"], keys(chat)
