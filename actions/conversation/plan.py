@@ -22,7 +22,7 @@ from actions.plan.formatting import format_time
 TIME_ONLY = "@"  # appointment_candidate "@11:00": the time is known, the date not yet
 
 FASTING_PLAN_KEYS = frozenset({"plan.fasting_cutoffs", "plan.clear_liquids_at",
-                               "plan.light_meal_at", "plan.gum_until"})
+                               "plan.light_meal_at", "plan.milk_at", "plan.gum_until"})
 ARRIVAL_PLAN_KEY = "plan.arrival_at"
 # The dated gum answer says gum is fine until the clear-liquid cut-off: only true for clinics
 # whose fasting policy says so (data/kb/fasting.yml gum_and_candy); others keep their own text.

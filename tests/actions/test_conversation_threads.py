@@ -1957,3 +1957,44 @@ def test_the_clinics_number_and_moving_the_date(chat: Conversation, text: str, k
 def test_opening_hours_and_where_are_two_answers(chat: Conversation) -> None:
     chat.say("what are your opening hours and where exactly are you", "ask_logistics")
     assert keys(chat) == ["logistics.hours", "logistics.main"], keys(chat)
+
+
+def test_milk_once_the_time_is_known_says_it_is_not_a_clear_drink(chat: Conversation) -> None:
+    chat.say("its at 10am tomorrow", "inform")
+    reply = chat.say("can i have a splash of semi-skimmed in my tea?", "ask_fasting")
+    assert keys(chat) == ["plan.milk_at"], keys(chat)
+    assert "not a clear drink" in reply and "3:30 am" in reply and "7:30 am" in reply, reply
+
+
+def test_black_after_the_milk_answer_is_the_coffee_answer(chat: Conversation) -> None:
+    chat.say("Am I allowed a cuppa with milk on the morning?", "ask_fasting")
+    chat.say("fine, black it is. up to when?", "nlu_fallback", confidence=0.15,
+             ranking=(("ask_effectiveness", 0.13), ("affirm", 0.11)))
+    assert keys(chat) == ["fasting.coffee"], keys(chat)
+
+
+@pytest.mark.parametrize("text,key", [
+    ("puedo volver a casa en taxi yo sola?", "driver.taxi.false"),
+    ("vivo sola y no tengo a nadie q me lleve a casa despues, puedo pillar un taxi?",
+     "driver.taxi.false"),
+    ("y si no me ponen sedacion tampoco puedo ir sola?", "driver.without_sedation.true"),
+])
+def test_a_taxi_or_no_sedation_beats_going_alone(charla: Conversation, text: str,
+                                                 key: str) -> None:
+    """"sola" is also the no-driver answer's cue: the taxi and the no-sedation answers, listed
+    after it, are what these ask."""
+    charla.say(text, "ask_driver")
+    assert keys(charla) == [key], keys(charla)
+
+
+def test_a_sixteen_year_old_driver_is_who_counts(chat: Conversation) -> None:
+    chat.say("do i need someone to drive me", "ask_driver")
+    reply = chat.say("my 16 yo son could ride w me", "inform", confidence=0.6)
+    assert keys(chat) == ["driver.who_counts"] and not reply.startswith("Yes"), keys(chat)
+
+
+def test_even_without_sedation_after_a_driving_answer_is_that_answer(chat: Conversation) -> None:
+    chat.say("brill so I can drive myself home as well then", "ask_driver")
+    chat.say("even without any sedation? seems a bit much", "ask_sedation", confidence=0.6,
+             ranking=(("ask_sedation", 0.6), ("ask_driver", 0.2)))
+    assert keys(chat) == ["driver.without_sedation.true"], keys(chat)
