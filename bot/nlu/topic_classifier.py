@@ -29,7 +29,10 @@ What `process` adds, after the classifier:
     " también ", "además"... (`bot.nlu.questions`); when two or more parts get distinct topic
     intents with at least `multi_min_confidence`, one entity `topic` per topic intent is added
     in the order asked (value: the intent, start/end: the part), and the message intent is the
-    first topic. The engine answers them all (actions/conversation/engine.py).
+    first topic. The engine answers them all (actions/conversation/engine.py). A part that
+    only tells (`bot.nlu.questions.states`: "I have bad shoulders, ...") counts only with at
+    least `multi_stated_min_support` for the whole message; each `topic` entity carries that
+    whole-message probability as `support`.
 (b) drug-only messages: when the text is nothing but catalogue drug names (the `medication`
     entities of `PrepEntityExtractor`, which runs before this component) and filler words
     ("eliquis?", "what about my plavix", "¿y el Sintrom?"), the intent is ask_blood_thinners
@@ -147,6 +150,8 @@ class TopicClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
             "not_split_intents": ["request_human", "express_anxiety"],
             # ...and at least this probability for the whole message (0 = not required)
             "multi_min_support": 0.0,
+            # ...and a part that does not ask, at least this (0 = not required)
+            "multi_stated_min_support": 0.0,
             # (b) drug-only messages
             "drug_routing": True,
             "bleeding_intent": "ask_blood_thinners",
@@ -298,6 +303,7 @@ class TopicClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
                 whole=ranking,
                 min_support=float(self._config["multi_min_support"]),
                 tells_booking=self._tells_booking,
+                stated_min_support=float(self._config["multi_stated_min_support"]),
             )
         if topics:
             intent, confidence = topics[0].intent, topics[0].confidence
