@@ -1998,3 +1998,24 @@ def test_even_without_sedation_after_a_driving_answer_is_that_answer(chat: Conve
     chat.say("even without any sedation? seems a bit much", "ask_sedation", confidence=0.6,
              ranking=(("ask_sedation", 0.6), ("ask_driver", 0.2)))
     assert keys(chat) == ["driver.without_sedation.true"], keys(chat)
+
+
+def test_a_wish_to_be_put_to_sleep_is_the_sedation_answer(charla: Conversation) -> None:
+    charla.say("quiero que me duerman del todo por favor, no voy a poder estar quieta",
+               "ask_sedation", confidence=0.7,
+               ranking=(("ask_sedation", 0.7), ("ask_positioning", 0.14)))
+    assert keys(charla)[0].startswith("sedation."), keys(charla)
+
+
+def test_when_will_i_notice_it_after_the_effectiveness_answer(charla: Conversation) -> None:
+    charla.say("funciona de verdad esto?", "ask_effectiveness")
+    charla.say("y cuando se supone q lo notare?", "ask_procedure_steps", confidence=0.7,
+               ranking=(("ask_procedure_steps", 0.7), ("ask_effectiveness", 0.14)))
+    assert keys(charla) == ["effectiveness.onset"], keys(charla)
+
+
+def test_feeling_calmer_is_taken_in_not_a_miss(charla: Conversation) -> None:
+    charla.say("y si me muevo sin querer mientras me pinchan?", "ask_positioning")
+    charla.say("gracias, me quedo un poco mas tranquila", "thank", confidence=0.42,
+               ranking=(("thank", 0.42), ("ask_more", 0.36)))
+    assert "assistant.fallback" not in keys(charla), keys(charla)
