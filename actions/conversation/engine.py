@@ -335,9 +335,7 @@ class Engine:
         if len(multi) >= 2:
             plan = next((r for r in multi if r.topic.id == "plan"), None)
             drugs = [r for r in multi if r.topic.kind is TopicKind.medicine]
-            if plan is not None and drugs and self.turn.mentions(TOPIC_ENTITY)[0].support \
-                    is not None and self._whole_support().get(plan.topic.intent, 0.0) < \
-                    SECONDARY_SUPPORT:
+            if plan is not None and drugs and self._weakly_supported(plan.topic):
                 return drugs  # "I take Eliquis and aspirin. what's the plan for each?"
             if plan is not None:  # the checklist has the medicines
                 multi = [r for r in multi if r.topic.kind is not TopicKind.medicine]
@@ -773,6 +771,13 @@ class Engine:
         support.update({m.value: m.support for m in self.turn.mentions(TOPIC_ENTITY)
                         if m.support is not None})
         return support
+
+    def _weakly_supported(self, topic: TopicSpec) -> bool:
+        """The NLU split this topic off a part, but the message as a whole gives it almost
+        nothing (below SECONDARY_SUPPORT). False when the NLU gave no whole-message figures."""
+        if not any(m.support is not None for m in self.turn.mentions(TOPIC_ENTITY)):
+            return False
+        return self._whole_support().get(topic.intent, 0.0) < SECONDARY_SUPPORT
 
     def _tells_the_appointment(self, part: str) -> bool:
         """A statement of the booking ("Tengo la cita a las 16:00.", "my appointment's at 2pm")
