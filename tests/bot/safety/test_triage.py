@@ -257,13 +257,12 @@ def test_a_fever_with_a_neck_that_moves_fine_is_urgent_not_meningism(triage: Tri
     assert (verdict.level, verdict.flag_id) == ("urgent", "red_flag.fever")
 
 
-@pytest.mark.parametrize("text,language", [
-    ("anything in particular i should keep an eye out for tonight", "en"),
-    ("pues yo preferiria q me durmieran, no quiero enterarme de nada de nada", "es"),
-])
-def test_what_to_watch_tonight_and_a_sedation_wish_are_not_crises(triage: Triage, text: str,
-                                                                  language: str) -> None:
-    assert triage.assess(text, language).level == "routine"
+def test_what_to_watch_tonight_is_not_a_crisis(triage: Triage) -> None:
+    """A sedation wish ("preferiria q me durmieran") stays a tentative crisis (the crisis line,
+    then the answer): routine training messages for it lowered real crises that sound alike
+    (a wish to fall asleep and not wake up) under the threshold."""
+    text = "anything in particular i should keep an eye out for tonight"
+    assert triage.assess(text, "en").level == "routine"
 
 
 def test_a_wish_not_to_wake_up_is_still_a_crisis(triage: Triage) -> None:
