@@ -2019,3 +2019,13 @@ def test_feeling_calmer_is_taken_in_not_a_miss(charla: Conversation) -> None:
     charla.say("gracias, me quedo un poco mas tranquila", "thank", confidence=0.42,
                ranking=(("thank", 0.42), ("ask_more", 0.36)))
     assert "assistant.fallback" not in keys(charla), keys(charla)
+
+
+@pytest.mark.parametrize("talk,text", [("en", "how many needles go in"),
+                                       ("es", "y cuantas agujas me ponen")])
+def test_how_many_needles_is_its_own_answer(chat: Conversation, charla: Conversation,
+                                            talk: str, text: str) -> None:
+    conversation = chat if talk == "en" else charla
+    reply = conversation.say(text, "ask_procedure_steps")
+    assert keys(conversation) == ["procedure_steps.how_many"], keys(conversation)
+    assert ("several" in reply) if talk == "en" else ("varias" in reply)
