@@ -36,7 +36,6 @@ from actions.conversation.medicine import (
 )
 from actions.conversation.plan import (
     ARRIVAL_PLAN_KEY,
-    FASTING_PLAN_KEYS,
     TIME_ONLY,
     PlanWording,
     appointment_context,
@@ -1064,7 +1063,7 @@ class Engine:
         context = appointment_context(self.state, self.now, self._site())
         if context is None:
             return None
-        if answer.with_plan in FASTING_PLAN_KEYS:
+        if self.plans.is_fasting(answer.with_plan):
             return self.plans.fasting(answer.with_plan, context, self.state)
         if answer.with_plan == ARRIVAL_PLAN_KEY:
             return self.plans.arrival(context)

@@ -21,8 +21,7 @@ from actions.plan.formatting import format_time
 
 TIME_ONLY = "@"  # appointment_candidate "@11:00": the time is known, the date not yet
 
-FASTING_PLAN_KEYS = frozenset({"plan.fasting_cutoffs", "plan.clear_liquids_at",
-                               "plan.light_meal_at", "plan.milk_at", "plan.gum_until"})
+CUTOFF_PLACEHOLDER_SUFFIX = "_cutoff"  # light_meal_cutoff, clear_liquids_cutoff, ...
 ARRIVAL_PLAN_KEY = "plan.arrival_at"
 # The dated gum answer says gum is fine until the clear-liquid cut-off: only true for clinics
 # whose fasting policy says so (data/kb/fasting.yml gum_and_candy); others keep their own text.
@@ -110,6 +109,12 @@ class PlanWording:
         self.kb = kb
         self.writer = writer
         self.medicine = MedicineWording(kb, writer)
+
+    def is_fasting(self, key: str) -> bool:
+        """Whether a dated text is a fasting answer: the registry's plan text takes a fasting
+        cut-off (data/kb/topics.yml `texts: plan:`), so a new one needs no list here."""
+        names = self.kb.registry.texts.get("plan", {}).get(key, [])
+        return any(name.endswith(CUTOFF_PLACEHOLDER_SUFFIX) for name in names)
 
     def _today(self, now: dt.datetime) -> dt.date:
         return now.astimezone(clinic_zone(self.kb.clinic.time_zone)).date()
