@@ -1187,8 +1187,28 @@ class Engine:
                 per_drug.append(self.medicine.general(name, site, self.state.renal_impaired))
         extra = [self.writer.piece("blood_thinners.two_medicines")] \
             if answer.key == "blood_thinners.two_medicines" else []
+        if context is None and answer.key != "blood_thinners.restart":
+            listed = self._listed_drugs(per_drug, extra, names, site)
+            if listed is not None:
+                self._say(listed, topic, answer, medications=names)
+                return
         pieces = self._fit_drugs(per_drug, extra, names)
         self._say(pieces, topic, answer, medications=names)
+
+    def _listed_drugs(self, per_drug: list[list[Piece]], extra: list[Piece],
+                      names: tuple[str, ...], site: Optional[str]) -> Optional[list[Piece]]:
+        """Several drugs whose full rule texts would not fit two SMS segments, as one line
+        each (every drug answered, who decides said once); None when the full texts fit, or
+        when even the lines do not fit three segments (then `_fit_drugs` offers the rest)."""
+        if len(per_drug) < 2 or \
+                len(" ".join(p.text for ps in per_drug for p in ps)) <= SHORT_REPLY:
+            return None
+        listed = self.medicine.general_list(names, site, self.state.renal_impaired)
+        if len(" ".join(p.text for p in listed)) > LONG_REPLY:
+            return None
+        if extra and len(" ".join(p.text for p in listed + extra)) <= LONG_REPLY:
+            listed += extra  # "about both"
+        return listed
 
     def _fit_drugs(self, per_drug: list[list[Piece]], extra: list[Piece],
                    names: tuple[str, ...]) -> list[Piece]:

@@ -28,6 +28,12 @@ _GENERAL_KEYS = {
     AdviceKind.CALL_CLINIC: "blood_thinners.rule_call_clinic",
     AdviceKind.TOO_LATE: "blood_thinners.rule_call_clinic",
 }
+_LIST_KEYS = {  # a rule's line when several drugs share one answer
+    AdviceKind.PRESCRIBER_DECIDES: "blood_thinners.list_prescriber_decides",
+    AdviceKind.USUALLY_CONTINUED: "blood_thinners.list_continue",
+    AdviceKind.CALL_CLINIC: "blood_thinners.list_call_clinic",
+    AdviceKind.TOO_LATE: "blood_thinners.list_call_clinic",
+}
 _PLAN_KEYS = {
     AdviceKind.TOO_LATE: "plan.too_late",
     AdviceKind.PRESCRIBER_DECIDES: "plan.prescriber_decides",
@@ -214,6 +220,51 @@ class MedicineWording:
         for medication, _ in found:
             piece = _with_drug(piece, medication)
         return piece
+
+    def general_list(self, names: tuple[str, ...], site: Optional[str],
+                     renal_impaired: Optional[bool] = None) -> list[Piece]:
+        """Several drugs' undated rules as one line each between a shared opening and one
+        shared "who decides" line: "aspirin and Plavix, should I stop both?" in two SMS
+        segments, where each drug's full rule text repeats who decides and the phone."""
+        lookup_site = site or "lumbar"
+        pieces = [self.writer.piece("blood_thinners.list_intro",
+                                    extra={"site_name": site_name(self.writer, site)})]
+        for name in names:
+            medication, advice = advice_for(self.kb, name, lookup_site)
+            if medication is None:
+                pieces.append(self.writer.piece("blood_thinners.list_not_in_list",
+                                                extra={"drug_text": echo_safe(name)}))
+                continue
+            values = _values(self.writer, medication, site)
+            drug = str(values["drug"])
+            values["brand"] = next(iter(medication.brands_in(self.kb.clinic.market)), drug)
+            if advice is None or advice.kind is AdviceKind.NOT_REVIEWED:
+                key = "blood_thinners.list_not_reviewed"
+            else:
+                key, values = self._list_line(advice, values, renal_impaired)
+            pieces.append(_with_drug(_once(self.writer.piece(key, extra=values), drug),
+                                     medication))
+            if advice is not None and advice.inr_check:
+                pieces.append(self.writer.piece("blood_thinners.list_inr", extra={"drug": drug}))
+        pieces.append(self.writer.piece("blood_thinners.list_close"))
+        return pieces
+
+    @staticmethod
+    def _list_line(advice: DoseAdvice, values: dict[str, object],
+                   renal_impaired: Optional[bool]) -> tuple[str, dict[str, object]]:
+        """The one-line text of a drug's rule in a several-drug answer, and its values."""
+        rule = advice.rule
+        if advice.kind is AdviceKind.HOLD and rule is not None:
+            values = {**values, "restart_hours": rule.restart_hours}
+            if rule.hold_days is not None and rule.hold_days_renal_impaired is not None \
+                    and renal_impaired is not False:
+                return "blood_thinners.list_hold_days_renal", {
+                    **values, "hold_days": rule.hold_days,
+                    "renal_hold_days": rule.hold_days_renal_impaired}
+            if rule.hold_days is not None:
+                return "blood_thinners.list_hold_days", {**values, "hold_days": rule.hold_days}
+            return "blood_thinners.list_hold_hours", {**values, "hold_hours": rule.hold_hours}
+        return _LIST_KEYS.get(advice.kind, "blood_thinners.list_call_clinic"), values
 
     def _rule(self, advice: DoseAdvice, values: dict[str, object],
               renal_impaired: Optional[bool] = None) -> Piece:

@@ -165,7 +165,11 @@ def test_several_drugs_are_answered_in_order_within_the_budget(kb_snapshot: KbSn
                     ("fish oil", "fish oil")))
     # As many drugs as fit three SMS segments, in the order named; every drug that did not fit
     # (here clopidogrel, and fish oil, a draft: "ask the clinic") is one tap away.
+    # A draft (fish oil) carries no catalogue entry: it counts as answered when its "not
+    # reviewed" line names it.
     answered = [e for e in chat.entries if e.startswith("medication.")]
+    if any(e.endswith("not_reviewed") for e in chat.entries) and "fish oil" in chat.reply:
+        answered.append("medication.fish oil")
     named = ["medication.warfarin", "medication.clopidogrel", "medication.fish oil"]
     assert answered and answered == named[:len(answered)]
     assert len(chat.reply) <= LONG_REPLY

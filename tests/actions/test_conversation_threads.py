@@ -2029,3 +2029,47 @@ def test_how_many_needles_is_its_own_answer(chat: Conversation, charla: Conversa
     reply = conversation.say(text, "ask_procedure_steps")
     assert keys(conversation) == ["procedure_steps.how_many"], keys(conversation)
     assert ("several" in reply) if talk == "en" else ("varias" in reply)
+
+
+@pytest.mark.parametrize("talk,text,drugs,site", [
+    ("en", "my back one: do the baby aspirin and the brilinta both have to stop?",
+     (("baby aspirin", "aspirin"), ("brilinta", "ticagrelor")), ("back", "lumbar")),
+    ("en", "on coumadin plus aspirin, its for the neck",
+     (("coumadin", "warfarin"), ("aspirin", "aspirin")), ("neck", "cervical")),
+    ("es", "para el cuello, el adiro y el nolotil los dejo?",
+     (("adiro", "aspirin"), ("nolotil", "metamizole")), ("cuello", "cervical")),
+])
+def test_several_drugs_get_one_line_each_within_two_segments(
+        chat: Conversation, charla: Conversation, talk: str, text: str,
+        drugs: tuple[tuple[str, str], ...], site: tuple[str, str]) -> None:
+    conversation = chat if talk == "en" else charla
+    reply = conversation.say(text, "ask_blood_thinners", drugs=drugs, sites=(site,))
+    names = [conversation.kb.medication(value) for _, value in drugs]
+    assert all(m is not None and m.name_in(talk).lower() in reply.lower() for m in names), reply
+    assert len(reply) <= (SHORT if len(drugs) == 2 and "coumadin" not in text else LONG), reply
+    assert keys(conversation)[0] == "blood_thinners.list_intro", keys(conversation)
+    assert keys(conversation)[-1] == "blood_thinners.list_close", keys(conversation)
+    assert ("prescribed" if talk == "en" else "recetó") in reply
+
+
+def test_warfarin_in_a_drug_list_keeps_its_inr_line(chat: Conversation) -> None:
+    chat.say("on coumadin plus aspirin, its for the neck", "ask_blood_thinners",
+             drugs=(("coumadin", "warfarin"), ("aspirin", "aspirin")),
+             sites=(("neck", "cervical"),))
+    assert "blood_thinners.list_inr" in keys(chat), keys(chat)
+
+
+def test_a_draft_supplement_in_a_drug_list_gets_no_number(chat: Conversation) -> None:
+    reply = chat.say("fish oil and garlic pills every morning, is that a problem? lower back",
+                     "ask_blood_thinners",
+                     drugs=(("fish oil", "fish oil"), ("garlic", "garlic")),
+                     sites=(("lower back", "lumbar"),))
+    assert keys(chat)[:2] == ["blood_thinners.list_intro", "blood_thinners.list_not_reviewed"]
+    fish_line = reply.split("fish oil", 1)[1].split(".", 1)[0]
+    assert not re.search(r"\d", fish_line), reply
+
+
+def test_one_drug_keeps_its_full_rule_text(chat: Conversation) -> None:
+    chat.say("the brilinta, lower back", "ask_blood_thinners",
+             drugs=(("brilinta", "ticagrelor"),), sites=(("lower back", "lumbar"),))
+    assert not any(k.startswith("blood_thinners.list_") for k in keys(chat)), keys(chat)
