@@ -215,6 +215,8 @@ ENGLISH = Lexicon(
         "told", "given", "said", "says", "saying", "letter",
         "will", "'ll", "going to", "gonna", "is on", "it's on", "its on", "is at", "coming in",
         "come in", "confirmed",
+        # "my mum is having her neck done next thursday": done, but not yet
+        r"(?:having|getting) (?:\w+ ){0,3}done",
     ),
     appointment_nouns=(
         "appointments?", "appt", "procedures?", "rhizotomy", "ablation", "rfa", "surgery",

@@ -239,3 +239,18 @@ def test_rejects_naive_now_and_unknown_order() -> None:
         parse("tomorrow", "YMD")
     with pytest.raises(ValueError, match="time zone"):
         parse("tomorrow", zone="Mars/Olympus")
+
+
+@pytest.mark.parametrize("text", [
+    "dad is having his back done on Dec 10 at 9am, what should he eat",
+    "im getting it done Dec 10 at 9am",
+])
+def test_having_it_done_on_a_day_is_the_booking_not_a_past_event(text: str) -> None:
+    """ "done" tells a past event ("had it done last May"); "having/getting it done" on a day
+    is the booking."""
+    parsed = parse(text)
+    assert (parsed.date, parsed.time) == (d(2026, 12, 10), t(9)), parsed
+
+
+def test_had_it_done_on_a_day_is_still_a_past_event() -> None:
+    assert AppointmentIssue.NOT_APPOINTMENT in parse("had it done on Nov 2 at 9am").issues
