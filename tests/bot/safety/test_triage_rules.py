@@ -313,6 +313,35 @@ def test_passive_death_wishes_get_the_crisis_line(patterns: Triage, text: str) -
 
 
 @pytest.mark.parametrize("text", [
+    "honestly dying would be a relief at this point, is the rf worth it",
+    "some nights I pray my heart gives out in my sleep",
+    "give me enough sedation that I don't wake up, please",
+    "I've been stockpiling my tramadol",
+    "saving up my sleeping pills as a way out if the ablation doesn't work",
+    "a veces pienso que morirme seria un descanso",
+    "solo quiero dejar de existir",
+    "ojala me duerman tanto que ya no vuelva",
+    "tengo guardadas pastillas, he guardado los calmantes por si esto no funciona",
+])
+def test_relief_in_dying_and_gathering_the_means_get_the_crisis_line(patterns: Triage,
+                                                                    text: str) -> None:
+    assert patterns.assess(text).shows_crisis_line
+
+
+@pytest.mark.parametrize("text", [
+    "I hope I don't come back with more pain than I went in with",
+    "I hope the pain won't come back this time",
+    "saving my pills for after, like the nurse said",
+    "I'd rather be out cold for the whole thing, can I?",
+    "gasping for a cup of coffee, when is my last one",
+    "I'll die of nerves in the waiting room",
+])
+def test_hopes_wishes_and_figures_of_speech_about_the_day_are_routine(patterns: Triage,
+                                                                      text: str) -> None:
+    assert level(patterns, text) == "routine"
+
+
+@pytest.mark.parametrize("text", [
     "my husband can manage fine without me for the day",
     "the shop will cope without me on thursday, is it a full day?",
 ])
