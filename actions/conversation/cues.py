@@ -64,6 +64,9 @@ def _affirmed(plain: str, pattern: re.Pattern[str]) -> bool:
 _CLAUSE_END = re.compile(r"[.,;:!?\n]|\b(?:but|pero|now|ahora|this time|esta vez)\b")
 
 
+_TRAILING_DETERMINER = re.compile(r"(?:\s+(?:the|my|his|her|el|la|los|las|mi|mis|su|sus))?\s*$")
+
+
 def matches(text: str, words: list[str]) -> bool:
     """Whether any cue occurs in the text as whole words, not negated (accents ignored too:
     "unas pintadas" matches the cue "uñas pintadas")."""
@@ -211,6 +214,19 @@ class Cues:
         plain = without_accents(" ".join(re.sub(r"[^\w\s']", " ", normalise(text)).split()))
         phrases = {without_accents(normalise(p)) for p in self._conv("leave")}
         return plain in phrases
+
+    def ends_with(self, text: str, name: str) -> bool:
+        """Whether `text` ends with one of the `name` cues, an article or possessive allowed
+        after it ("switched from the", "me han quitado el"): what is said right before a word."""
+        words = self._conv(name)
+        if not words:
+            return False
+        plain = _TRAILING_DETERMINER.sub("", normalise(text).rstrip())
+        for candidate in (plain, without_accents(plain)):
+            if any(found.end() == len(candidate)
+                   for found in cue_pattern(words).finditer(candidate)):
+                return True
+        return False
 
     def someone_elses(self, text: str) -> bool:
         """"my friend on coumadin", "como mi vecina con el": a drug named for comparison."""

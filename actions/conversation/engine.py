@@ -582,8 +582,13 @@ class Engine:
         # topic's answers stays with it, whatever other topic its word also belongs to
         bare = answer is not None and self.cues.is_follow_up(text) and \
             len(text.split()) <= BARE_FOLLOW_UP_WORDS
+        # "and after the procedure, how soon can I go back on it?" after a blood-thinner answer
+        # (read as recovery): the last topic's own sub-answer, named by its cue, beats a topic
+        # the message only names by its words, with no answer of its own
+        named_sub_answer = answer is not None and answer.key != last.main.key and \
+            topic is not None and self.cues.answer_for(topic, text) is None
         own = own or (topic is not None and topic.id not in ("human", "plan") and not bare
-                      and self.turn.confidence >= UNSUPPORTED_OK
+                      and self.turn.confidence >= UNSUPPORTED_OK and not named_sub_answer
                       and mentions(text, self.cues.words_of(topic)))
         # "and I still need a lift home even without the sedation?" after the no-sedation
         # fasting answer: the driver, which the classifier is sure of and the words name

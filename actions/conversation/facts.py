@@ -56,16 +56,7 @@ _DATEISH = re.compile(
 )
 
 
-# "(off warfarin)", "I came off the Xarelto": a drug the patient no longer takes, when said
-# (not "do I need to come off warfarin?").
-_OFF_BEFORE = re.compile(r"\b(?:off|came off|come off|coming off|taken off)\s+"
-                         r"(?:(?:the|my|his|her)\s+)?$", re.IGNORECASE)
-# Taken off already, said in the past ("me han quitado el sintrom y me pincho clexane"): off
-# even in a question's clause, unlike "how long do I come off it?"
-_OFF_DONE = re.compile(r"\b(?:switched (?:me )?from|(?:me|le) (?:han quitado|quitaron|han "
-                       r"retirado|retiraron|han cambiado|cambiaron)|ya no (?:tomo|toma))\s+"
-                       r"(?:(?:the|my|his|her|el|la|mi|su)\s+)?$", re.IGNORECASE)
-
+_OFF_WINDOW = 24  # characters before a drug name read for "switched from", "came off"
 
 # The words before a drug name that may say whose drug it is, up to the sentence's start.
 _WHOSE_WINDOW = 40
@@ -89,9 +80,13 @@ def _negated(text: str, start: int, end: int | None = None) -> bool:
 
 
 def _taken_off(text: str, start: int, cues: Cues) -> bool:
-    if _OFF_DONE.search(text[max(0, start - 24):start]) is not None:
+    """"switched from the Eliquis", "back when I was on warfarin": no longer taken, said or
+    asked; "(off warfarin)", "I came off the Xarelto": no longer taken when told, not when
+    asked ("how long do I come off it?")."""
+    before = text[max(0, start - _OFF_WINDOW):start]
+    if cues.ends_with(before, "drug_no_longer_taken"):
         return True
-    if _OFF_BEFORE.search(text[max(0, start - 24):start]) is None:
+    if not cues.ends_with(before, "drug_off_said"):
         return False
     for a, b in cues.question_parts(text):
         if a <= start < b:

@@ -2073,3 +2073,33 @@ def test_one_drug_keeps_its_full_rule_text(chat: Conversation) -> None:
     chat.say("the brilinta, lower back", "ask_blood_thinners",
              drugs=(("brilinta", "ticagrelor"),), sites=(("lower back", "lumbar"),))
     assert not any(k.startswith("blood_thinners.list_") for k in keys(chat)), keys(chat)
+
+
+def test_a_drug_taken_before_is_not_the_drug_asked_about(chat: Conversation) -> None:
+    chat.say("pradaxa for my neck one", "ask_blood_thinners",
+             drugs=(("pradaxa", "dabigatran"),), sites=(("neck", "cervical"),))
+    reply = chat.say("is an INR needed, like in the days when I was on coumadin?",
+                     "ask_blood_thinners", drugs=(("coumadin", "warfarin"),))
+    assert keys(chat) == ["blood_thinners.inr_not_needed"], keys(chat)
+    assert "dabigatran" in reply and chat.state.medications_taken == ("dabigatran",)
+
+
+def test_going_back_on_it_after_a_drug_answer_is_its_restart(chat: Conversation) -> None:
+    chat.say("xarelto, lower back", "ask_blood_thinners",
+             drugs=(("xarelto", "rivaroxaban"),), sites=(("lower back", "lumbar"),))
+    chat.say("and once it's all done, when am I allowed back on it", "ask_recovery",
+             confidence=0.95, ranking=(("ask_recovery", 0.95), ("ask_blood_thinners", 0.03)))
+    assert keys(chat)[0] == "blood_thinners.restart_rule", keys(chat)
+
+
+@pytest.mark.parametrize("text", ["his one is at 9.15, when does he stop eating",
+                                  "she's in at 9.15, when does she stop eating"])
+def test_a_time_said_of_a_relatives_booking_gives_clock_times(chat: Conversation,
+                                                             text: str) -> None:
+    reply = chat.say(text, "ask_fasting")
+    assert "8:45" in reply and "2:45" in reply, reply  # arrival, then 6 h before it
+
+
+def test_la_rf_a_las_gives_clock_times(charla: Conversation) -> None:
+    reply = charla.say("tengo la rf a las 11:30, hasta q hora puedo beber agua?", "ask_fasting")
+    assert "9:00" in reply, reply  # arrival 11:00, clear drinks until 2 h before

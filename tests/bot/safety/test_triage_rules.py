@@ -395,3 +395,18 @@ def test_a_fever_before_the_procedure_is_the_pre_procedure_flag(patterns: Triage
 def test_a_fever_after_the_procedure_stays_the_fever_flag(patterns: Triage, text: str) -> None:
     verdict = patterns.assess(text)
     assert (verdict.level, verdict.flag_id) == ("urgent", "red_flag.fever")
+
+
+@pytest.mark.parametrize("text", [
+    "I keep imagining myself paralysed after it, is that silly",
+    "had nightmares about not being able to move my legs after the needles",
+    "me imagino que me quedo sin poder mover las piernas",
+    "tuve pesadillas con que no podia mover las piernas",
+])
+def test_a_fear_pictured_is_not_a_report(patterns: Triage, text: str) -> None:
+    assert level(patterns, text) == "routine"
+
+
+def test_am_i_imagining_it_keeps_the_alarm(patterns: Triage) -> None:
+    assert level(patterns, "am I imagining it or has my right leg gone weak since this morning") \
+        == "emergency"
