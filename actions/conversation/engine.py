@@ -251,11 +251,34 @@ class Engine:
         self.state = self.appointment.state
         if facts.driver_named:
             self.state = self.state.update(has_driver=True)
-        if self.cues.declines_sedation(self.turn.text):
+        if self.cues.declines_sedation(self.turn.text) or self._tells_no_sedation():
             self.state = self.state.update(sedation_declined=True)
+        elif self.state.sedation_declined and self._sedation_after_all():
+            self.state = self.state.update(sedation_declined=None)
         if facts.kidneys_impaired is not None and (
                 self.state.renal_impaired is None or pending is None or pending.ask != "kidney"):
             self.state = self.state.update(renal_impaired=facts.kidneys_impaired)
+
+    def _tells_no_sedation(self) -> bool:
+        """"the doctor said it's only local for me, no sedation": the words of the answer for
+        a procedure without sedation (`for_sedation_wish`), said rather than asked about
+        ("what if I don't have sedation?" changes nothing)."""
+        text = self.turn.text
+        if self.cues.puts_a_condition(text):
+            return False
+        return any(answer.for_sedation_wish and self.cues.answer_for(topic, text) is answer
+                   for topic in self.kb.registry.topics for answer in topic.answers)
+
+    def _sedation_after_all(self) -> bool:
+        """"what if they decide to give me sedation after all?", "¿y si al final sí me
+        sedan?": a condition that names the sedation topic's words, and not the answer for
+        no sedation."""
+        text = self.turn.text
+        sedation = self._topic_of("ask_sedation")
+        return sedation is not None and self.cues.puts_a_condition(text) and \
+            mentions(text, self.cues.words_of(sedation)) and not self._tells_no_sedation() and \
+            not any(a.for_sedation_wish and self.cues.answer_for(t, text) is a
+                    for t in self.kb.registry.topics for a in t.answers)
 
     def _time_for_the_times(self, facts: facts_mod.Facts) -> bool:
         """"8am i think" right after an answer that has a clock-time version (fasting,
@@ -269,10 +292,17 @@ class Engine:
         return any(self.cues.supports(topic, self.turn.text) for topic in self.kb.registry.topics)
 
     def _with_sedation_wish(self, topic: TopicSpec, answer: AnswerSpec) -> AnswerSpec:
-        """A general question (fasting: "then would I still have to fast?") from a patient who
-        would rather have no sedation: the answer flagged `for_sedation_wish` (usually not, the
-        clinic confirms), while nothing says whether sedation is planned."""
-        if (answer.key != topic.main.key or not self.state.sedation_declined
+        """A fasting question ("then would I still have to fast?", "so a normal breakfast is
+        ok then?": the general answer, or one that gives a fasting cut-off) from a patient who
+        has said there will be, or would rather have, no sedation: the answer flagged
+        `for_sedation_wish` (usually no fasting, the clinic confirms), while nothing says
+        whether sedation is planned. "What if they sedate me after all?" puts it back."""
+        # a cut-off question ("is a normal breakfast ok?") only where the clinic's rules do
+        # not apply without sedation; where they do, its own answer is right either way
+        cut_off = answer.key == topic.main.key or (
+            not self.kb.fasting.applies_without_sedation and answer.with_plan is not None
+            and self.plans.is_fasting(answer.with_plan))
+        if (not cut_off or not self.state.sedation_declined
                 or self.state.sedation_planned is not None):
             return answer
         return next((a for a in topic.answers if a.for_sedation_wish), answer)
@@ -347,6 +377,11 @@ class Engine:
         topic = multi[0].topic if multi else self._asked_topic_instead(
             self._topic_of(self.turn.intent))
         topic = self._after_the_procedure_instead(self._drug_topic_instead(topic))
+        if self.before.sedation_declined and self._sedation_after_all() and last is not None \
+                and any(a.for_sedation_wish for a in last.answers):
+            # "what if they sedate me after all?" after the no-sedation fasting answer: the
+            # fasting rule with sedation
+            return [Request(last, last.main, explicit=False)]
         plan = self._plan_asked(topic)
         if plan is not None:
             return [plan]

@@ -2103,3 +2103,27 @@ def test_a_time_said_of_a_relatives_booking_gives_clock_times(chat: Conversation
 def test_la_rf_a_las_gives_clock_times(charla: Conversation) -> None:
     reply = charla.say("tengo la rf a las 11:30, hasta q hora puedo beber agua?", "ask_fasting")
     assert "9:00" in reply, reply  # arrival 11:00, clear drinks until 2 h before
+
+
+def test_no_sedation_said_then_a_cut_off_question_gets_the_no_sedation_answer(
+        chat: Conversation) -> None:
+    chat.say("they're doing mine with just the local, no sedation. do I need to fast?",
+             "ask_fasting")
+    assert keys(chat) == ["fasting.no_sedation.false"], keys(chat)
+    reply = chat.say("and a bowl of cereal in the morning is fine?", "ask_fasting")
+    assert keys(chat) == ["fasting.no_sedation.false"], keys(chat)
+    assert not reply.lower().startswith(("no", "usually not")), reply
+
+
+@pytest.mark.parametrize("talk,first,then", [
+    ("en", "no sedation for me, only local. still fasting?",
+     "what if they do sedate me in the end"),
+    ("es", "me lo hacen sin sedar, solo local. tengo que ir en ayunas?", "y si al final me sedan?"),
+])
+def test_sedation_after_all_brings_back_the_fasting_times(
+        chat: Conversation, charla: Conversation, talk: str, first: str, then: str) -> None:
+    conversation = chat if talk == "en" else charla
+    conversation.say(first, "ask_fasting")
+    reply = conversation.say(then, "ask_sedation", confidence=0.95)
+    assert keys(conversation)[0].startswith("fasting.main"), keys(conversation)
+    assert "6" in reply and "2" in reply, reply
