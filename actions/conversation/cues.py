@@ -39,9 +39,10 @@ def _words(cues: Mapping[Any, list[str]], language: str) -> list[str]:
             for c in words]
 
 
-_NEGATED_CUE = re.compile(r"(?:\b(?:no|not|without|sin|minus|hold the|leave the|leave out the|"
-                          r"skip the|without any|no more|haven'?t|hasn'?t|didn'?t|never|"
-                          r"have not|has not|did not|not yet|aun no|todavia no)\s+(?:\w+\s+)?)$")
+_NEGATED_CUE = re.compile(
+    r"(?:\b(?:(?<!oh )(?<!ah )no|not|without|sin|minus|hold the|leave the|leave out the|"
+    r"skip the|without any|no more|haven'?t|hasn'?t|didn'?t|never|have not|has not|did not|"
+    r"not yet|aun no|todavia no)\s+(?:\w+\s+)?)$")
 _OUT_AFTER = re.compile(r"^\s+(?:out|off)\b")
 # ... only when something is left out ("leave the milk out"), not taken off ("do I need to take
 # my nail polish off?", which asks about the polish)
@@ -240,6 +241,11 @@ class Cues:
     def other_medicines(self, text: str) -> bool:
         """"what about my other tablets?": the usual medicines, not the drug just discussed."""
         return matches(text, self._conv("other_medicines"))
+
+    def tells_no_sedation(self, text: str) -> bool:
+        """"only local, no sedation", "me lo hacen sin sedar": the procedure is without
+        sedation (not "will I be awake?")."""
+        return matches(text, self._conv("no_sedation_told"))
 
     def declines_sedation(self, text: str) -> bool:
         """"I'd rather just have the numbing injection", "sin sedación": a wish for no sedation."""

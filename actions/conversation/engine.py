@@ -260,14 +260,11 @@ class Engine:
             self.state = self.state.update(renal_impaired=facts.kidneys_impaired)
 
     def _tells_no_sedation(self) -> bool:
-        """"the doctor said it's only local for me, no sedation": the words of the answer for
-        a procedure without sedation (`for_sedation_wish`), said rather than asked about
-        ("what if I don't have sedation?" changes nothing)."""
+        """"the doctor said it's only local for me, no sedation": said rather than put as a
+        condition ("what if I don't have sedation?" changes nothing); "will I be awake?" asks
+        about sedation and says nothing of it (KB cues `no_sedation_told`)."""
         text = self.turn.text
-        if self.cues.puts_a_condition(text):
-            return False
-        return any(answer.for_sedation_wish and self.cues.answer_for(topic, text) is answer
-                   for topic in self.kb.registry.topics for answer in topic.answers)
+        return not self.cues.puts_a_condition(text) and self.cues.tells_no_sedation(text)
 
     def _sedation_after_all(self) -> bool:
         """"what if they decide to give me sedation after all?", "¿y si al final sí me
@@ -276,9 +273,8 @@ class Engine:
         text = self.turn.text
         sedation = self._topic_of("ask_sedation")
         return sedation is not None and self.cues.puts_a_condition(text) and \
-            mentions(text, self.cues.words_of(sedation)) and not self._tells_no_sedation() and \
-            not any(a.for_sedation_wish and self.cues.answer_for(t, text) is a
-                    for t in self.kb.registry.topics for a in t.answers)
+            mentions(text, self.cues.words_of(sedation)) and \
+            not self.cues.tells_no_sedation(text)
 
     def _time_for_the_times(self, facts: facts_mod.Facts) -> bool:
         """"8am i think" right after an answer that has a clock-time version (fasting,
@@ -297,11 +293,12 @@ class Engine:
         has said there will be, or would rather have, no sedation: the answer flagged
         `for_sedation_wish` (usually no fasting, the clinic confirms), while nothing says
         whether sedation is planned. "What if they sedate me after all?" puts it back."""
-        # a cut-off question ("is a normal breakfast ok?") only where the clinic's rules do
-        # not apply without sedation; where they do, its own answer is right either way
+        # a meal question ("is a normal breakfast ok?") only where the clinic's rules do not
+        # apply without sedation; where they do, its own answer is right either way. What a
+        # drink counts as ("does orange juice count as clear?") keeps its own answer.
         cut_off = answer.key == topic.main.key or (
             not self.kb.fasting.applies_without_sedation and answer.with_plan is not None
-            and self.plans.is_fasting(answer.with_plan))
+            and self.plans.is_meal(answer.with_plan))
         if (not cut_off or not self.state.sedation_declined
                 or self.state.sedation_planned is not None):
             return answer

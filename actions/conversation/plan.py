@@ -22,6 +22,7 @@ from actions.plan.formatting import format_time
 TIME_ONLY = "@"  # appointment_candidate "@11:00": the time is known, the date not yet
 
 CUTOFF_PLACEHOLDER_SUFFIX = "_cutoff"  # light_meal_cutoff, clear_liquids_cutoff, ...
+MEAL_PLACEHOLDER = "light_meal_cutoff"  # a plan text that says until when food is allowed
 ARRIVAL_PLAN_KEY = "plan.arrival_at"
 # The dated gum answer says gum is fine until the clear-liquid cut-off: only true for clinics
 # whose fasting policy says so (data/kb/fasting.yml gum_and_candy); others keep their own text.
@@ -115,6 +116,11 @@ class PlanWording:
         cut-off (data/kb/topics.yml `texts: plan:`), so a new one needs no list here."""
         names = self.kb.registry.texts.get("plan", {}).get(key, [])
         return any(name.endswith(CUTOFF_PLACEHOLDER_SUFFIX) for name in names)
+
+    def is_meal(self, key: str) -> bool:
+        """Whether a dated text answers when food is allowed (it takes the light-meal cut-off:
+        the meal times and milk), not only what a drink or sweet counts as."""
+        return MEAL_PLACEHOLDER in self.kb.registry.texts.get("plan", {}).get(key, [])
 
     def _today(self, now: dt.datetime) -> dt.date:
         return now.astimezone(clinic_zone(self.kb.clinic.time_zone)).date()

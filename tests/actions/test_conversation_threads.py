@@ -2127,3 +2127,34 @@ def test_sedation_after_all_brings_back_the_fasting_times(
     reply = conversation.say(then, "ask_sedation", confidence=0.95)
     assert keys(conversation)[0].startswith("fasting.main"), keys(conversation)
     assert "6" in reply and "2" in reply, reply
+
+
+def test_asking_whether_i_am_awake_says_nothing_about_sedation(chat: Conversation) -> None:
+    chat.say("will I be awake for the whole thing?", "ask_sedation")
+    chat.say("and is breakfast ok that morning?", "ask_fasting")
+    assert keys(chat) == ["fasting.breakfast"], keys(chat)
+
+
+def test_what_a_drink_counts_as_keeps_its_answer_without_sedation(charla: Conversation) -> None:
+    charla.say("me lo hacen solo con anestesia local, tengo que ir en ayunas?", "ask_fasting")
+    charla.say("y el zumo de manzana cuenta como liquido claro?", "ask_fasting")
+    assert keys(charla) == ["fasting.juice"], keys(charla)
+
+
+def test_oh_no_is_not_a_negation(chat: Conversation) -> None:
+    chat.say("oh no I forgot and took my xarelto today, its my neck one on monday",
+             "ask_blood_thinners", drugs=(("xarelto", "rivaroxaban"),),
+             sites=(("neck", "cervical"),))
+    assert keys(chat) == ["blood_thinners.missed_dose"], keys(chat)
+
+
+def test_late_for_the_appointment_is_not_an_afternoon_slot(charla: Conversation) -> None:
+    charla.say("a q hora tengo q llegar?", "ask_logistics")
+    charla.say("y si llego tarde por un atasco?", "ask_fasting", confidence=0.5,
+               ranking=(("ask_fasting", 0.5), ("ask_logistics", 0.3)))
+    assert "fasting.afternoon" not in keys(charla), keys(charla)
+
+
+def test_telefono_alone_is_the_clinics_number(charla: Conversation) -> None:
+    reply = charla.say("telefono de la clinica?", "ask_logistics")
+    assert "930 000 000" in reply, reply
