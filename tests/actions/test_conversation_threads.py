@@ -2158,3 +2158,28 @@ def test_late_for_the_appointment_is_not_an_afternoon_slot(charla: Conversation)
 def test_telefono_alone_is_the_clinics_number(charla: Conversation) -> None:
     reply = charla.say("telefono de la clinica?", "ask_logistics")
     assert "930 000 000" in reply, reply
+
+
+@pytest.mark.parametrize("talk,booking,question,cutoff", [
+    ("en", "my appointment is next tuesday at 10am", "and a fry up with sausages at 1am?",
+     "1:30"),  # arrival 9:30, fatty food 8 h before
+    ("es", "mi cita es el martes a las 10", "y unos huevos fritos con chorizo a las 2?", "01:30"),
+])
+def test_fatty_food_gets_its_own_cut_off(chat: Conversation, charla: Conversation, talk: str,
+                                         booking: str, question: str, cutoff: str) -> None:
+    conversation = chat if talk == "en" else charla
+    conversation.say(booking, "inform")
+    reply = conversation.say(question, "ask_fasting")
+    assert keys(conversation) == ["plan.fatty_meal_at"], keys(conversation)
+    assert cutoff in reply and "8" in reply, reply
+
+
+def test_fatty_food_without_a_time_names_its_hours(chat: Conversation) -> None:
+    reply = chat.say("is a greasy burger the night before ok?", "ask_fasting")
+    assert keys(chat) == ["fasting.fatty"], keys(chat)
+    assert "8 hours" in reply, reply
+
+
+def test_milk_is_said_not_to_be_a_clear_drink(chat: Conversation) -> None:
+    reply = chat.say("can I have a latte that morning?", "ask_fasting")
+    assert keys(chat) == ["fasting.milk"] and "isn't a clear drink" in reply, reply
