@@ -98,6 +98,7 @@ INR_KEY = "blood_thinners.inr"
 WHO_DECIDES_KEY = "blood_thinners.who_decides"
 BARE_FOLLOW_UP_WORDS = 3  # "and infection?", "what about water": the follow-up word alone
 TIME_ONLY_WORDS = 5  # "8am i think", "its 10.30 actually": a time that is all the message says
+PAUSABLE_QUESTIONS = frozenset({"site", "medication"})  # wait through one other question
 GENERAL_MEDICINE_KEYS = frozenset({
     "blood_thinners.missed_dose", "blood_thinners.prescriber_forbids", "blood_thinners.bridging",
     "blood_thinners.why", "blood_thinners.two_medicines", WHO_DECIDES_KEY})
@@ -218,7 +219,7 @@ class Engine:
         """"English please": say so, and give the last answer again in the new language."""
         self.pieces.append([self.writer.piece("assistant.language_switched")])
         last = self._last_topic()
-        if last is None or self.state.pending is not None:
+        if last is None or self._asking():
             return
         answer = self._last_answer(last)
         if last.kind is TopicKind.medicine and not self.state.last_medications:
@@ -995,21 +996,25 @@ class Engine:
         offered as quick replies)."""
         answered: list[tuple[Request, int, int, State]] = []
         for request in requests:
-            if self.state.pending is not None and len(requests) == 1:
+            if self._asking() and len(requests) == 1:
                 break
             start = len(self.pieces)
             self._answer(request, several=len(requests) > 1)
             answered.append((request, start, len(self.pieces), self.state))
-            if self.state.pending is not None and len(requests) > 1:
+            if self._asking() and len(requests) > 1:
                 break  # a question back (which site?) ends the reply
         self._fit(answered, SHORT_REPLY if len(requests) == 1 else LONG_REPLY)
-        if len(requests) == 1 and self.state.pending is None:
+        if len(requests) == 1 and not self._asking():
             request = requests[0]
             key = self.state.last_key
             if key and self.writer.has_detail(key, self._site()) and not self.buttons:
                 self.buttons.append(self._button("label.more"))
             if request.topic.id == "anxiety":
                 self.buttons.append(self._button("label.human", "question.human"))
+
+    def _asking(self) -> bool:
+        """A question of ours is open (one set aside for another question does not count)."""
+        return self.state.pending is not None and not self.state.pending.paused
 
     def _length(self) -> int:
         texts = [" ".join(p.text for p in group if p.text) for group in self.pieces if group]
@@ -1423,6 +1428,11 @@ class Engine:
             self.state = self.state.update(pending=None)
             return False
         result = self._resolve(pending, facts)
+        if pending.paused and result != ANSWERED:
+            # set aside for one question, and this message does not answer it either: the
+            # patient has moved on, so it is dropped, never asked again
+            self.state = self.state.update(pending=None)
+            return False
         if result == ANSWERED:
             self.state = self.state.update(pending=None)
             asked = [r for r in requests if r.explicit and r.topic.id != pending.topic]
@@ -1456,7 +1466,13 @@ class Engine:
                                             and r.answer.key != r.topic.main.key)
             for r in requests))  # "who decides then?" while the site is asked: answered
         if asked_topic or self.cues.leaves(self.turn.text):
-            self.state = self.state.update(pending=None)
+            keep = asked_topic and requests and pending.ask in PAUSABLE_QUESTIONS and \
+                not self.cues.leaves(self.turn.text) and \
+                all(r.topic.id != pending.topic for r in requests)
+            # "espera, ¿a qué hora abrís?" while the site for a drug is asked: answered, and
+            # the site question waits for one message ("lo mío es en el cuello")
+            self.state = self.state.update(pending=replace(pending, paused=True) if keep
+                                           else None)
             if not requests:
                 self.pieces.append([self.writer.piece("question.left")])
                 return True

@@ -89,11 +89,15 @@ class Pending:
     key: Optional[str] = None  # the answer key to give then
     attempts: int = 0  # answers that could not be used so far
     medications: tuple[str, ...] = ()  # drugs the question is about
+    # set aside for one other question ("wait, what time do you open?" while the site is
+    # asked): the next message that answers it still gets the answer it was asked for
+    paused: bool = False
 
     def as_slot(self) -> dict[str, Any]:
         """JSON for the `pending` slot."""
         return {"ask": self.ask, "topic": self.topic, "key": self.key,
-                "attempts": self.attempts, "medications": list(self.medications)}
+                "attempts": self.attempts, "medications": list(self.medications),
+                "paused": self.paused}
 
     @classmethod
     def from_slot(cls, value: Any) -> Optional[Pending]:
@@ -107,6 +111,7 @@ class Pending:
             key=value.get("key") if isinstance(value.get("key"), str) else None,
             attempts=int(value.get("attempts") or 0),
             medications=tuple(str(m) for m in meds if isinstance(m, str)),
+            paused=value.get("paused") is True,
         )
 
 

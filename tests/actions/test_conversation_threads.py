@@ -2183,3 +2183,22 @@ def test_fatty_food_without_a_time_names_its_hours(chat: Conversation) -> None:
 def test_milk_is_said_not_to_be_a_clear_drink(chat: Conversation) -> None:
     reply = chat.say("can I have a latte that morning?", "ask_fasting")
     assert keys(chat) == ["fasting.milk"] and "isn't a clear drink" in reply, reply
+
+
+def test_a_site_question_waits_through_one_other_question(chat: Conversation) -> None:
+    chat.say("how long before do I stop my eliquis", "ask_blood_thinners",
+             drugs=(("eliquis", "apixaban"),))
+    assert chat.state.pending is not None and chat.state.pending.ask == "site"
+    chat.say("hang on, where do I park?", "ask_logistics")
+    assert keys(chat) == ["logistics.parking"], keys(chat)
+    reply = chat.say("mine is the neck one", "inform", sites=(("neck", "cervical"),))
+    assert "apixaban" in reply and "3 days" in reply, reply
+
+
+def test_a_set_aside_question_is_dropped_not_asked_again(chat: Conversation) -> None:
+    chat.say("how long before do I stop my eliquis", "ask_blood_thinners",
+             drugs=(("eliquis", "apixaban"),))
+    chat.say("hang on, where do I park?", "ask_logistics")
+    chat.say("thanks", "thank")
+    assert chat.state.pending is None
+    assert "question.site_for_drug" not in keys(chat) and "question.site" not in keys(chat)
