@@ -400,12 +400,10 @@ class Cues:
         words = self._conv("generic_question")
         if not plain:
             return True
-        if len(plain.split()) > 6:
-            return False
         remainder = cue_pattern(words).sub(" ", plain) if words else plain
         remainder = cue_pattern(words).sub(" ", without_accents(remainder)) if words else remainder
-        filler = {"so", "then", "and", "but", "ok", "okay", "y", "entonces", "pues", "vale",
-                  "please", "por", "favor"}
+        filler = {"so", "then", "and", "but", "ok", "okay", "right", "well", "alright", "y",
+                  "entonces", "pues", "vale", "bueno", "please", "por", "favor"}
         return not [w for w in re.findall(r"\w+", remainder) if w not in filler]
 
     def has_anaphora(self, text: str) -> bool:

@@ -98,6 +98,7 @@ INR_KEY = "blood_thinners.inr"
 WHO_DECIDES_KEY = "blood_thinners.who_decides"
 BARE_FOLLOW_UP_WORDS = 3  # "and infection?", "what about water": the follow-up word alone
 TIME_ONLY_WORDS = 5  # "8am i think", "its 10.30 actually": a time that is all the message says
+GENERIC_FOLLOW_UP_WORDS = 3  # "so what do I do?" leans on the last answer; "ok?" does not
 PAUSABLE_QUESTIONS = frozenset({"site", "medication"})  # wait through one other question
 GENERAL_MEDICINE_KEYS = frozenset({
     "blood_thinners.missed_dose", "blood_thinners.prescriber_forbids", "blood_thinners.bridging",
@@ -607,6 +608,12 @@ class Engine:
                       supported: bool) -> Optional[Request]:
         """A message that continues the last topic rather than starting the one classified."""
         text = self.turn.text
+        if self.turn.confidence < CONFIDENT and not (topic is not None and supported) and \
+                len(text.split()) >= GENERIC_FOLLOW_UP_WORDS and \
+                ("?" in text or self.cues.is_question(text, 0, len(text))) and \
+                self.cues.is_generic(text):
+            # "so what do I actually have to do then?" after an answer: that answer again
+            return Request(last, self._last_answer(last), explicit=False)
         answer = self.cues.answer_for(last, text)
         own = topic is not None and self.turn.confidence >= CONFIDENT and \
             self.cues.answer_for(topic, text) is not None and \

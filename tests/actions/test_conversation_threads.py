@@ -2202,3 +2202,23 @@ def test_a_set_aside_question_is_dropped_not_asked_again(chat: Conversation) -> 
     chat.say("thanks", "thank")
     assert chat.state.pending is None
     assert "question.site_for_drug" not in keys(chat) and "question.site" not in keys(chat)
+
+
+@pytest.mark.parametrize("text", ["so what am I supposed to do then?",
+                                  "right, so what do I have to do?"])
+def test_a_generic_question_after_an_answer_gets_that_answer_again(chat: Conversation,
+                                                                   text: str) -> None:
+    chat.say("brilinta, for the neck", "ask_blood_thinners",
+             drugs=(("brilinta", "ticagrelor"),), sites=(("neck", "cervical"),))
+    first = keys(chat)
+    chat.say(text, "ask_capabilities", confidence=0.3,
+             ranking=(("ask_capabilities", 0.3), ("ask_plan", 0.2)))
+    assert keys(chat) == first, keys(chat)
+
+
+def test_ok_after_an_answer_is_not_the_answer_again(chat: Conversation) -> None:
+    chat.say("brilinta, for the neck", "ask_blood_thinners",
+             drugs=(("brilinta", "ticagrelor"),), sites=(("neck", "cervical"),))
+    first = keys(chat)
+    chat.say("ok", "affirm", confidence=0.6)
+    assert keys(chat) != first, keys(chat)
