@@ -131,6 +131,7 @@ def read_facts(kb: KbSnapshot, turn: Turn, cues: Cues, now: dt.datetime) -> Fact
             target.append(mention.value)
     sites: list[str] = []
     negated_sites: list[str] = []
+    spans: list[tuple[int, int]] = []  # where each site in `sites` was named
     for mention in turn.mentions("procedure_site"):
         if mention.value not in ("lumbar", "cervical"):
             continue
@@ -141,6 +142,12 @@ def read_facts(kb: KbSnapshot, turn: Turn, cues: Cues, now: dt.datetime) -> Fact
         target = negated_sites if off else sites
         if mention.value not in target:
             target.append(mention.value)
+            if not off:
+                spans.append((mention.start, mention.end))
+    if len(sites) == 2 and cues.corrects(text[spans[0][1]:spans[1][0]]):
+        # "it's my lower back. oh wait no, sorry, it's actually my neck": the second site
+        # replaces the first
+        negated_sites.append(sites.pop(0))
     appointment = None
     if text and not text.lstrip().startswith("/") and _DATEISH.search(text):
         appointment = read_appointment(kb, text, turn.language, now)

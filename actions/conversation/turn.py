@@ -157,7 +157,7 @@ class State:
     misses: int = 0  # messages in a row the assistant could not place
     handoff_requested: Optional[bool] = None
     plan_requested: Optional[bool] = None  # asked for the plan; still waiting for a fact
-    sedation_declined: Optional[bool] = None  # would rather have no sedation (the clinic decides)
+    sedation_declined: Optional[bool] = None  # no sedation wished or said (the clinic decides)
     timed_key: Optional[str] = None  # the last answer given with a clock-time version
 
     @classmethod

@@ -2222,3 +2222,24 @@ def test_ok_after_an_answer_is_not_the_answer_again(chat: Conversation) -> None:
     first = keys(chat)
     chat.say("ok", "affirm", confidence=0.6)
     assert keys(chat) != first, keys(chat)
+
+
+@pytest.mark.parametrize("talk,text,sites,site", [
+    ("en", "its for my neck. no wait, I mixed it up, the lower back", (("neck", "cervical"),
+                                                                      ("lower back", "lumbar")),
+     "lumbar"),
+    ("es", "es la lumbar, uy no, perdona, es en el cuello", (("lumbar", "lumbar"),
+                                                            ("cuello", "cervical")), "cervical"),
+])
+def test_a_site_corrected_in_the_same_message_is_the_second(
+        chat: Conversation, charla: Conversation, talk: str, text: str,
+        sites: tuple[tuple[str, str], ...], site: str) -> None:
+    conversation = chat if talk == "en" else charla
+    conversation.say(text, "inform", sites=sites)
+    assert conversation.state.procedure_site == site
+
+
+def test_two_sites_without_a_correction_are_both_still_open(chat: Conversation) -> None:
+    chat.say("is it the same for the neck and the lower back?", "ask_positioning",
+             sites=(("neck", "cervical"), ("lower back", "lumbar")))
+    assert chat.state.procedure_site is None
