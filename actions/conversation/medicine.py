@@ -147,6 +147,29 @@ def _values(writer: Writer, medication: dto.Medication, site: Optional[str]) -> 
     }
 
 
+FULL_FORM, LIST_FORM = "rule", "list"  # a drug's rule on its own, or as one line of several
+
+
+def rule_text(advice: DoseAdvice, values: dict[str, object], renal_impaired: Optional[bool],
+              form: str) -> tuple[str, dict[str, object]]:
+    """The text key of a drug's undated rule and its values: `blood_thinners.rule_*` on its
+    own, `blood_thinners.list_*` as one line of a several-drug answer (same rule, shorter)."""
+    rule = advice.rule
+    if advice.kind is AdviceKind.HOLD and rule is not None:
+        values = {**values, "restart_hours": rule.restart_hours}
+        if rule.hold_days is not None and rule.hold_days_renal_impaired is not None \
+                and renal_impaired is not False:
+            return f"blood_thinners.{form}_hold_days_renal", {
+                **values, "hold_days": rule.hold_days,
+                "renal_hold_days": rule.hold_days_renal_impaired}
+        if rule.hold_days is not None:
+            return f"blood_thinners.{form}_hold_days", {**values, "hold_days": rule.hold_days}
+        return f"blood_thinners.{form}_hold_hours", {**values, "hold_hours": rule.hold_hours}
+    if form == LIST_FORM:
+        return _LIST_KEYS.get(advice.kind, "blood_thinners.list_call_clinic"), values
+    return _GENERAL_KEYS[advice.kind], values
+
+
 class MedicineWording:
     """Pieces for named drugs, in the patient's language, from `advise`."""
 
@@ -241,7 +264,7 @@ class MedicineWording:
             if advice is None or advice.kind is AdviceKind.NOT_REVIEWED:
                 key = "blood_thinners.list_not_reviewed"
             else:
-                key, values = self._list_line(advice, values, renal_impaired)
+                key, values = rule_text(advice, values, renal_impaired, LIST_FORM)
             pieces.append(_with_drug(_once(self.writer.piece(key, extra=values), drug),
                                      medication))
             if advice is not None and advice.inr_check:
@@ -249,39 +272,10 @@ class MedicineWording:
         pieces.append(self.writer.piece("blood_thinners.list_close"))
         return pieces
 
-    @staticmethod
-    def _list_line(advice: DoseAdvice, values: dict[str, object],
-                   renal_impaired: Optional[bool]) -> tuple[str, dict[str, object]]:
-        """The one-line text of a drug's rule in a several-drug answer, and its values."""
-        rule = advice.rule
-        if advice.kind is AdviceKind.HOLD and rule is not None:
-            values = {**values, "restart_hours": rule.restart_hours}
-            if rule.hold_days is not None and rule.hold_days_renal_impaired is not None \
-                    and renal_impaired is not False:
-                return "blood_thinners.list_hold_days_renal", {
-                    **values, "hold_days": rule.hold_days,
-                    "renal_hold_days": rule.hold_days_renal_impaired}
-            if rule.hold_days is not None:
-                return "blood_thinners.list_hold_days", {**values, "hold_days": rule.hold_days}
-            return "blood_thinners.list_hold_hours", {**values, "hold_hours": rule.hold_hours}
-        return _LIST_KEYS.get(advice.kind, "blood_thinners.list_call_clinic"), values
-
     def _rule(self, advice: DoseAdvice, values: dict[str, object],
               renal_impaired: Optional[bool] = None) -> Piece:
-        rule = advice.rule
-        if advice.kind is AdviceKind.HOLD and rule is not None:
-            values = {**values, "restart_hours": rule.restart_hours}
-            if rule.hold_days is not None and rule.hold_days_renal_impaired is not None \
-                    and renal_impaired is not False:
-                return self.writer.piece("blood_thinners.rule_hold_days_renal", extra={
-                    **values, "hold_days": rule.hold_days,
-                    "renal_hold_days": rule.hold_days_renal_impaired})
-            if rule.hold_days is not None:
-                return self.writer.piece("blood_thinners.rule_hold_days",
-                                         extra={**values, "hold_days": rule.hold_days})
-            return self.writer.piece("blood_thinners.rule_hold_hours",
-                                     extra={**values, "hold_hours": rule.hold_hours})
-        return self.writer.piece(_GENERAL_KEYS[advice.kind], extra=values)
+        key, values = rule_text(advice, values, renal_impaired, FULL_FORM)
+        return self.writer.piece(key, extra=values)
 
     def hold_text(self, hold: dt.timedelta) -> str:
         """"3 days", "24 hours": a hold as a checklist line names it."""
