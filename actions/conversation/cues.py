@@ -65,6 +65,7 @@ def _affirmed(plain: str, pattern: re.Pattern[str]) -> bool:
 _CLAUSE_END = re.compile(r"[.,;:!?\n]|\b(?:but|pero|now|ahora|this time|esta vez)\b")
 
 
+_CONDITION_OPENING = re.compile(r"(?:if|si)\s+")  # a clause that opens with a condition
 _TRAILING_DETERMINER = re.compile(r"(?:\s+(?:the|my|his|her|el|la|los|las|mi|mis|su|sus))?\s*$")
 
 
@@ -366,8 +367,13 @@ class Cues:
             if opened:
                 plain = plain[opened.end():].lstrip("¿¡ ")
                 break
-        return any(re.match(rf"{re.escape(without_accents(s))}\b", plain)
-                   for s in self._conv("question_starts"))
+        starts = [without_accents(s) for s in self._conv("question_starts")]
+        if any(re.match(rf"{re.escape(s)}\b", plain) for s in starts):
+            return True
+        # "if I'm running late who do I ring": a condition, then the question, no comma
+        condition = _CONDITION_OPENING.match(plain)
+        return condition is not None and any(
+            re.search(rf"\s{re.escape(s)}\b", plain[condition.end():]) for s in starts)
 
     def opens_with_joiner(self, part: str) -> bool:
         """A part that opens with "and", "y", "also": a question joined to the one before,

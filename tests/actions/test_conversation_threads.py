@@ -2255,3 +2255,17 @@ def test_when_the_clinic_can_be_called_is_the_hours_answer(
     conversation = chat if talk == "en" else charla
     conversation.say(text, "ask_logistics", confidence=0.6)
     assert keys(conversation) == [key], keys(conversation)
+
+
+def test_a_condition_then_a_question_and_a_second_topic_are_both_answered(
+        chat: Conversation) -> None:
+    chat.say("if the traffic is bad who do I call, and should I bring my photo ID?",
+             "ask_logistics", confidence=0.95)
+    assert keys(chat) == ["logistics.hours", "what_to_bring.main"], keys(chat)
+
+
+def test_a_condition_alone_is_no_question(chat: Conversation) -> None:
+    from actions.conversation.cues import Cues
+    cues = Cues(chat.kb.registry, "en")
+    text = "if I can get a lift from my son"
+    assert not cues.is_question(text, 0, len(text))
