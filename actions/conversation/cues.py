@@ -66,6 +66,9 @@ _CLAUSE_END = re.compile(r"[.,;:!?\n]|\b(?:but|pero|now|ahora|this time|esta vez
 
 
 _CONDITION_OPENING = re.compile(r"(?:if|si)\s+")  # a clause that opens with a condition
+_QUESTION_WORDS = frozenset({"who", "what", "when", "where", "which", "how", "why", "quien",
+                             "que", "q", "cuando", "donde", "como", "cual", "cuanto", "cuanta",
+                             "cuantos", "cuantas", "por"})  # accents removed
 _TRAILING_DETERMINER = re.compile(r"(?:\s+(?:the|my|his|her|el|la|los|las|mi|mis|su|sus))?\s*$")
 
 
@@ -373,7 +376,8 @@ class Cues:
         # "if I'm running late who do I ring": a condition, then the question, no comma
         condition = _CONDITION_OPENING.match(plain)
         return condition is not None and any(
-            re.search(rf"\s{re.escape(s)}\b", plain[condition.end():]) for s in starts)
+            re.search(rf"\s{re.escape(s)}\b", plain[condition.end():]) for s in starts
+            if s.split()[0] in _QUESTION_WORDS)  # a wh-word: "if I can get a lift" asks nothing
 
     def opens_with_joiner(self, part: str) -> bool:
         """A part that opens with "and", "y", "also": a question joined to the one before,
