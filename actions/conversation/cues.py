@@ -65,10 +65,6 @@ def _affirmed(plain: str, pattern: re.Pattern[str]) -> bool:
 _CLAUSE_END = re.compile(r"[.,;:!?\n]|\b(?:but|pero|now|ahora|this time|esta vez)\b")
 
 
-_CONDITION_OPENING = re.compile(r"(?:if|si)\s+")  # a clause that opens with a condition
-_QUESTION_WORDS = frozenset({"who", "what", "when", "where", "which", "how", "why", "quien",
-                             "que", "q", "cuando", "donde", "como", "cual", "cuanto", "cuanta",
-                             "cuantos", "cuantas", "por"})  # accents removed
 _TRAILING_DETERMINER = re.compile(r"(?:\s+(?:the|my|his|her|el|la|los|las|mi|mis|su|sus))?\s*$")
 
 
@@ -373,11 +369,15 @@ class Cues:
         starts = [without_accents(s) for s in self._conv("question_starts")]
         if any(re.match(rf"{re.escape(s)}\b", plain) for s in starts):
             return True
-        # "if I'm running late who do I ring": a condition, then the question, no comma
-        condition = _CONDITION_OPENING.match(plain)
-        return condition is not None and any(
-            re.search(rf"\s{re.escape(s)}\b", plain[condition.end():]) for s in starts
-            if s.split()[0] in _QUESTION_WORDS)  # a wh-word: "if I can get a lift" asks nothing
+        # "if I'm running late who do I ring": a condition, then the question, no comma; only a
+        # question word opens it there ("if I can get a lift" asks nothing)
+        condition = next((m for c in self._conv("condition_openings") if (
+            m := re.match(rf"{re.escape(without_accents(c))}\s+", plain))), None)
+        if condition is None:
+            return False
+        words = {without_accents(w) for w in self._conv("question_words")}
+        return any(re.search(rf"\s{re.escape(s)}\b", plain[condition.end():]) for s in starts
+                   if s.split()[0] in words)
 
     def opens_with_joiner(self, part: str) -> bool:
         """A part that opens with "and", "y", "also": a question joined to the one before,

@@ -192,6 +192,8 @@ class ConversationCues(Strict):
     medicine_reasons: Cues = {}  # "I had a stent", "¿no es peligroso?": whether a pause is safe
     other_medicines: Cues = {}  # "my other tablets", "las otras pastillas": not the drug named
     someone_elses: Cues = {}  # "my friend on coumadin", "como mi vecina con el sintrom"
+    condition_openings: Cues = {}  # "if", "si": a clause that opens with a condition
+    question_words: Cues = {}  # "who", "cuándo": open a question even after a condition
     no_sedation_told: Cues = {}  # "only local, no sedation", "sin sedar": none is planned
     drug_no_longer_taken: Cues = {}  # right before a drug: "switched from", "back when I was on"
     drug_off_said: Cues = {}  # right before a drug: "came off", "off": no longer taken, if told
